@@ -1,0 +1,24 @@
+//! The schema model: what `#[data_model]` derives and everything rendered from it.
+//!
+//! - [`ColumnValue`] maps a Rust type to a ClickHouse column type and its RowBinary encoding;
+//! - [`DataModel`] is a whole record: columns, key, row encoding, message key;
+//! - [`ClickHouseCapabilities`] says what a server version can store;
+//! - [`ResolvedTable`] is a model's table resolved for one server: `CREATE TABLE` and the
+//!   physical column types rows are encoded with.
+
+mod capabilities;
+mod error;
+mod model;
+mod resolve;
+pub mod rowbinary;
+pub mod sql;
+mod table;
+mod types;
+mod value;
+
+pub use capabilities::{ClickHouseCapabilities, Feature, ParseVersionError, ServerVersion};
+pub use error::{EncodeError, SchemaError, SchemaWarning};
+pub use model::{Column, DataModel, key_part};
+pub use table::{Engine, OrderBy, ResolvedColumn, ResolvedTable, TableConfig};
+pub use types::{ColumnType, EnumWidth};
+pub use value::{ColumnValue, DEFAULT_TIMESTAMP_PRECISION, FieldOptions, KeyColumn, NullableColumn};

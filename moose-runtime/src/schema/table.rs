@@ -1,0 +1,332 @@
+//! Table configuration and `CREATE TABLE` rendering for one server.
+
+use std::fmt::Write as _;
+
+use super::capabilities::{ClickHouseCapabilities, Feature};
+use super::resolve::TypeResolver;
+use super::sql::{quote_identifier, quote_string};
+use super::{ColumnType, DataModel, SchemaError, SchemaWarning};
+
+/// A MergeTree-family table engine.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// `MergeTree`: keeps every row.
+    #[default]
+    MergeTree,
+    /// `ReplacingMergeTree([ver])`: keeps the last row per sorting key (highest `ver` if given).
+    ReplacingMergeTree {
+        /// Version column.
+        version: Option<String>,
+    },
+    /// `SummingMergeTree([columns])`: sums numeric columns per sorting key.
+    SummingMergeTree {
+        /// Columns to sum; all numeric columns when empty.
+        columns: Vec<String>,
+    },
+    /// `AggregatingMergeTree`: merges aggregate-function states per sorting key.
+    AggregatingMergeTree,
+}
+
+/// The table's sorting key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OrderBy {
+    /// The model's `#[key]` columns (an error for a model without keys).
+    #[default]
+    Key,
+    /// These columns, in order.
+    Fields(Vec<String>),
+    /// A SQL expression, written as given (`toStartOfHour(ts), id`).
+    Expr(String),
+    /// No sorting: `ORDER BY tuple()`.
+    Unsorted,
+}
+
+/// How a model's table is declared: everything in `CREATE TABLE` except the columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableConfig {
+    /// Table name.
+    pub name: String,
+    /// Engine.
+    pub engine: Engine,
+    /// `ORDER BY`.
+    pub order_by: OrderBy,
+    /// `PARTITION BY` expression.
+    pub partition_by: Option<String>,
+    /// `PRIMARY KEY` expression (a prefix of `ORDER BY`).
+    pub primary_key: Option<String>,
+    /// `TTL` expression (`ts + INTERVAL 30 DAY`).
+    pub ttl: Option<String>,
+    /// `SETTINGS name = value`; values are written as given.
+    pub settings: Vec<(String, String)>,
+    /// Cluster for `ON CLUSTER` and a `Replicated*` engine.
+    pub cluster: Option<String>,
+}
+
+impl TableConfig {
+    /// A `MergeTree` table ordered by the model's key.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            engine: Engine::MergeTree,
+            order_by: OrderBy::Key,
+            partition_by: None,
+            primary_key: None,
+            ttl: None,
+            settings: Vec::new(),
+            cluster: None,
+        }
+    }
+}
+
+/// A column after resolution for one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedColumn {
+    /// Column name.
+    pub name: String,
+    /// Physical type on this server; the row encoding follows it.
+    pub ty: ColumnType,
+    /// `DEFAULT` expression.
+    pub default: Option<String>,
+    /// Comment.
+    pub comment: Option<String>,
+    /// Codec, when the server has codecs.
+    pub codec: Option<String>,
+}
+
+/// A model's table resolved for one server: the DDL to create it and the column types rows
+/// are encoded with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTable {
+    /// Database.
+    pub database: String,
+    /// Table configuration.
+    pub config: TableConfig,
+    /// Columns in model order.
+    pub columns: Vec<ResolvedColumn>,
+    /// Fallbacks taken for this server.
+    pub warnings: Vec<SchemaWarning>,
+    types: Vec<ColumnType>,
+    key_names: Vec<String>,
+}
+
+impl ResolvedTable {
+    /// Resolves model `T`'s table `config` in `database` for a server with `caps`.
+    pub fn resolve<T: DataModel>(
+        database: &str,
+        config: &TableConfig,
+        caps: &ClickHouseCapabilities,
+    ) -> Result<Self, SchemaError> {
+        let model_columns = T::columns();
+        let mut resolver = TypeResolver {
+            caps,
+            table: &config.name,
+            warnings: Vec::new(),
+        };
+        let mut columns = Vec::with_capacity(model_columns.len());
+        for column in &model_columns {
+            let place = format!("column `{}`", column.name);
+            let ty = resolver.resolve(&place, &column.ty)?;
+            let codec = match &column.codec {
+                Some(_) if !caps.supports(Feature::Codec) => {
+                    resolver.warnings.push(SchemaWarning {
+                        table: config.name.clone(),
+                        place,
+                        message: "CODEC dropped: this server has no column codecs (data is stored with the default compression)".into(),
+                    });
+                    None
+                }
+                codec => codec.clone(),
+            };
+            columns.push(ResolvedColumn {
+                name: column.name.clone(),
+                ty,
+                default: column.default.clone(),
+                comment: column.comment.clone(),
+                codec,
+            });
+        }
+        if config.ttl.is_some() && !caps.supports(Feature::Ttl) {
+            return Err(resolver.refuse_clause(&config.name, "TTL", Feature::Ttl));
+        }
+        let known = || {
+            model_columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let check_column = |clause: &'static str, column: &str| {
+            if model_columns.iter().any(|c| c.name == column) {
+                Ok(())
+            } else {
+                Err(SchemaError::UnknownColumn {
+                    table: config.name.clone(),
+                    model: T::NAME.to_owned(),
+                    clause,
+                    column: column.to_owned(),
+                    known: known(),
+                })
+            }
+        };
+        match &config.order_by {
+            OrderBy::Key if !model_columns.iter().any(|c| c.key) => {
+                return Err(SchemaError::Invalid {
+                    table: config.name.clone(),
+                    message: format!(
+                        "model `{}` has no #[key] field, so the table has no default ORDER BY; mark a field #[key] or set order_by",
+                        T::NAME
+                    ),
+                });
+            }
+            OrderBy::Fields(fields) => {
+                for field in fields {
+                    check_column("ORDER BY", field)?;
+                }
+            }
+            _ => {}
+        }
+        match &config.engine {
+            Engine::ReplacingMergeTree { version: Some(v) } => check_column("ReplacingMergeTree version", v)?,
+            Engine::SummingMergeTree { columns } => {
+                for c in columns {
+                    check_column("SummingMergeTree", c)?;
+                }
+            }
+            _ => {}
+        }
+        let warnings = resolver.warnings;
+        let types = columns.iter().map(|c| c.ty.clone()).collect();
+        Ok(Self {
+            database: database.to_owned(),
+            config: config.clone(),
+            columns,
+            warnings,
+            types,
+            key_names: model_columns.iter().filter(|c| c.key).map(|c| c.name.clone()).collect(),
+        })
+    }
+
+    /// Physical column types in column order, for [`DataModel::write_row`].
+    pub fn column_types(&self) -> &[ColumnType] {
+        &self.types
+    }
+
+    /// `` `database`.`table` ``.
+    pub fn qualified_name(&self) -> String {
+        format!(
+            "{}.{}",
+            quote_identifier(&self.database),
+            quote_identifier(&self.config.name)
+        )
+    }
+
+    /// `INSERT INTO db.table (columns) FORMAT RowBinary`.
+    pub fn insert_sql(&self) -> String {
+        let columns: Vec<String> = self.columns.iter().map(|c| quote_identifier(&c.name)).collect();
+        format!(
+            "INSERT INTO {} ({}) FORMAT RowBinary",
+            self.qualified_name(),
+            columns.join(", ")
+        )
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS ...` for this server.
+    pub fn create_table_sql(&self) -> String {
+        let config = &self.config;
+        let mut sql = format!("CREATE TABLE IF NOT EXISTS {}", self.qualified_name());
+        if let Some(cluster) = &config.cluster {
+            let _ = write!(sql, " ON CLUSTER {}", quote_identifier(cluster));
+        }
+        sql.push_str("\n(\n");
+        for (i, column) in self.columns.iter().enumerate() {
+            let _ = write!(sql, "    {} {}", quote_identifier(&column.name), column.ty);
+            if let Some(default) = &column.default {
+                let _ = write!(sql, " DEFAULT {default}");
+            }
+            if let Some(comment) = &column.comment {
+                let _ = write!(sql, " COMMENT {}", quote_string(comment));
+            }
+            if let Some(codec) = &column.codec {
+                let _ = write!(sql, " CODEC({codec})");
+            }
+            sql.push_str(if i + 1 < self.columns.len() { ",\n" } else { "\n" });
+        }
+        sql.push_str(")\n");
+        let _ = writeln!(sql, "ENGINE = {}", self.engine_sql());
+        if let Some(partition) = &config.partition_by {
+            let _ = writeln!(sql, "PARTITION BY {partition}");
+        }
+        let _ = writeln!(sql, "ORDER BY {}", self.order_by_sql());
+        if let Some(primary) = &config.primary_key {
+            let _ = writeln!(sql, "PRIMARY KEY {primary}");
+        }
+        if let Some(ttl) = &config.ttl {
+            let _ = writeln!(sql, "TTL {ttl}");
+        }
+        if !config.settings.is_empty() {
+            let settings: Vec<String> = config
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{} = {v}", k))
+                .collect();
+            let _ = writeln!(sql, "SETTINGS {}", settings.join(", "));
+        }
+        sql.truncate(sql.trim_end().len());
+        sql
+    }
+
+    fn order_by_sql(&self) -> String {
+        let list = |names: &mut dyn Iterator<Item = &str>| {
+            let names: Vec<String> = names.map(quote_identifier).collect();
+            match names.len() {
+                0 => "tuple()".to_owned(),
+                1 => names[0].clone(),
+                _ => format!("({})", names.join(", ")),
+            }
+        };
+        match &self.config.order_by {
+            OrderBy::Key => {
+                list(&mut self.key_names.iter().map(String::as_str))
+            }
+            OrderBy::Fields(fields) => list(&mut fields.iter().map(String::as_str)),
+            OrderBy::Expr(expr) => expr.clone(),
+            OrderBy::Unsorted => "tuple()".to_owned(),
+        }
+    }
+
+    fn engine_sql(&self) -> String {
+        let config = &self.config;
+        let (name, args) = match &config.engine {
+            Engine::MergeTree => ("MergeTree", Vec::new()),
+            Engine::ReplacingMergeTree { version } => (
+                "ReplacingMergeTree",
+                version.iter().map(|v| quote_identifier(v)).collect(),
+            ),
+            Engine::SummingMergeTree { columns } if columns.is_empty() => ("SummingMergeTree", Vec::new()),
+            Engine::SummingMergeTree { columns } => {
+                let list: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
+                ("SummingMergeTree", vec![format!("({})", list.join(", "))])
+            }
+            Engine::AggregatingMergeTree => ("AggregatingMergeTree", Vec::new()),
+        };
+        if config.cluster.is_some() {
+            let path = format!("/clickhouse/tables/{{shard}}/{}/{}", self.database, config.name);
+            let mut all = vec![quote_string(&path), quote_string("{replica}")];
+            all.extend(args);
+            format!("Replicated{name}({})", all.join(", "))
+        } else {
+            format!("{name}({})", args.join(", "))
+        }
+    }
+}
+
+impl TypeResolver<'_> {
+    fn refuse_clause(&self, table: &str, clause: &str, feature: Feature) -> SchemaError {
+        SchemaError::Unsupported {
+            table: table.to_owned(),
+            place: clause.to_owned(),
+            feature,
+            server_version: self.caps.version(),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! `Option<T>` -> `Nullable(T)`, `Vec<T>` -> `Array(T)`, maps -> `Map(K, V)`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+
+use super::{ColumnValue, FieldOptions, KeyColumn, NullableColumn, mismatch};
+use crate::schema::rowbinary::write_varint;
+use crate::schema::{ColumnType, EncodeError};
+
+impl<T: NullableColumn> ColumnValue for Option<T> {
+    const NEEDS_DECIMAL: bool = T::NEEDS_DECIMAL;
+
+    fn column_type(options: &FieldOptions) -> ColumnType {
+        ColumnType::nullable(T::column_type(options))
+    }
+
+    #[inline]
+    fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let ColumnType::Nullable(inner) = ty.physical() else {
+            return Err(mismatch("Option", ty));
+        };
+        match self {
+            None => {
+                out.push(1);
+                Ok(())
+            }
+            Some(value) => {
+                out.push(0);
+                value.write_row_binary(inner, out)
+            }
+        }
+    }
+}
+
+impl<T: ColumnValue> ColumnValue for Vec<T> {
+    const NEEDS_DECIMAL: bool = T::NEEDS_DECIMAL;
+
+    fn column_type(options: &FieldOptions) -> ColumnType {
+        ColumnType::array(T::column_type(options))
+    }
+
+    #[inline]
+    fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let ColumnType::Array(inner) = ty.physical() else {
+            return Err(mismatch("Vec", ty));
+        };
+        write_varint(self.len() as u64, out);
+        for item in self {
+            item.write_row_binary(inner, out)?;
+        }
+        Ok(())
+    }
+}
+impl<T: KeyColumn> KeyColumn for Vec<T> {}
+
+fn write_map<'a, K, V>(
+    len: usize,
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+    ty: &ColumnType,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError>
+where
+    K: ColumnValue + 'a,
+    V: ColumnValue + 'a,
+{
+    let ColumnType::Map(key_ty, value_ty) = ty.physical() else {
+        return Err(mismatch("map", ty));
+    };
+    write_varint(len as u64, out);
+    for (key, value) in entries {
+        key.write_row_binary(key_ty, out)?;
+        value.write_row_binary(value_ty, out)?;
+    }
+    Ok(())
+}
+
+impl<K: KeyColumn, V: ColumnValue, S: BuildHasher> ColumnValue for HashMap<K, V, S> {
+    const NEEDS_DECIMAL: bool = V::NEEDS_DECIMAL;
+
+    fn column_type(options: &FieldOptions) -> ColumnType {
+        ColumnType::Map(
+            Box::new(K::column_type(&FieldOptions::default())),
+            Box::new(V::column_type(options)),
+        )
+    }
+
+    fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        write_map(self.len(), self.iter(), ty, out)
+    }
+}
+
+impl<K: KeyColumn, V: ColumnValue> ColumnValue for BTreeMap<K, V> {
+    const NEEDS_DECIMAL: bool = V::NEEDS_DECIMAL;
+
+    fn column_type(options: &FieldOptions) -> ColumnType {
+        ColumnType::Map(
+            Box::new(K::column_type(&FieldOptions::default())),
+            Box::new(V::column_type(options)),
+        )
+    }
+
+    fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        write_map(self.len(), self.iter(), ty, out)
+    }
+}
+
+impl<T: ColumnValue> ColumnValue for Box<T> {
+    const NEEDS_DECIMAL: bool = T::NEEDS_DECIMAL;
+
+    fn column_type(options: &FieldOptions) -> ColumnType {
+        T::column_type(options)
+    }
+
+    fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        (**self).write_row_binary(ty, out)
+    }
+}
+impl<T: NullableColumn> NullableColumn for Box<T> {}
+impl<T: KeyColumn> KeyColumn for Box<T> {}

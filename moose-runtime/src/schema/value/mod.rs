@@ -1,0 +1,66 @@
+//! [`ColumnValue`]: how a Rust type maps to a ClickHouse column and encodes as RowBinary.
+//!
+//! The mapping is by trait, not by spelling, so type aliases and paths work, and a type
+//! without a mapping is a compile error that says so.
+
+mod containers;
+mod primitives;
+mod temporal;
+
+use super::{ColumnType, EncodeError};
+
+/// Per-field options from `#[moose(...)]` that change a field's column type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FieldOptions {
+    /// `#[moose(decimal(P, S))]`.
+    pub decimal: Option<(u8, u8)>,
+    /// `#[moose(precision = N)]` for timestamps: sub-second digits (default 3).
+    pub precision: Option<u8>,
+}
+
+/// Sub-second digits of timestamp columns when a field sets none: milliseconds, which is what
+/// JSON producers usually send and what `DateTime64(3)` stores without waste.
+pub const DEFAULT_TIMESTAMP_PRECISION: u8 = 3;
+
+/// A Rust type that can be stored in a ClickHouse column.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a ClickHouse column",
+    label = "no ClickHouse column type for `{Self}`",
+    note = "supported: bool, integers, f32/f64, String, Vec<T>, Option<T>, HashMap/BTreeMap<String, T>, chrono/time dates and timestamps, uuid::Uuid, rust_decimal::Decimal, serde_json::Value, Ipv4Addr/Ipv6Addr, and #[data_model] structs and enums",
+    note = "or keep the Rust type and choose the column yourself with #[moose(column_type = \"...\")] if its JSON form fits that column"
+)]
+pub trait ColumnValue {
+    /// `true` for types that need `#[moose(decimal(P, S))]` to have a column type.
+    const NEEDS_DECIMAL: bool = false;
+
+    /// The logical column type of a field of this type.
+    fn column_type(options: &FieldOptions) -> ColumnType;
+
+    /// Appends this value in ClickHouse RowBinary for the physical column type `ty`.
+    fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+}
+
+/// Types that can sit inside `Nullable(...)`.
+#[diagnostic::on_unimplemented(
+    message = "`Option<{Self}>` cannot be a ClickHouse column: ClickHouse has no Nullable of this type",
+    label = "ClickHouse cannot make `{Self}` nullable",
+    note = "ClickHouse allows Nullable only around scalar types: not around Array, Map, Tuple, JSON or another Nullable",
+    note = "use an empty Vec/Map instead of None, or make the fields inside nullable"
+)]
+pub trait NullableColumn: ColumnValue {}
+
+/// Types that can be part of a sorting key (`#[key]`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a `#[key]` column",
+    label = "not usable in a ClickHouse sorting key",
+    note = "ClickHouse sorting keys are not nullable and cannot be Map or JSON: remove `#[key]` from this field or change its type"
+)]
+pub trait KeyColumn: ColumnValue {}
+
+/// The error for a value asked to encode as a type it does not map to. It means the model and
+/// the resolved table disagree, which is a bug in the caller, never in user data.
+pub(crate) fn mismatch(rust: &'static str, ty: &ColumnType) -> EncodeError {
+    EncodeError::new(format!(
+        "a `{rust}` value cannot be encoded as ClickHouse type {ty}"
+    ))
+}

@@ -1,0 +1,135 @@
+//! Dates and timestamps from `chrono` and `time`.
+//!
+//! Timestamps map to `DateTime64(p, 'UTC')` and dates to `Date32`; on servers without those
+//! types the resolved column is `DateTime('UTC')` / `Date`, and the writers below encode for
+//! whichever one the table really has.
+
+#[cfg(any(feature = "chrono", feature = "time"))]
+use super::{ColumnValue, FieldOptions, KeyColumn, NullableColumn, mismatch};
+#[cfg(any(feature = "chrono", feature = "time"))]
+use crate::schema::{ColumnType, EncodeError, value::DEFAULT_TIMESTAMP_PRECISION};
+
+/// Encodes a timestamp given as seconds and nanoseconds since the epoch.
+#[cfg(any(feature = "chrono", feature = "time"))]
+fn write_timestamp(
+    rust: &'static str,
+    seconds: i64,
+    nanos: u32,
+    ty: &ColumnType,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    match ty.physical() {
+        ColumnType::DateTime64 { precision } => {
+            let precision = u32::from(*precision);
+            let ticks = i128::from(seconds) * 10i128.pow(precision)
+                + i128::from(nanos) / 10i128.pow(9 - precision);
+            let ticks = i64::try_from(ticks).map_err(|_| {
+                EncodeError::new(format!("timestamp {seconds}s is outside DateTime64({precision})"))
+            })?;
+            out.extend_from_slice(&ticks.to_le_bytes());
+            Ok(())
+        }
+        ColumnType::DateTime => {
+            let seconds = u32::try_from(seconds).map_err(|_| {
+                EncodeError::new(format!(
+                    "timestamp {seconds}s since 1970 is outside DateTime's range 1970-01-01 ..= 2106-02-07"
+                ))
+            })?;
+            out.extend_from_slice(&seconds.to_le_bytes());
+            Ok(())
+        }
+        other => Err(mismatch(rust, other)),
+    }
+}
+
+/// Encodes a date given as days since 1970-01-01.
+#[cfg(any(feature = "chrono", feature = "time"))]
+fn write_date(rust: &'static str, days: i64, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    match ty.physical() {
+        ColumnType::Date32 => {
+            let days = i32::try_from(days)
+                .map_err(|_| EncodeError::new(format!("date {days} days from 1970 is outside Date32")))?;
+            out.extend_from_slice(&days.to_le_bytes());
+            Ok(())
+        }
+        ColumnType::Date => {
+            let days = u16::try_from(days).map_err(|_| {
+                EncodeError::new(format!(
+                    "date {days} days from 1970 is outside Date's range 1970-01-01 ..= 2149-06-06"
+                ))
+            })?;
+            out.extend_from_slice(&days.to_le_bytes());
+            Ok(())
+        }
+        other => Err(mismatch(rust, other)),
+    }
+}
+
+#[cfg(any(feature = "chrono", feature = "time"))]
+fn timestamp_type(options: &FieldOptions) -> ColumnType {
+    ColumnType::DateTime64 {
+        precision: options.precision.unwrap_or(DEFAULT_TIMESTAMP_PRECISION),
+    }
+}
+
+#[cfg(feature = "chrono")]
+mod chrono_impl {
+    use super::*;
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    impl ColumnValue for DateTime<Utc> {
+        fn column_type(options: &FieldOptions) -> ColumnType {
+            timestamp_type(options)
+        }
+
+        fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            write_timestamp("DateTime<Utc>", self.timestamp(), self.timestamp_subsec_nanos(), ty, out)
+        }
+    }
+    impl NullableColumn for DateTime<Utc> {}
+    impl KeyColumn for DateTime<Utc> {}
+
+    impl ColumnValue for NaiveDate {
+        fn column_type(_: &FieldOptions) -> ColumnType {
+            ColumnType::Date32
+        }
+
+        fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a date");
+            write_date("NaiveDate", (*self - epoch).num_days(), ty, out)
+        }
+    }
+    impl NullableColumn for NaiveDate {}
+    impl KeyColumn for NaiveDate {}
+}
+
+#[cfg(feature = "time")]
+mod time_impl {
+    use super::*;
+    use time::{Date, OffsetDateTime};
+
+    impl ColumnValue for OffsetDateTime {
+        fn column_type(options: &FieldOptions) -> ColumnType {
+            timestamp_type(options)
+        }
+
+        fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            write_timestamp("OffsetDateTime", self.unix_timestamp(), self.nanosecond(), ty, out)
+        }
+    }
+    impl NullableColumn for OffsetDateTime {}
+    impl KeyColumn for OffsetDateTime {}
+
+    impl ColumnValue for Date {
+        fn column_type(_: &FieldOptions) -> ColumnType {
+            ColumnType::Date32
+        }
+
+        fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            let days = i64::from(self.to_julian_day()) - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day());
+            write_date("time::Date", days, ty, out)
+        }
+    }
+    impl NullableColumn for Date {}
+    impl KeyColumn for Date {}
+}
