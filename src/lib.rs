@@ -1,1 +1,64 @@
-//! placeholder
+//! # moose
+//!
+//! Typed real-time ingest pipelines from Kafka/Redpanda (or an embedded stream log) into
+//! ClickHouse. Annotate structs with [`data_model`], declare pipelines, run the binary.
+//!
+//! ```
+//! use moose::prelude::*;
+//!
+//! /// One measurement from a sensor.
+//! #[data_model]
+//! pub struct Reading {
+//!     /// Sensor id: the key, so one sensor's readings stay in order.
+//!     #[key]
+//!     pub sensor: String,
+//!     pub value: f64,
+//!     #[moose(low_cardinality)]
+//!     pub unit: String,
+//! }
+//!
+//! let columns = Reading::columns();
+//! assert_eq!(columns[0].name, "sensor");
+//! assert_eq!(columns[2].ty.to_string(), "LowCardinality(String)");
+//! ```
+//!
+//! ## Type mapping
+//!
+//! | Rust | ClickHouse |
+//! |---|---|
+//! | `bool` | `Bool` (`UInt8` on servers before 21.12) |
+//! | `i8`..`i128`, `u8`..`u128` | `Int8`..`Int128`, `UInt8`..`UInt128` |
+//! | `f32`, `f64` | `Float32`, `Float64` |
+//! | `String` | `String` |
+//! | `chrono::DateTime<Utc>`, `time::OffsetDateTime` | `DateTime64(3, 'UTC')`, `#[moose(precision = N)]` to change |
+//! | `chrono::NaiveDate`, `time::Date` | `Date32` |
+//! | `uuid::Uuid` | `UUID` |
+//! | `rust_decimal::Decimal` with `#[moose(decimal(P, S))]` | `Decimal(P, S)` |
+//! | `Option<T>` | `Nullable(T)` |
+//! | `Vec<T>` | `Array(T)` |
+//! | `HashMap<String, T>`, `BTreeMap<String, T>` | `Map(String, T)` |
+//! | `serde_json::Value` | `JSON` |
+//! | `Ipv4Addr`, `Ipv6Addr` | `IPv4`, `IPv6` |
+//! | fieldless `#[data_model] enum` | `Enum8` / `Enum16` |
+//! | nested `#[data_model] struct` | `Tuple(name T, ...)` |
+//!
+//! A nested struct is a `Tuple`, not `Nested`: one column per field of the outer model, a
+//! RowBinary encoding that is the plain concatenation of the inner fields, and the same shape
+//! on every server version (`Nested` is flattened into parallel arrays, which splits one
+//! Rust field into several columns and breaks the one-field-one-column rule).
+
+pub use moose_macros::data_model;
+pub use moose_runtime::schema::{
+    ClickHouseCapabilities, Column, ColumnType, ColumnValue, DataModel, Engine, OrderBy,
+    ResolvedTable, ServerVersion, TableConfig,
+};
+pub use moose_runtime::{self as runtime, schema};
+
+/// Everything a pipeline file needs: `use moose::prelude::*;`.
+pub mod prelude {
+    pub use crate::data_model;
+    pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy, TableConfig};
+}
+
+#[doc(hidden)]
+pub use moose_runtime::__private;

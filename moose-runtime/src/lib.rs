@@ -7,6 +7,9 @@ pub mod schema;
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::schema;
     pub use serde;
     pub use serde_json;
+    #[cfg(feature = "time")]
+    pub use time::serde::rfc3339 as time_rfc3339;
 }

@@ -33,7 +33,9 @@ impl fmt::Display for ServerVersion {
 
 /// A `version()` string that is not `major.minor[.patch[.build]]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read ClickHouse version {0:?}: expected `major.minor.patch`, as `SELECT version()` prints")]
+#[error(
+    "cannot read ClickHouse version {0:?}: expected `major.minor.patch`, as `SELECT version()` prints"
+)]
 pub struct ParseVersionError(String);
 
 impl FromStr for ServerVersion {
@@ -166,7 +168,13 @@ mod tests {
     #[test]
     fn debian_18_16_lacks_the_modern_types() {
         let old = ClickHouseCapabilities::for_version("18.16.1".parse().unwrap());
-        for f in [Feature::Bool, Feature::DateTime64, Feature::Date32, Feature::Map, Feature::Json] {
+        for f in [
+            Feature::Bool,
+            Feature::DateTime64,
+            Feature::Date32,
+            Feature::Map,
+            Feature::Json,
+        ] {
             assert!(!old.supports(f), "{f:?}");
         }
         assert!(ClickHouseCapabilities::MODERN.supports(Feature::Json));

@@ -22,7 +22,9 @@ pub enum SchemaError {
         server_version: ServerVersion,
     },
     /// The table's configuration names a column the model does not have.
-    #[error("table `{table}`: {clause} names column `{column}`, which model `{model}` does not have; its columns are: {known}")]
+    #[error(
+        "table `{table}`: {clause} names column `{column}`, which model `{model}` does not have; its columns are: {known}"
+    )]
     UnknownColumn {
         /// The table.
         table: String,
@@ -58,7 +60,11 @@ pub struct SchemaWarning {
 
 impl std::fmt::Display for SchemaWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "table `{}`, {}: {}", self.table, self.place, self.message)
+        write!(
+            f,
+            "table `{}`, {}: {}",
+            self.table, self.place, self.message
+        )
     }
 }
 

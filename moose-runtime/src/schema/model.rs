@@ -50,7 +50,11 @@ pub trait DataModel: ColumnValue + Serialize + DeserializeOwned + Send + Sync + 
 
     /// Names of the `#[key]` columns, in field order.
     fn key_columns() -> Vec<String> {
-        Self::columns().into_iter().filter(|c| c.key).map(|c| c.name).collect()
+        Self::columns()
+            .into_iter()
+            .filter(|c| c.key)
+            .map(|c| c.name)
+            .collect()
     }
 
     /// Appends this record as one RowBinary row; `types` are the table's resolved column types,
@@ -69,5 +73,62 @@ pub fn key_part<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     match json {
         serde_json::Value::String(text) => text.into_bytes(),
         other => other.to_string().into_bytes(),
+    }
+}
+
+/// The element types of a `Tuple` column holding a nested model, checked for arity.
+#[doc(hidden)]
+pub fn tuple_types<'a>(
+    ty: &'a ColumnType,
+    count: usize,
+    model: &str,
+) -> Result<Vec<&'a ColumnType>, EncodeError> {
+    match ty.physical() {
+        ColumnType::Tuple(fields) if fields.len() == count => {
+            Ok(fields.iter().map(|(_, t)| t).collect())
+        }
+        other => Err(EncodeError::new(format!(
+            "model `{model}` ({count} fields) cannot be encoded as ClickHouse type {other}"
+        ))),
+    }
+}
+
+/// Checks a resolved table has as many columns as the model.
+#[doc(hidden)]
+pub fn check_row_types(types: &[ColumnType], count: usize, model: &str) -> Result<(), EncodeError> {
+    if types.len() == count {
+        Ok(())
+    } else {
+        Err(EncodeError::new(format!(
+            "model `{model}` has {count} columns but the table was resolved with {}",
+            types.len()
+        )))
+    }
+}
+
+/// Writes an enum discriminant as `Enum8`/`Enum16`.
+#[doc(hidden)]
+pub fn write_enum(value: i16, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    use super::EnumWidth;
+    match ty.physical() {
+        ColumnType::Enum {
+            width: EnumWidth::Enum8,
+            ..
+        }
+        | ColumnType::Int8 => {
+            out.push(value as i8 as u8);
+            Ok(())
+        }
+        ColumnType::Enum {
+            width: EnumWidth::Enum16,
+            ..
+        }
+        | ColumnType::Int16 => {
+            out.extend_from_slice(&value.to_le_bytes());
+            Ok(())
+        }
+        other => Err(EncodeError::new(format!(
+            "an enum value cannot be encoded as ClickHouse type {other}"
+        ))),
     }
 }

@@ -37,7 +37,10 @@ impl TypeResolver<'_> {
         let caps = self.caps;
         Ok(match ty {
             T::Bool if !caps.supports(Feature::Bool) => {
-                self.warn(place, "Bool stored as UInt8 (0/1): reads back as a number".into());
+                self.warn(
+                    place,
+                    "Bool stored as UInt8 (0/1): reads back as a number".into(),
+                );
                 T::UInt8
             }
             T::DateTime64 { precision } if !caps.supports(Feature::DateTime64) => {
@@ -59,23 +62,37 @@ impl TypeResolver<'_> {
                 T::Date
             }
             T::IPv4 if !caps.supports(Feature::IpAddress) => {
-                self.warn(place, "IPv4 stored as UInt32: reads back as a number".into());
+                self.warn(
+                    place,
+                    "IPv4 stored as UInt32: reads back as a number".into(),
+                );
                 T::UInt32
             }
             T::IPv6 if !caps.supports(Feature::IpAddress) => {
-                self.warn(place, "IPv6 stored as FixedString(16): reads back as 16 raw bytes".into());
+                self.warn(
+                    place,
+                    "IPv6 stored as FixedString(16): reads back as 16 raw bytes".into(),
+                );
                 T::FixedString(16)
             }
             T::Json if !caps.supports(Feature::Json) => {
                 self.warn(place, "JSON stored as String holding the JSON text".into());
                 T::String
             }
-            T::Int128 if !caps.supports(Feature::Int128) => return Err(self.refuse(place, Feature::Int128)),
-            T::UInt128 if !caps.supports(Feature::UInt128) => return Err(self.refuse(place, Feature::UInt128)),
-            T::Decimal { precision, .. } if *precision > 38 && !caps.supports(Feature::Decimal256) => {
+            T::Int128 if !caps.supports(Feature::Int128) => {
+                return Err(self.refuse(place, Feature::Int128));
+            }
+            T::UInt128 if !caps.supports(Feature::UInt128) => {
+                return Err(self.refuse(place, Feature::UInt128));
+            }
+            T::Decimal { precision, .. }
+                if *precision > 38 && !caps.supports(Feature::Decimal256) =>
+            {
                 return Err(self.refuse(place, Feature::Decimal256));
             }
-            T::Decimal { precision, scale } if *precision == 0 || *precision > 76 || scale > precision => {
+            T::Decimal { precision, scale }
+                if *precision == 0 || *precision > 76 || scale > precision =>
+            {
                 return Err(SchemaError::Invalid {
                     table: self.table.to_owned(),
                     message: format!(
@@ -86,14 +103,19 @@ impl TypeResolver<'_> {
             T::DateTime64 { precision } if *precision > 9 => {
                 return Err(SchemaError::Invalid {
                     table: self.table.to_owned(),
-                    message: format!("{place}: DateTime64 precision {precision} is over the maximum 9"),
+                    message: format!(
+                        "{place}: DateTime64 precision {precision} is over the maximum 9"
+                    ),
                 });
             }
             T::Map(k, v) => {
                 if !caps.supports(Feature::Map) {
                     return Err(self.refuse(place, Feature::Map));
                 }
-                T::Map(Box::new(self.resolve(place, k)?), Box::new(self.resolve(place, v)?))
+                T::Map(
+                    Box::new(self.resolve(place, k)?),
+                    Box::new(self.resolve(place, v)?),
+                )
             }
             T::LowCardinality(inner) => {
                 let inner = self.resolve(place, inner)?;

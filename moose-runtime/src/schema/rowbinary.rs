@@ -27,7 +27,12 @@ mod tests {
 
     #[test]
     fn varint_matches_leb128() {
-        let cases: [(u64, &[u8]); 4] = [(0, &[0]), (127, &[0x7f]), (128, &[0x80, 0x01]), (300, &[0xac, 0x02])];
+        let cases: [(u64, &[u8]); 4] = [
+            (0, &[0]),
+            (127, &[0x7f]),
+            (128, &[0x80, 0x01]),
+            (300, &[0xac, 0x02]),
+        ];
         for (value, expected) in cases {
             let mut out = Vec::new();
             write_varint(value, &mut out);

@@ -43,7 +43,10 @@ mod tests {
     #[test]
     fn identifiers_cannot_break_out_of_their_quotes() {
         assert_eq!(quote_identifier("plain"), "`plain`");
-        assert_eq!(quote_identifier("a`; DROP TABLE x; --"), "`a\\`; DROP TABLE x; --`");
+        assert_eq!(
+            quote_identifier("a`; DROP TABLE x; --"),
+            "`a\\`; DROP TABLE x; --`"
+        );
         assert_eq!(quote_identifier("back\\slash"), "`back\\\\slash`");
     }
 

@@ -186,7 +186,9 @@ impl ResolvedTable {
             _ => {}
         }
         match &config.engine {
-            Engine::ReplacingMergeTree { version: Some(v) } => check_column("ReplacingMergeTree version", v)?,
+            Engine::ReplacingMergeTree { version: Some(v) } => {
+                check_column("ReplacingMergeTree version", v)?
+            }
             Engine::SummingMergeTree { columns } => {
                 for c in columns {
                     check_column("SummingMergeTree", c)?;
@@ -202,7 +204,11 @@ impl ResolvedTable {
             columns,
             warnings,
             types,
-            key_names: model_columns.iter().filter(|c| c.key).map(|c| c.name.clone()).collect(),
+            key_names: model_columns
+                .iter()
+                .filter(|c| c.key)
+                .map(|c| c.name.clone())
+                .collect(),
         })
     }
 
@@ -222,7 +228,11 @@ impl ResolvedTable {
 
     /// `INSERT INTO db.table (columns) FORMAT RowBinary`.
     pub fn insert_sql(&self) -> String {
-        let columns: Vec<String> = self.columns.iter().map(|c| quote_identifier(&c.name)).collect();
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| quote_identifier(&c.name))
+            .collect();
         format!(
             "INSERT INTO {} ({}) FORMAT RowBinary",
             self.qualified_name(),
@@ -249,7 +259,11 @@ impl ResolvedTable {
             if let Some(codec) = &column.codec {
                 let _ = write!(sql, " CODEC({codec})");
             }
-            sql.push_str(if i + 1 < self.columns.len() { ",\n" } else { "\n" });
+            sql.push_str(if i + 1 < self.columns.len() {
+                ",\n"
+            } else {
+                "\n"
+            });
         }
         sql.push_str(")\n");
         let _ = writeln!(sql, "ENGINE = {}", self.engine_sql());
@@ -285,9 +299,7 @@ impl ResolvedTable {
             }
         };
         match &self.config.order_by {
-            OrderBy::Key => {
-                list(&mut self.key_names.iter().map(String::as_str))
-            }
+            OrderBy::Key => list(&mut self.key_names.iter().map(String::as_str)),
             OrderBy::Fields(fields) => list(&mut fields.iter().map(String::as_str)),
             OrderBy::Expr(expr) => expr.clone(),
             OrderBy::Unsorted => "tuple()".to_owned(),
@@ -302,7 +314,9 @@ impl ResolvedTable {
                 "ReplacingMergeTree",
                 version.iter().map(|v| quote_identifier(v)).collect(),
             ),
-            Engine::SummingMergeTree { columns } if columns.is_empty() => ("SummingMergeTree", Vec::new()),
+            Engine::SummingMergeTree { columns } if columns.is_empty() => {
+                ("SummingMergeTree", Vec::new())
+            }
             Engine::SummingMergeTree { columns } => {
                 let list: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
                 ("SummingMergeTree", vec![format!("({})", list.join(", "))])
@@ -310,7 +324,10 @@ impl ResolvedTable {
             Engine::AggregatingMergeTree => ("AggregatingMergeTree", Vec::new()),
         };
         if config.cluster.is_some() {
-            let path = format!("/clickhouse/tables/{{shard}}/{}/{}", self.database, config.name);
+            let path = format!(
+                "/clickhouse/tables/{{shard}}/{}/{}",
+                self.database, config.name
+            );
             let mut all = vec![quote_string(&path), quote_string("{replica}")];
             all.extend(args);
             format!("Replicated{name}({})", all.join(", "))

@@ -220,7 +220,9 @@ mod decimal_impl {
             mantissa /= drop;
         } else {
             let factor = 10i128.pow(u32::from(scale) - value_scale);
-            mantissa = mantissa.checked_mul(factor).ok_or_else(|| overflow(value, precision, scale))?;
+            mantissa = mantissa
+                .checked_mul(factor)
+                .ok_or_else(|| overflow(value, precision, scale))?;
         }
         let limit = 10i128.checked_pow(u32::from(precision.min(38)));
         if limit.is_some_and(|limit| mantissa.abs() >= limit) {
@@ -230,6 +232,8 @@ mod decimal_impl {
     }
 
     fn overflow(value: &Decimal, precision: u8, scale: u8) -> EncodeError {
-        EncodeError::new(format!("{value} does not fit Decimal({precision}, {scale})"))
+        EncodeError::new(format!(
+            "{value} does not fit Decimal({precision}, {scale})"
+        ))
     }
 }

@@ -24,7 +24,9 @@ fn write_timestamp(
             let ticks = i128::from(seconds) * 10i128.pow(precision)
                 + i128::from(nanos) / 10i128.pow(9 - precision);
             let ticks = i64::try_from(ticks).map_err(|_| {
-                EncodeError::new(format!("timestamp {seconds}s is outside DateTime64({precision})"))
+                EncodeError::new(format!(
+                    "timestamp {seconds}s is outside DateTime64({precision})"
+                ))
             })?;
             out.extend_from_slice(&ticks.to_le_bytes());
             Ok(())
@@ -44,11 +46,17 @@ fn write_timestamp(
 
 /// Encodes a date given as days since 1970-01-01.
 #[cfg(any(feature = "chrono", feature = "time"))]
-fn write_date(rust: &'static str, days: i64, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+fn write_date(
+    rust: &'static str,
+    days: i64,
+    ty: &ColumnType,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     match ty.physical() {
         ColumnType::Date32 => {
-            let days = i32::try_from(days)
-                .map_err(|_| EncodeError::new(format!("date {days} days from 1970 is outside Date32")))?;
+            let days = i32::try_from(days).map_err(|_| {
+                EncodeError::new(format!("date {days} days from 1970 is outside Date32"))
+            })?;
             out.extend_from_slice(&days.to_le_bytes());
             Ok(())
         }
@@ -83,7 +91,13 @@ mod chrono_impl {
         }
 
         fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-            write_timestamp("DateTime<Utc>", self.timestamp(), self.timestamp_subsec_nanos(), ty, out)
+            write_timestamp(
+                "DateTime<Utc>",
+                self.timestamp(),
+                self.timestamp_subsec_nanos(),
+                ty,
+                out,
+            )
         }
     }
     impl NullableColumn for DateTime<Utc> {}
@@ -114,7 +128,13 @@ mod time_impl {
         }
 
         fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-            write_timestamp("OffsetDateTime", self.unix_timestamp(), self.nanosecond(), ty, out)
+            write_timestamp(
+                "OffsetDateTime",
+                self.unix_timestamp(),
+                self.nanosecond(),
+                ty,
+                out,
+            )
         }
     }
     impl NullableColumn for OffsetDateTime {}
@@ -126,7 +146,8 @@ mod time_impl {
         }
 
         fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-            let days = i64::from(self.to_julian_day()) - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day());
+            let days = i64::from(self.to_julian_day())
+                - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day());
             write_date("time::Date", days, ty, out)
         }
     }

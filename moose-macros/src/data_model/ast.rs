@@ -1,0 +1,54 @@
+//! The owned form of a `#[data_model]` item, parsed from syn: what later phases work on.
+
+use proc_macro2::Span;
+use syn::{Ident, LitStr, Type};
+
+/// A parsed `#[data_model]` item.
+pub struct Model {
+    /// The item as it will be emitted: our attributes removed, serde's kept.
+    pub item: syn::Item,
+    /// Struct or enum name.
+    pub ident: Ident,
+    /// Fields or variants.
+    pub kind: Kind,
+}
+
+pub enum Kind {
+    Struct(Vec<Field>),
+    Enum(Vec<Variant>),
+}
+
+/// One named struct field.
+pub struct Field {
+    pub member: Ident,
+    pub ty: Type,
+    /// Column name: the serde wire name.
+    pub column: String,
+    /// `#[serde(skip)]`: not a column.
+    pub skipped: bool,
+    pub key: Option<Span>,
+    pub low_cardinality: Option<Span>,
+    pub default: Option<LitStr>,
+    pub codec: Option<LitStr>,
+    pub column_type: Option<LitStr>,
+    pub decimal: Option<Decimal>,
+    pub precision: Option<(u8, Span)>,
+    /// The `///` doc comment, lines joined.
+    pub doc: Option<String>,
+}
+
+/// `#[moose(decimal(P, S))]`.
+pub struct Decimal {
+    pub precision: u8,
+    pub scale: u8,
+    pub span: Span,
+}
+
+/// One fieldless enum variant.
+pub struct Variant {
+    pub ident: Ident,
+    /// serde wire name: the Enum value's name in ClickHouse.
+    pub wire: String,
+    pub discriminant: i64,
+    pub span: Span,
+}

@@ -1,0 +1,120 @@
+//! Check phase: rules across fields and variants. Expansion never validates.
+
+use std::collections::HashMap;
+
+use super::ast::{Field, Kind, Model, Variant};
+use crate::diagnostics::Errors;
+
+pub fn check(model: &Model, errors: &mut Errors) {
+    match &model.kind {
+        Kind::Struct(fields) => check_struct(model, fields, errors),
+        Kind::Enum(variants) => check_enum(model, variants, errors),
+    }
+}
+
+fn check_struct(model: &Model, fields: &[Field], errors: &mut Errors) {
+    let is_named =
+        matches!(&model.item, syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)));
+    if is_named && fields.iter().all(|f| f.skipped) {
+        errors.spanned(
+            &model.ident,
+            format!(
+                "`#[data_model]` struct `{}` has no columns: {}; add a field that is stored",
+                model.ident,
+                if fields.is_empty() {
+                    "it has no fields"
+                } else {
+                    "every field is `#[serde(skip)]`"
+                }
+            ),
+        );
+    }
+    let mut seen: HashMap<&str, &Field> = HashMap::new();
+    for field in fields {
+        if field.skipped {
+            let ours = [
+                field.key.map(|_| "#[key]"),
+                field.low_cardinality.map(|_| "low_cardinality"),
+                field.default.as_ref().map(|_| "default"),
+                field.codec.as_ref().map(|_| "codec"),
+                field.column_type.as_ref().map(|_| "column_type"),
+                field.decimal.as_ref().map(|_| "decimal"),
+                field.precision.map(|_| "precision"),
+            ];
+            if let Some(attr) = ours.into_iter().flatten().next() {
+                errors.spanned(
+                    &field.member,
+                    format!("field `{}` is `#[serde(skip)]`, so it is no column and `{attr}` has no effect; remove one of them", field.member),
+                );
+            }
+            continue;
+        }
+        if let Some(first) = seen.get(field.column.as_str()) {
+            errors.spanned(
+                &field.member,
+                format!(
+                    "fields `{}` and `{}` both become column `{}` after serde renaming; give one another name with #[serde(rename = \"...\")]",
+                    first.member, field.member, field.column
+                ),
+            );
+        } else {
+            seen.insert(&field.column, field);
+        }
+        if let Some(column_type) = &field.column_type {
+            let conflicts = [
+                field.decimal.as_ref().map(|d| ("decimal", d.span)),
+                field.precision.map(|(_, span)| ("precision", span)),
+                field.low_cardinality.map(|span| ("low_cardinality", span)),
+            ];
+            for (name, span) in conflicts.into_iter().flatten() {
+                errors.at(
+                    span,
+                    format!(
+                        "conflicting attributes: `column_type = {:?}` sets the whole column type, so `{name}` would be ignored; remove one of them",
+                        column_type.value()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_enum(model: &Model, variants: &[Variant], errors: &mut Errors) {
+    if variants.is_empty() {
+        errors.spanned(
+            &model.ident,
+            format!("`#[data_model]` enum `{}` has no variants: a ClickHouse Enum needs at least one value", model.ident),
+        );
+    }
+    let mut names: HashMap<&str, &Variant> = HashMap::new();
+    let mut values: HashMap<i64, &Variant> = HashMap::new();
+    for variant in variants {
+        if !(i64::from(i16::MIN)..=i64::from(i16::MAX)).contains(&variant.discriminant) {
+            errors.at(
+                variant.span,
+                format!(
+                    "variant `{}` = {} is outside ClickHouse Enum16's range -32768..=32767",
+                    variant.ident, variant.discriminant
+                ),
+            );
+        }
+        if let Some(first) = names.insert(&variant.wire, variant) {
+            errors.at(
+                variant.span,
+                format!(
+                    "variants `{}` and `{}` both have the name `{}`; rename one",
+                    first.ident, variant.ident, variant.wire
+                ),
+            );
+        }
+        if let Some(first) = values.insert(variant.discriminant, variant) {
+            errors.at(
+                variant.span,
+                format!(
+                    "variants `{}` and `{}` both have the value {}",
+                    first.ident, variant.ident, variant.discriminant
+                ),
+            );
+        }
+    }
+}
