@@ -47,16 +47,24 @@
 //! on every server version (`Nested` is flattened into parallel arrays, which splits one
 //! Rust field into several columns and breaks the one-field-one-column rule).
 
-pub use moose_macros::data_model;
+pub use moose_macros::{data_model, pipeline};
+pub use moose_runtime::graph::{
+    App, GraphError, IngestPipeline, IngestPipelineConfig, LifeCycle, OlapConfig, OlapTable,
+    Stream, StreamConfig, TransformConfig,
+};
 pub use moose_runtime::schema::{
     ClickHouseCapabilities, Column, ColumnType, ColumnValue, DataModel, Engine, OrderBy,
     ResolvedTable, ServerVersion, TableConfig,
 };
-pub use moose_runtime::{self as runtime, schema};
+pub use moose_runtime::{self as runtime, graph, schema};
 
 /// Everything a pipeline file needs: `use moose::prelude::*;`.
 pub mod prelude {
-    pub use crate::data_model;
+    pub use crate::{data_model, pipeline};
+    pub use moose_runtime::graph::{
+        App, IngestPipeline, IngestPipelineConfig, LifeCycle, OlapConfig, OlapTable, Stream,
+        StreamConfig, TransformConfig,
+    };
     pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy, TableConfig};
 }
 

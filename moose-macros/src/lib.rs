@@ -4,6 +4,7 @@
 
 mod data_model;
 mod diagnostics;
+mod pipeline;
 
 use proc_macro::TokenStream;
 
@@ -17,4 +18,24 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn data_model(args: TokenStream, input: TokenStream) -> TokenStream {
     data_model::expand(args.into(), input.into()).into()
+}
+
+/// Declares a pipeline graph and evaluates to the `moose::App` that holds it.
+///
+/// ```ignore
+/// let app = pipeline! {
+///     raw_data: IngestPipeline<RawData> { ingest: true, stream: true, table: false },
+///     intermediate_stream: Stream<IntermediateData>,
+///     final_stream: IngestPipeline<FinalData> { ingest: false, stream: true, table: true },
+///     raw_data => transform(double) => intermediate_stream => transform(triple) => final_stream,
+/// };
+/// ```
+///
+/// Declarations: `name: IngestPipeline<Model> { .. }`, `name: Stream<Model> { .. }`,
+/// `name: OlapTable<Model> { .. }`. Flows: `a => transform(f) => b`, chained, with options
+/// `transform(f, version: "2", dead_letter_queue: dlq)`, and `a => consume(f)`.
+/// Everything is checked while compiling; see the `moose` crate docs for every option.
+#[proc_macro]
+pub fn pipeline(input: TokenStream) -> TokenStream {
+    pipeline::expand(input.into()).into()
 }

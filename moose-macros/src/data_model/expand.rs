@@ -214,6 +214,11 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
         .filter(|f| f.key.is_some())
         .map(|f| &f.member)
         .collect();
+    let key_names: Vec<&str> = columns
+        .iter()
+        .filter(|f| f.key.is_some())
+        .map(|f| f.column.as_str())
+        .collect();
     let message_key = match keys.as_slice() {
         [] => quote!(::std::vec::Vec::new()),
         [one] => quote!(#s::key_part(&self.#one)),
@@ -251,6 +256,7 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
         impl #s::DataModel for #ident {
             const NAME: &'static str = #name;
             const COLUMN_NAMES: &'static [&'static str] = &[#(#names),*];
+            const KEY_NAMES: &'static [&'static str] = &[#(#key_names),*];
 
             fn columns() -> ::std::vec::Vec<#s::Column> {
                 ::std::vec![#(#column_values),*]
@@ -334,6 +340,7 @@ pub fn fallback(model: &Model) -> TokenStream {
             impl #s::DataModel for #ident {
                 const NAME: &'static str = #name;
                 const COLUMN_NAMES: &'static [&'static str] = &[];
+                const KEY_NAMES: &'static [&'static str] = &[];
                 fn columns() -> ::std::vec::Vec<#s::Column> { ::std::vec::Vec::new() }
                 fn write_row(&self, _: &[#s::ColumnType], _: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #s::EncodeError> {
                     ::core::unreachable!("#[data_model] reported a compile error for this type")

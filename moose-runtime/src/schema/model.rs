@@ -45,6 +45,9 @@ pub trait DataModel: ColumnValue + Serialize + DeserializeOwned + Send + Sync + 
     /// Column names in order, as serde writes them.
     const COLUMN_NAMES: &'static [&'static str];
 
+    /// Names of the `#[key]` columns, in field order.
+    const KEY_NAMES: &'static [&'static str];
+
     /// The columns, in field order.
     fn columns() -> Vec<Column>;
 

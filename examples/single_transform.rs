@@ -1,0 +1,72 @@
+//! The seed's single transform: `raw_data` (ingest API + stream) is transformed into
+//! `transformed_data` (stream + table).
+//!
+//! With the builder API:
+//!
+//! ```
+//! # use moose::prelude::*;
+//! # #[data_model] pub struct RawData { #[key] pub id: String, pub value: f64 }
+//! # #[data_model] pub struct TransformedData { #[key] pub id: String, pub value: f64, pub transformed_at: chrono::DateTime<chrono::Utc> }
+//! let app = App::new();
+//! let raw = app.ingest_pipeline::<RawData>("raw_data", IngestPipelineConfig::new().ingest(true).stream(true))?;
+//! let out = app.ingest_pipeline::<TransformedData>("transformed_data", IngestPipelineConfig::new().stream(true).table(true))?;
+//! raw.stream()?.add_transform(out.stream()?, |r: RawData| TransformedData {
+//!     id: r.id,
+//!     value: r.value * 2.0,
+//!     transformed_at: chrono::Utc::now(),
+//! })?;
+//! # Ok::<(), moose::GraphError>(())
+//! ```
+
+use chrono::{DateTime, Utc};
+use moose::prelude::*;
+
+/// What clients post.
+#[data_model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawData {
+    /// Record id.
+    #[key]
+    pub id: String,
+    /// The measured value.
+    pub value: f64,
+}
+
+/// What lands in ClickHouse.
+#[data_model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformedData {
+    /// Record id.
+    #[key]
+    pub id: String,
+    /// `value * 2`.
+    pub value: f64,
+    /// When the transform ran.
+    pub transformed_at: DateTime<Utc>,
+}
+
+/// Doubles the value and stamps the time.
+pub fn transform(record: RawData) -> TransformedData {
+    TransformedData {
+        id: record.id,
+        value: record.value * 2.0,
+        transformed_at: Utc::now(),
+    }
+}
+
+/// The pipeline graph.
+pub fn app() -> App {
+    pipeline! {
+        raw_data: IngestPipeline<RawData> { ingest: true, stream: true, table: false },
+        transformed_data: IngestPipeline<TransformedData> { ingest: false, stream: true, table: true },
+        raw_data => transform(transform) => transformed_data,
+    }
+}
+
+fn main() {
+    let description = app().describe();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&description).expect("descriptions serialize")
+    );
+}

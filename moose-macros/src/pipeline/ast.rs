@@ -1,0 +1,95 @@
+//! The owned form of a `pipeline! { ... }` body.
+
+use syn::{Expr, Ident, Type};
+
+/// The whole body.
+pub struct Pipeline {
+    pub decls: Vec<Decl>,
+    pub flows: Vec<Flow>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DeclKind {
+    IngestPipeline,
+    Stream,
+    OlapTable,
+}
+
+impl DeclKind {
+    pub const NAMES: [&'static str; 3] = ["IngestPipeline", "Stream", "OlapTable"];
+
+    pub fn options(self) -> &'static [&'static str] {
+        const STREAM: &[&str] = &[
+            "parallelism",
+            "retention",
+            "life_cycle",
+            "version",
+            "destination",
+        ];
+        const TABLE: &[&str] = &[
+            "order_by",
+            "partition_by",
+            "primary_key",
+            "engine",
+            "ttl",
+            "life_cycle",
+            "version",
+        ];
+        const PIPELINE: &[&str] = &[
+            "ingest",
+            "stream",
+            "table",
+            "version",
+            "dead_letter_queue",
+            "parallelism",
+            "retention",
+            "life_cycle",
+            "order_by",
+            "partition_by",
+            "primary_key",
+            "engine",
+            "ttl",
+        ];
+        match self {
+            DeclKind::IngestPipeline => PIPELINE,
+            DeclKind::Stream => STREAM,
+            DeclKind::OlapTable => TABLE,
+        }
+    }
+}
+
+/// `name: Kind<Model> { options }`.
+pub struct Decl {
+    pub name: Ident,
+    pub kind: DeclKind,
+    pub model: Type,
+    pub options: Vec<Opt>,
+}
+
+/// `name: value`.
+pub struct Opt {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+/// `a => transform(f) => b => consume(g)`.
+pub struct Flow {
+    pub source: Ident,
+    pub steps: Vec<Step>,
+}
+
+pub enum Step {
+    /// `=> transform(f, options) => destination`.
+    Transform {
+        keyword: Ident,
+        function: Expr,
+        options: Vec<Opt>,
+        destination: Ident,
+    },
+    /// `=> consume(f, options)`.
+    Consume {
+        keyword: Ident,
+        function: Expr,
+        options: Vec<Opt>,
+    },
+}

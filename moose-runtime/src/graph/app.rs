@@ -1,0 +1,538 @@
+//! [`App`]: the pipeline graph an application declares, with typed handles to its parts.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::codec::ModelCodec;
+use super::config::{IngestPipelineConfig, LifeCycle, OlapConfig, StreamConfig, TransformConfig};
+use super::describe::GraphDescription;
+use super::error::GraphError;
+use super::transform::{ErasedConsumer, ErasedTransform, IntoConsumer, IntoTransform};
+use crate::schema::{DataModel, Engine, OrderBy, TableConfig};
+
+/// A stream in the graph.
+#[derive(Debug, Clone)]
+pub struct StreamNode {
+    /// Declared name.
+    pub name: String,
+    /// Settings.
+    pub config: StreamConfig,
+    /// Model carried.
+    pub model: ModelCodec,
+}
+
+/// A table in the graph.
+#[derive(Debug, Clone)]
+pub struct TableNode {
+    /// Declared name (the table name before namespace/version).
+    pub name: String,
+    /// DDL settings; `config.name` is the versioned table name.
+    pub config: TableConfig,
+    /// What moose may change about the table.
+    pub life_cycle: LifeCycle,
+    /// Model stored.
+    pub model: ModelCodec,
+}
+
+/// An HTTP ingest API in the graph.
+#[derive(Debug, Clone)]
+pub struct IngestApiNode {
+    /// API name (`/ingest/<name>`).
+    pub name: String,
+    /// Optional version (`/ingest/<name>/<version>`).
+    pub version: Option<String>,
+    /// Index of the stream records are written to.
+    pub stream: usize,
+    /// Dead-letter stream for rejected records, if configured.
+    pub dead_letter_queue: Option<usize>,
+}
+
+/// A transform in the graph.
+#[derive(Clone)]
+pub struct TransformNode {
+    /// Source stream index.
+    pub from: usize,
+    /// Destination stream index.
+    pub to: usize,
+    /// Options.
+    pub config: TransformConfig,
+    /// Dead-letter stream index.
+    pub dead_letter_queue: Option<usize>,
+    /// The function.
+    pub function: Arc<dyn ErasedTransform>,
+}
+
+/// A consumer in the graph.
+#[derive(Clone)]
+pub struct ConsumerNode {
+    /// Stream index.
+    pub stream: usize,
+    /// Options (version, dead-letter queue).
+    pub config: TransformConfig,
+    /// The function.
+    pub function: Arc<dyn ErasedConsumer>,
+}
+
+/// Everything declared so far.
+#[derive(Clone, Default)]
+pub struct Graph {
+    /// Streams.
+    pub streams: Vec<StreamNode>,
+    /// Tables.
+    pub tables: Vec<TableNode>,
+    /// Ingest APIs.
+    pub ingest_apis: Vec<IngestApiNode>,
+    /// Transforms.
+    pub transforms: Vec<TransformNode>,
+    /// Consumers.
+    pub consumers: Vec<ConsumerNode>,
+}
+
+impl Graph {
+    /// Index of stream `name`.
+    pub fn stream_index(&self, name: &str) -> Option<usize> {
+        self.streams.iter().position(|s| s.name == name)
+    }
+
+    /// Table `name`.
+    pub fn table(&self, name: &str) -> Option<&TableNode> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Whether `to` reaches `from` through transforms; the path if so.
+    fn path(&self, from: usize, to: usize) -> Option<Vec<usize>> {
+        let mut stack = vec![vec![from]];
+        let mut seen = vec![false; self.streams.len()];
+        while let Some(path) = stack.pop() {
+            let last = *path.last().expect("paths are never empty");
+            if last == to {
+                return Some(path);
+            }
+            if std::mem::replace(&mut seen[last], true) {
+                continue;
+            }
+            for t in self.transforms.iter().filter(|t| t.from == last) {
+                let mut next = path.clone();
+                next.push(t.to);
+                stack.push(next);
+            }
+        }
+        None
+    }
+}
+
+/// The pipeline graph of an application.
+///
+/// ```
+/// use moose_runtime::graph::{App, StreamConfig};
+/// # use moose_runtime::schema::*;
+/// # #[derive(serde::Serialize, serde::Deserialize)] struct Raw { id: String }
+/// # impl ColumnValue for Raw { fn column_type(_: &FieldOptions) -> ColumnType { ColumnType::String } fn write_row_binary(&self, _: &ColumnType, _: &mut Vec<u8>) -> Result<(), EncodeError> { Ok(()) } }
+/// # impl DataModel for Raw { const NAME: &'static str = "Raw"; const COLUMN_NAMES: &'static [&'static str] = &["id"];
+/// #   fn columns() -> Vec<Column> { vec![] } fn write_row(&self, _: &[ColumnType], _: &mut Vec<u8>) -> Result<(), EncodeError> { Ok(()) } fn message_key(&self) -> Vec<u8> { vec![] } }
+/// let app = App::new();
+/// let a = app.stream::<Raw>("a", StreamConfig::default())?;
+/// let b = app.stream::<Raw>("b", StreamConfig::default().parallelism(4))?;
+/// a.add_transform(&b, |r: Raw| Some(r))?;
+/// assert_eq!(app.describe().transforms.len(), 1);
+/// # Ok::<(), moose_runtime::graph::GraphError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct App {
+    graph: Arc<Mutex<Graph>>,
+}
+
+fn validate_name(name: &str) -> Result<(), GraphError> {
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 200 {
+        Some("it is longer than 200 characters")
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        Some("it starts with a digit")
+    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Some("only ASCII letters, digits and `_` can appear in topic, table and URL names")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(GraphError::InvalidName {
+            name: name.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn validate_version(version: &Option<String>) -> Result<(), GraphError> {
+    match version {
+        Some(v)
+            if v.is_empty()
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') =>
+        {
+            Err(GraphError::InvalidName {
+                name: v.clone(),
+                reason: "a version is made of ASCII letters, digits, `.` and `_` (like `1.2`)",
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `name` or `name_1_2` for version `1.2`.
+pub fn versioned_name(name: &str, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("{name}_{}", v.replace('.', "_")),
+        None => name.to_owned(),
+    }
+}
+
+impl App {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A snapshot of the graph (for the runtime).
+    pub fn graph(&self) -> Graph {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Graph> {
+        // A panic while holding the lock cannot leave the graph half-updated: every mutation
+        // below validates first and pushes last.
+        self.graph.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the graph holds, for inspection and tests.
+    pub fn describe(&self) -> GraphDescription {
+        GraphDescription::of(&self.lock())
+    }
+
+    /// Declares a stream of `T`.
+    pub fn stream<T: DataModel>(
+        &self,
+        name: &str,
+        config: StreamConfig,
+    ) -> Result<Stream<T>, GraphError> {
+        validate_name(name)?;
+        validate_version(&config.version)?;
+        if config.parallelism == 0 {
+            return Err(GraphError::ZeroParallelism {
+                stream: name.to_owned(),
+            });
+        }
+        let mut graph = self.lock();
+        if graph.stream_index(name).is_some() {
+            return Err(GraphError::DuplicateName {
+                kind: "stream",
+                name: name.to_owned(),
+            });
+        }
+        graph.streams.push(StreamNode {
+            name: name.to_owned(),
+            config,
+            model: ModelCodec::of::<T>(),
+        });
+        Ok(Stream {
+            app: self.clone(),
+            index: graph.streams.len() - 1,
+            name: name.to_owned(),
+            model: PhantomData,
+        })
+    }
+
+    /// Declares a table of `T`.
+    pub fn table<T: DataModel>(
+        &self,
+        name: &str,
+        config: OlapConfig,
+    ) -> Result<OlapTable<T>, GraphError> {
+        validate_name(name)?;
+        validate_version(&config.version)?;
+        let columns = T::columns();
+        let known = || {
+            columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let check = |option: &'static str, column: &str| {
+            if columns.iter().any(|c| c.name == column) {
+                Ok(())
+            } else {
+                Err(GraphError::UnknownColumn {
+                    table: name.to_owned(),
+                    option,
+                    column: column.to_owned(),
+                    model: T::NAME,
+                    known: known(),
+                })
+            }
+        };
+        match &config.order_by {
+            OrderBy::Key if !columns.iter().any(|c| c.key) => {
+                return Err(GraphError::TableWithoutOrder {
+                    table: name.to_owned(),
+                    model: T::NAME,
+                });
+            }
+            OrderBy::Fields(fields) => fields.iter().try_for_each(|f| check("order_by", f))?,
+            _ => {}
+        }
+        if let Engine::ReplacingMergeTree { version: Some(v) } = &config.engine {
+            check("the ReplacingMergeTree version", v)?;
+        }
+        let mut graph = self.lock();
+        if graph.table(name).is_some() {
+            return Err(GraphError::DuplicateName {
+                kind: "table",
+                name: name.to_owned(),
+            });
+        }
+        graph.tables.push(TableNode {
+            name: name.to_owned(),
+            config: config.table_config(&versioned_name(name, config.version.as_deref())),
+            life_cycle: config.life_cycle,
+            model: ModelCodec::of::<T>(),
+        });
+        Ok(OlapTable {
+            name: name.to_owned(),
+            model: PhantomData,
+        })
+    }
+
+    /// Declares an ingest pipeline: any mix of ingest API, stream and table named `name`.
+    pub fn ingest_pipeline<T: DataModel>(
+        &self,
+        name: &str,
+        config: IngestPipelineConfig,
+    ) -> Result<IngestPipeline<T>, GraphError> {
+        validate_name(name)?;
+        validate_version(&config.version)?;
+        if config.ingest && !config.stream {
+            return Err(GraphError::IngestWithoutStream {
+                name: name.to_owned(),
+            });
+        }
+        {
+            let graph = self.lock();
+            let taken = (config.stream && graph.stream_index(name).is_some())
+                || (config.table && graph.table(name).is_some())
+                || (config.ingest && graph.ingest_apis.iter().any(|a| a.name == name));
+            if taken {
+                return Err(GraphError::DuplicateName {
+                    kind: "ingest pipeline",
+                    name: name.to_owned(),
+                });
+            }
+        }
+        let table = if config.table {
+            let table_config = OlapConfig {
+                version: config
+                    .version
+                    .clone()
+                    .or(config.table_config.version.clone()),
+                ..config.table_config.clone()
+            };
+            Some(self.table::<T>(name, table_config)?)
+        } else {
+            None
+        };
+        let stream = if config.stream {
+            let mut stream_config = config.stream_config.clone();
+            stream_config.version = config.version.clone().or(stream_config.version);
+            if table.is_some() {
+                stream_config.destination = Some(name.to_owned());
+            }
+            Some(self.stream::<T>(name, stream_config)?)
+        } else {
+            None
+        };
+        let dead_letter_queue = None;
+        if config.ingest {
+            let stream = stream
+                .as_ref()
+                .expect("checked: ingest needs a stream")
+                .index;
+            self.lock().ingest_apis.push(IngestApiNode {
+                name: name.to_owned(),
+                version: config.version.clone(),
+                stream,
+                dead_letter_queue,
+            });
+        }
+        Ok(IngestPipeline {
+            name: name.to_owned(),
+            ingest: config.ingest,
+            stream,
+            table,
+        })
+    }
+}
+
+/// A typed handle to a stream of `T`.
+pub struct Stream<T> {
+    app: App,
+    index: usize,
+    name: String,
+    model: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Stream<T> {
+    fn clone(&self) -> Self {
+        Self {
+            app: self.app.clone(),
+            index: self.index,
+            name: self.name.clone(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Stream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").field("name", &self.name).finish()
+    }
+}
+
+impl<T: DataModel> Stream<T> {
+    /// The stream's declared name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds a transform from this stream into `destination`.
+    pub fn add_transform<U: DataModel, M>(
+        &self,
+        destination: &Stream<U>,
+        function: impl IntoTransform<T, U, M>,
+    ) -> Result<(), GraphError> {
+        self.add_transform_with(destination, function, TransformConfig::default())
+    }
+
+    /// Adds a transform with options (version, dead-letter queue).
+    pub fn add_transform_with<U: DataModel, M>(
+        &self,
+        destination: &Stream<U>,
+        function: impl IntoTransform<T, U, M>,
+        config: TransformConfig,
+    ) -> Result<(), GraphError> {
+        if !Arc::ptr_eq(&self.app.graph, &destination.app.graph) {
+            return Err(GraphError::ForeignHandle {
+                name: destination.name.clone(),
+            });
+        }
+        validate_version(&config.version)?;
+        let mut graph = self.app.lock();
+        let (from, to) = (self.index, destination.index);
+        if graph
+            .transforms
+            .iter()
+            .any(|t| t.from == from && t.to == to && t.config.version == config.version)
+        {
+            return Err(GraphError::DuplicateTransform {
+                from: self.name.clone(),
+                to: destination.name.clone(),
+                version: config.version,
+            });
+        }
+        if let Some(path) = graph.path(to, from) {
+            let names: Vec<&str> = path
+                .iter()
+                .chain([&to])
+                .map(|i| graph.streams[*i].name.as_str())
+                .collect();
+            return Err(GraphError::Cycle {
+                from: self.name.clone(),
+                to: destination.name.clone(),
+                path: format!("{} -> {}", self.name, names.join(" -> ")),
+            });
+        }
+        let dead_letter_queue = dead_letter_index(&graph, &config)?;
+        graph.transforms.push(super::app::TransformNode {
+            from,
+            to,
+            config,
+            dead_letter_queue,
+            function: function.into_erased(),
+        });
+        Ok(())
+    }
+
+    /// Adds a consumer: a function run on every record for its side effects.
+    pub fn add_consumer<M>(&self, function: impl IntoConsumer<T, M>) -> Result<(), GraphError> {
+        self.add_consumer_with(function, TransformConfig::default())
+    }
+
+    /// Adds a consumer with options.
+    pub fn add_consumer_with<M>(
+        &self,
+        function: impl IntoConsumer<T, M>,
+        config: TransformConfig,
+    ) -> Result<(), GraphError> {
+        validate_version(&config.version)?;
+        let mut graph = self.app.lock();
+        dead_letter_index(&graph, &config)?;
+        graph.consumers.push(ConsumerNode {
+            stream: self.index,
+            config,
+            function: function.into_erased(),
+        });
+        Ok(())
+    }
+}
+
+fn dead_letter_index(graph: &Graph, config: &TransformConfig) -> Result<Option<usize>, GraphError> {
+    config
+        .dead_letter_queue
+        .as_deref()
+        .map(|name| {
+            graph.stream_index(name).ok_or_else(|| GraphError::Unknown {
+                kind: "dead-letter stream",
+                name: name.to_owned(),
+                suggestion: String::new(),
+            })
+        })
+        .transpose()
+}
+
+/// A typed handle to a table of `T`.
+#[derive(Debug, Clone)]
+pub struct OlapTable<T> {
+    name: String,
+    model: PhantomData<fn() -> T>,
+}
+
+impl<T> OlapTable<T> {
+    /// The table's declared name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// An ingest pipeline: its stream and table, when it has them.
+#[derive(Debug, Clone)]
+pub struct IngestPipeline<T> {
+    /// The pipeline's name.
+    pub name: String,
+    /// Whether `POST /ingest/<name>` is served.
+    pub ingest: bool,
+    /// The stream, with `stream: true`.
+    pub stream: Option<Stream<T>>,
+    /// The table, with `table: true`.
+    pub table: Option<OlapTable<T>>,
+}
+
+impl<T: DataModel> IngestPipeline<T> {
+    /// The stream; a typed error for a pipeline declared without one.
+    pub fn stream(&self) -> Result<&Stream<T>, GraphError> {
+        self.stream.as_ref().ok_or_else(|| GraphError::Unknown {
+            kind: "stream of ingest pipeline",
+            name: self.name.clone(),
+            suggestion: "; declare the pipeline with `stream: true`".into(),
+        })
+    }
+}

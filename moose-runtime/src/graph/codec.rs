@@ -1,0 +1,97 @@
+//! [`ModelCodec`]: a model's JSON decoding and row encoding behind plain function pointers, so
+//! workers and the ingest API handle any stream without knowing its Rust type.
+
+use std::any::TypeId;
+
+use super::transform::EncodedRecord;
+use crate::schema::{
+    ClickHouseCapabilities, Column, ColumnType, DataModel, ResolvedTable, SchemaError, TableConfig,
+};
+
+/// A record that is not a valid instance of its model.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DecodeError {
+    /// JSON path of the offending value (`.user.id`, `.tags[2]`), `.` for the whole record.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A model's schema and codecs, type-erased.
+#[derive(Clone, Copy)]
+pub struct ModelCodec {
+    /// The model's name.
+    pub name: &'static str,
+    /// The model's Rust type.
+    pub type_id: fn() -> TypeId,
+    /// The model's columns.
+    pub columns: fn() -> Vec<Column>,
+    /// Decodes one JSON record and re-encodes it for a stream.
+    pub decode_json: fn(&[u8]) -> Result<EncodedRecord, DecodeError>,
+    /// Decodes a stream payload and appends it as a RowBinary row.
+    pub write_row: fn(&[u8], &[ColumnType], &mut Vec<u8>) -> Result<(), String>,
+    /// Resolves the model's table for a server.
+    pub resolve_table:
+        fn(&str, &TableConfig, &ClickHouseCapabilities) -> Result<ResolvedTable, SchemaError>,
+}
+
+impl std::fmt::Debug for ModelCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelCodec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModelCodec {
+    /// The codec of model `T`.
+    pub fn of<T: DataModel>() -> Self {
+        Self {
+            name: T::NAME,
+            type_id: TypeId::of::<T>,
+            columns: T::columns,
+            decode_json: decode_json::<T>,
+            write_row: write_row::<T>,
+            resolve_table: |db, config, caps| ResolvedTable::resolve::<T>(db, config, caps),
+        }
+    }
+}
+
+/// Decodes one record with the path of the first error.
+pub fn decode_value<T: DataModel>(json: &[u8]) -> Result<T, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        DecodeError {
+            path: if path.is_empty() || path == "." {
+                ".".into()
+            } else {
+                format!(".{}", path.trim_start_matches('.'))
+            },
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    de.end().map_err(|e| DecodeError {
+        path: ".".into(),
+        message: e.to_string(),
+    })?;
+    Ok(value)
+}
+
+fn decode_json<T: DataModel>(json: &[u8]) -> Result<EncodedRecord, DecodeError> {
+    decode_value::<T>(json).map(|record| EncodedRecord::encode(&record))
+}
+
+fn write_row<T: DataModel>(
+    payload: &[u8],
+    types: &[ColumnType],
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let record: T = serde_json::from_slice(payload)
+        .map_err(|e| format!("stored record is not a valid `{}`: {e}", T::NAME))?;
+    let start = out.len();
+    record.write_row(types, out).map_err(|e| {
+        out.truncate(start);
+        e.to_string()
+    })
+}

@@ -1,0 +1,205 @@
+//! Configuration of streams, ingest pipelines and transforms, with named defaults.
+
+use std::time::Duration;
+
+use crate::schema::{Engine, OrderBy, TableConfig};
+
+/// How much of a resource moose may change when the code changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum LifeCycle {
+    /// moose creates, alters, re-creates and drops the resource as the code says.
+    #[default]
+    FullyManaged,
+    /// moose creates and extends the resource but never drops it or loses data in it.
+    DeletionProtected,
+    /// Someone else owns the resource; moose only checks it can hold the model.
+    ExternallyManaged,
+}
+
+/// One week: long enough to replay a weekend's worth of data after a downstream outage,
+/// short enough that a busy stream does not fill a disk (Moose's default too).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// One partition and one worker: ordered and cheap; raise it for throughput.
+pub const DEFAULT_PARALLELISM: u32 = 1;
+
+/// A stream's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// Partitions of the topic, and concurrent workers per transform and table sync.
+    pub parallelism: u32,
+    /// How long records are kept in the stream.
+    pub retention_period: Duration,
+    /// What moose may change about the topic.
+    pub life_cycle: LifeCycle,
+    /// Version suffix of the topic name (`name_1_0` for `"1.0"`).
+    pub version: Option<String>,
+    /// Name of the table this stream is synced into.
+    pub destination: Option<String>,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            parallelism: DEFAULT_PARALLELISM,
+            retention_period: DEFAULT_RETENTION,
+            life_cycle: LifeCycle::default(),
+            version: None,
+            destination: None,
+        }
+    }
+}
+
+impl StreamConfig {
+    /// Sets [`StreamConfig::parallelism`].
+    pub fn parallelism(mut self, parallelism: u32) -> Self {
+        self.parallelism = parallelism;
+        self
+    }
+
+    /// Sets [`StreamConfig::retention_period`] in seconds.
+    pub fn retention_secs(mut self, seconds: u64) -> Self {
+        self.retention_period = Duration::from_secs(seconds);
+        self
+    }
+
+    /// Sets [`StreamConfig::life_cycle`].
+    pub fn life_cycle(mut self, life_cycle: LifeCycle) -> Self {
+        self.life_cycle = life_cycle;
+        self
+    }
+
+    /// Sets [`StreamConfig::version`].
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Sets [`StreamConfig::destination`].
+    pub fn destination(mut self, table: impl Into<String>) -> Self {
+        self.destination = Some(table.into());
+        self
+    }
+}
+
+/// An ingest pipeline: an HTTP ingest API, a stream, a table, or any sensible mix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestPipelineConfig {
+    /// Serve `POST /ingest/<name>` (needs `stream`).
+    pub ingest: bool,
+    /// Buffer records in a stream named like the pipeline.
+    pub stream: bool,
+    /// Store records in a table named like the pipeline (synced from the stream).
+    pub table: bool,
+    /// Stream settings (used when `stream`).
+    pub stream_config: StreamConfig,
+    /// Table settings (used when `table`).
+    pub table_config: OlapConfig,
+    /// Version of the API path, topic and table names.
+    pub version: Option<String>,
+    /// Send records that fail (ingest validation when configured, transforms, inserts) to a
+    /// dead-letter stream `<name>_dead_letter`.
+    pub dead_letter_queue: bool,
+}
+
+impl Default for IngestPipelineConfig {
+    fn default() -> Self {
+        Self {
+            ingest: false,
+            stream: false,
+            table: false,
+            stream_config: StreamConfig::default(),
+            table_config: OlapConfig::default(),
+            version: None,
+            dead_letter_queue: false,
+        }
+    }
+}
+
+impl IngestPipelineConfig {
+    /// Everything off; switch on what you need.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`IngestPipelineConfig::ingest`].
+    pub fn ingest(mut self, on: bool) -> Self {
+        self.ingest = on;
+        self
+    }
+
+    /// Sets [`IngestPipelineConfig::stream`].
+    pub fn stream(mut self, on: bool) -> Self {
+        self.stream = on;
+        self
+    }
+
+    /// Sets [`IngestPipelineConfig::table`].
+    pub fn table(mut self, on: bool) -> Self {
+        self.table = on;
+        self
+    }
+}
+
+/// Options of one transform.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TransformConfig {
+    /// Distinguishes several transforms between the same two streams.
+    pub version: Option<String>,
+    /// Name of the dead-letter stream for records the transform fails on.
+    pub dead_letter_queue: Option<String>,
+}
+
+/// A table's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OlapConfig {
+    /// `ORDER BY`; defaults to the model's `#[key]` fields.
+    pub order_by: OrderBy,
+    /// `PARTITION BY` expression.
+    pub partition_by: Option<String>,
+    /// `PRIMARY KEY` expression.
+    pub primary_key: Option<String>,
+    /// Table engine.
+    pub engine: Engine,
+    /// `TTL` expression.
+    pub ttl: Option<String>,
+    /// `SETTINGS`.
+    pub settings: Vec<(String, String)>,
+    /// Cluster (`ON CLUSTER`, `Replicated*` engine).
+    pub cluster: Option<String>,
+    /// What moose may change about the table.
+    pub life_cycle: LifeCycle,
+    /// Version suffix of the table name.
+    pub version: Option<String>,
+}
+
+impl OlapConfig {
+    /// Sets [`OlapConfig::order_by`] to these fields.
+    pub fn order_by_fields<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        fields: I,
+    ) -> Self {
+        self.order_by = OrderBy::Fields(fields.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets [`OlapConfig::life_cycle`].
+    pub fn life_cycle(mut self, life_cycle: LifeCycle) -> Self {
+        self.life_cycle = life_cycle;
+        self
+    }
+
+    /// The DDL settings for a table named `name`.
+    pub fn table_config(&self, name: &str) -> TableConfig {
+        TableConfig {
+            name: name.to_owned(),
+            engine: self.engine.clone(),
+            order_by: self.order_by.clone(),
+            partition_by: self.partition_by.clone(),
+            primary_key: self.primary_key.clone(),
+            ttl: self.ttl.clone(),
+            settings: self.settings.clone(),
+            cluster: self.cluster.clone(),
+        }
+    }
+}

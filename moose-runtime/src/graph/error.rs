@@ -1,0 +1,101 @@
+//! Errors from building a pipeline graph at run time (names computed at run time and the
+//! like; `pipeline!` catches the same mistakes while compiling).
+
+/// A pipeline graph that cannot be built as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// Two streams, tables or ingest APIs share a name.
+    #[error("{kind} `{name}` is declared twice; give one of them another name (or a version)")]
+    DuplicateName {
+        /// `stream`, `table` or `ingest API`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A name that cannot be a topic, table and URL segment.
+    #[error("`{name}` cannot be a stream or table name: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// `ingest: true` without `stream: true`.
+    #[error(
+        "ingest pipeline `{name}` has `ingest: true` but no stream: ingested records are written to a stream first; set `stream: true`"
+    )]
+    IngestWithoutStream {
+        /// The pipeline.
+        name: String,
+    },
+    /// A table with no `ORDER BY`.
+    #[error(
+        "table `{table}`: model `{model}` has no #[key] field and the table has no order_by; mark a field #[key] or set order_by"
+    )]
+    TableWithoutOrder {
+        /// The table.
+        table: String,
+        /// The model.
+        model: &'static str,
+    },
+    /// A table option names a column the model lacks.
+    #[error(
+        "table `{table}`: {option} names `{column}`, which model `{model}` does not have; its columns are: {known}"
+    )]
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// `order_by`, ...
+        option: &'static str,
+        /// The missing column.
+        column: String,
+        /// The model.
+        model: &'static str,
+        /// The model's columns.
+        known: String,
+    },
+    /// `parallelism: 0`.
+    #[error("stream `{stream}` has parallelism 0; it needs at least one partition and one worker")]
+    ZeroParallelism {
+        /// The stream.
+        stream: String,
+    },
+    /// A second transform between the same streams with the same version.
+    #[error("there is already a transform from `{from}` to `{to}`{}; give the new one a distinct version", version.as_ref().map(|v| format!(" with version `{v}`")).unwrap_or_default())]
+    DuplicateTransform {
+        /// Source stream.
+        from: String,
+        /// Destination stream.
+        to: String,
+        /// The shared version.
+        version: Option<String>,
+    },
+    /// A transform that would close a cycle.
+    #[error(
+        "a transform from `{from}` to `{to}` closes a cycle ({path}); records would loop forever"
+    )]
+    Cycle {
+        /// Source stream.
+        from: String,
+        /// Destination stream.
+        to: String,
+        /// The cycle, `a -> b -> a`.
+        path: String,
+    },
+    /// A name that is not declared.
+    #[error("{kind} `{name}` is not declared{suggestion}")]
+    Unknown {
+        /// `stream`, `table`, ...
+        kind: &'static str,
+        /// The name.
+        name: String,
+        /// `; did you mean ...` or empty.
+        suggestion: String,
+    },
+    /// A handle from another app.
+    #[error("stream `{name}` belongs to another App; connect streams of one App only")]
+    ForeignHandle {
+        /// The stream.
+        name: String,
+    },
+}

@@ -1,0 +1,31 @@
+//! The pipeline graph: streams, tables, ingest APIs, transforms and consumers.
+//!
+//! [`App`] collects them through typed handles ([`Stream`], [`OlapTable`],
+//! [`IngestPipeline`]); `pipeline!` expands to exactly these calls. Mistakes that only show
+//! at run time (names computed at run time) come back as [`GraphError`], never a panic.
+
+mod app;
+mod codec;
+mod config;
+mod describe;
+mod error;
+mod transform;
+
+pub use app::{
+    App, ConsumerNode, Graph, IngestApiNode, IngestPipeline, OlapTable, Stream, StreamNode,
+    TableNode, TransformNode, versioned_name,
+};
+pub use codec::{DecodeError, ModelCodec, decode_value};
+pub use config::{
+    DEFAULT_PARALLELISM, DEFAULT_RETENTION, IngestPipelineConfig, LifeCycle, OlapConfig,
+    StreamConfig, TransformConfig,
+};
+pub use describe::{
+    ConsumerDescription, GraphDescription, IngestApiDescription, StreamDescription,
+    TableDescription, TransformDescription,
+};
+pub use error::GraphError;
+pub use transform::{
+    AsyncFn, BoxFuture, ConsumerOutput, EncodedRecord, ErasedConsumer, ErasedTransform, Failure,
+    FailureKind, IntoConsumer, IntoTransform, Outcome, SyncFn, TransformOutput,
+};
