@@ -6,6 +6,7 @@
 pub mod clickhouse;
 pub mod graph;
 pub mod schema;
+pub mod stream;
 
 #[doc(hidden)]
 pub mod __private {

@@ -1,0 +1,95 @@
+//! The contract every stream backend fulfils.
+
+use std::time::Duration;
+
+use super::StreamError;
+use crate::graph::{BoxFuture, EncodedRecord};
+
+/// A topic as the runtime wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Topic name (namespace and version already applied).
+    pub name: String,
+    /// Number of partitions (the stream's parallelism).
+    pub partitions: u32,
+    /// How long records are kept.
+    pub retention: Duration,
+}
+
+/// Which share of a topic's partitions one consumer of a group reads.
+///
+/// The embedded log assigns partition `p` to member `p % count == index`; Kafka ignores the
+/// hint and lets its group protocol assign partitions (and reassign them when members come
+/// and go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberId {
+    /// This member, `0..count`.
+    pub index: u32,
+    /// Members in the group in this process.
+    pub count: u32,
+}
+
+impl MemberId {
+    /// The only member of its group.
+    pub const SOLE: MemberId = MemberId { index: 0, count: 1 };
+}
+
+/// One record read from a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumedRecord {
+    /// Partition it was read from.
+    pub partition: u32,
+    /// Its offset in that partition.
+    pub offset: u64,
+    /// When it was appended, milliseconds since the epoch.
+    pub timestamp_ms: i64,
+    /// Message key.
+    pub key: Vec<u8>,
+    /// JSON payload.
+    pub payload: Vec<u8>,
+}
+
+/// A stream backend: topics, durable appends and consumer groups.
+pub trait StreamBackend: Send + Sync + 'static {
+    /// Creates the topic if missing. An existing topic is left as it is (lifecycle management
+    /// decides about changes).
+    fn ensure_topic<'a>(&'a self, spec: &'a TopicSpec) -> BoxFuture<'a, Result<(), StreamError>>;
+
+    /// The topic as it exists, or `None`.
+    fn describe_topic<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<TopicSpec>, StreamError>>;
+
+    /// Appends records (partitioned by a hash of their key; empty keys spread round-robin)
+    /// and returns only once every one of them is durable: fsynced (embedded log) or
+    /// acknowledged by all in-sync replicas (Kafka). On error, none of them may be counted as
+    /// written by the caller (some may have been, which at-least-once delivery tolerates).
+    fn produce<'a>(&'a self, topic: &'a str, records: &'a [EncodedRecord]) -> BoxFuture<'a, Result<(), StreamError>>;
+
+    /// Joins consumer group `group` on `topic`. Reading starts at the group's committed
+    /// offsets, or at the beginning of the topic for a new group.
+    fn consumer<'a>(
+        &'a self,
+        topic: &'a str,
+        group: &'a str,
+        member: MemberId,
+    ) -> BoxFuture<'a, Result<Box<dyn StreamConsumer>, StreamError>>;
+
+    /// The last `n` records of the topic across partitions, oldest first (for `peek`).
+    fn latest<'a>(&'a self, topic: &'a str, n: usize) -> BoxFuture<'a, Result<Vec<ConsumedRecord>, StreamError>>;
+
+    /// Whether the backend can take writes now (for `/ready`).
+    fn healthy(&self) -> BoxFuture<'_, bool>;
+}
+
+/// One member of a consumer group.
+pub trait StreamConsumer: Send {
+    /// Up to `max_records` records that are durable in the stream, waiting at most
+    /// `max_wait` for the first one; an empty batch when none arrived.
+    fn poll(&mut self, max_records: usize, max_wait: Duration) -> BoxFuture<'_, Result<Vec<ConsumedRecord>, StreamError>>;
+
+    /// Commits, per partition, the offset of the next record to read. Called only after
+    /// everything before it is durable downstream.
+    fn commit<'a>(&'a mut self, offsets: &'a [(u32, u64)]) -> BoxFuture<'a, Result<(), StreamError>>;
+
+    /// Rewinds to the committed offsets (after a failed batch, so it is read again).
+    fn rewind(&mut self) -> BoxFuture<'_, Result<(), StreamError>>;
+}
