@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The project's test command: installs what is missing (scripts/setup.sh), then runs
+#
+#   cargo fmt --all -- --check
+#   cargo clippy --workspace --all-targets -- -D warnings
+#   cargo test --workspace
+#
+# Integration tests start their own ClickHouse servers on free loopback ports; this script
+# only makes sure a server binary is installed and on PATH.
+#
+# Options:
+#   --with-tansu   also install tansu (Kafka-compatible broker) for the Kafka tests;
+#                  the same as MOOSE_TEST_WITH_TANSU=1
+#
+# Environment:
+#   CARGO_TARGET_DIR  build directory (default: <repo>/target)
+#   MOOSE_TOOLS_DIR   cache of built tools such as tansu (default: ~/.cache/moose-tools)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+setup_args=()
+if [ "${MOOSE_TEST_WITH_TANSU:-0}" = 1 ]; then
+    setup_args+=(--with-tansu)
+fi
+for arg in "$@"; do
+    case "$arg" in
+        --with-tansu) setup_args+=(--with-tansu) ;;
+        -h | --help)
+            sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "test.sh: unknown option '$arg' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "scripts/setup.sh ${setup_args[*]:-}"
+"$repo/scripts/setup.sh" "${setup_args[@]}"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+tools_dir="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
+export PATH="$tools_dir/bin:$PATH"
+# Debian puts clickhouse-server in /usr/sbin, which is not on a normal user's PATH.
+if ! command -v clickhouse-server >/dev/null 2>&1 && [ -x /usr/sbin/clickhouse-server ]; then
+    export PATH="$PATH:/usr/sbin"
+fi
+if ! command -v clickhouse-server >/dev/null 2>&1 && ! command -v clickhouse >/dev/null 2>&1; then
+    echo "test.sh: error: no clickhouse-server on PATH after setup; install it (apt-get install clickhouse-server)" >&2
+    exit 1
+fi
+echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+echo "ClickHouse server: $(command -v clickhouse-server || command -v clickhouse)"
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "all checks passed"
