@@ -188,6 +188,9 @@ struct ServerBinary {
 
 impl ServerBinary {
     fn new(path: PathBuf) -> Self {
+        // Absolute, because the server runs in the data directory; not canonical, because
+        // `clickhouse-server` may be a symlink to `clickhouse`, which dispatches on its name.
+        let path = std::path::absolute(&path).unwrap_or(path);
         let needs_subcommand = path.file_name().is_some_and(|name| name == "clickhouse");
         Self {
             path,
@@ -222,6 +225,9 @@ pub struct LocalClickHouse {
     http_port: u16,
     tcp_port: u16,
     child: Option<Child>,
+    /// While the server is down after [`kill`](Self::kill): its ports, bound but not
+    /// listening, so that no other process is handed them and connections are refused.
+    reserved_ports: Vec<PortReservation>,
 }
 
 impl LocalClickHouse {
@@ -254,6 +260,7 @@ impl LocalClickHouse {
                 http_port,
                 tcp_port,
                 child: None,
+                reserved_ports: Vec::new(),
             };
             match server.launch() {
                 Ok(()) => return Ok(server),
@@ -310,7 +317,9 @@ impl LocalClickHouse {
     }
 
     /// Kills the server at once with SIGKILL, as a crash would, and waits for it to exit.
-    /// Data is kept; [`restart`](Self::restart) brings the server back on the same ports.
+    /// Data is kept; [`restart`](Self::restart) brings the server back on the same ports,
+    /// which are held (bound, not listening: connections are refused) until then so that
+    /// no other process picks them meanwhile.
     ///
     /// # Errors
     ///
@@ -332,6 +341,10 @@ impl LocalClickHouse {
             source,
         })?;
         tracing::debug!(pid, "killed local ClickHouse server");
+        self.reserved_ports = [self.http_port, self.tcp_port]
+            .into_iter()
+            .filter_map(PortReservation::new)
+            .collect();
         Ok(())
     }
 
@@ -353,6 +366,7 @@ impl LocalClickHouse {
     /// another process took one of the ports while the server was down.
     pub fn restart(&mut self) -> Result<(), LocalServerError> {
         self.terminate()?;
+        self.reserved_ports.clear();
         self.launch()
     }
 
@@ -781,6 +795,61 @@ fn send_sigterm(_pid: u32) -> io::Result<()> {
     ))
 }
 
+/// A loopback TCP port bound without listening: the kernel hands it to no one else, and
+/// connections to it are refused, as to a server that is down.
+#[derive(Debug)]
+struct PortReservation {
+    #[cfg(unix)]
+    _socket: std::os::fd::OwnedFd,
+}
+
+impl PortReservation {
+    /// Best effort: `None` when the port cannot be bound (e.g. someone already took it).
+    #[cfg(unix)]
+    fn new(port: u16) -> Option<Self> {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        // SAFETY: plain socket calls on a descriptor we create and own; `OwnedFd` closes
+        // it on every path, including the early returns.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            if fd < 0 {
+                return None;
+            }
+            let socket = OwnedFd::from_raw_fd(fd);
+            // Like the server's own listener: TIME_WAIT connections must not block the bind.
+            let one: libc::c_int = 1;
+            if libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            ) != 0
+            {
+                return None;
+            }
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_port = port.to_be();
+            addr.sin_addr.s_addr = u32::from(Ipv4Addr::LOCALHOST).to_be();
+            if libc::bind(
+                fd,
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            ) != 0
+            {
+                return None;
+            }
+            Some(Self { _socket: socket })
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new(_port: u16) -> Option<Self> {
+        None
+    }
+}
+
 /// A log file and its length before a start, so errors quote only that start's lines.
 struct LogMark {
     path: PathBuf,
@@ -797,11 +866,13 @@ impl LogMark {
     fn tail(&self) -> Option<String> {
         let mut file = File::open(&self.path).ok()?;
         let len = file.metadata().ok()?.len();
-        // A rotated (shorter) file is read from its start.
+        // A rotated (shorter) file is read from its start; at most its last MiB is read.
         let offset = if len < self.offset { 0 } else { self.offset };
+        let offset = offset.max(len.saturating_sub(1 << 20));
         file.seek(SeekFrom::Start(offset)).ok()?;
-        let mut text = String::new();
-        file.take(1 << 20).read_to_string(&mut text).ok()?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         if lines.is_empty() {
             return None;
