@@ -3,10 +3,14 @@
 
 #![warn(missing_docs)]
 
+// pub mod cli; (enabled once ingest and stream::local land)
 pub mod clickhouse;
 pub mod graph;
+pub mod ingest;
+// pub mod runtime;
 pub mod schema;
 pub mod stream;
+pub mod worker;
 
 #[doc(hidden)]
 pub mod __private {

@@ -5,6 +5,8 @@
 //! server of its own with [`LocalClickHouse`]: a real `clickhouse-server` process on free
 //! loopback ports, its data under the runtime's data directory, stopped when dropped.
 
+mod client;
 mod local_server;
 
+pub use client::{ClickHouse, ClickHouseConfig, ClickHouseError, DEFAULT_DATABASE};
 pub use local_server::{LocalClickHouse, LocalServerError};

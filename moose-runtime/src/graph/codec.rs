@@ -17,6 +17,13 @@ pub struct DecodeError {
     pub message: String,
 }
 
+/// Decodes a stream payload and appends it as a RowBinary row.
+pub type WriteRowFn = fn(&[u8], &[ColumnType], &mut Vec<u8>) -> Result<(), String>;
+
+/// Resolves a model's table for a server.
+pub type ResolveTableFn =
+    fn(&str, &TableConfig, &ClickHouseCapabilities) -> Result<ResolvedTable, SchemaError>;
+
 /// A model's schema and codecs, type-erased.
 #[derive(Clone, Copy)]
 pub struct ModelCodec {
@@ -29,10 +36,9 @@ pub struct ModelCodec {
     /// Decodes one JSON record and re-encodes it for a stream.
     pub decode_json: fn(&[u8]) -> Result<EncodedRecord, DecodeError>,
     /// Decodes a stream payload and appends it as a RowBinary row.
-    pub write_row: fn(&[u8], &[ColumnType], &mut Vec<u8>) -> Result<(), String>,
+    pub write_row: WriteRowFn,
     /// Resolves the model's table for a server.
-    pub resolve_table:
-        fn(&str, &TableConfig, &ClickHouseCapabilities) -> Result<ResolvedTable, SchemaError>,
+    pub resolve_table: ResolveTableFn,
 }
 
 impl std::fmt::Debug for ModelCodec {

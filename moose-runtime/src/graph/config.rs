@@ -83,7 +83,7 @@ impl StreamConfig {
 }
 
 /// An ingest pipeline: an HTTP ingest API, a stream, a table, or any sensible mix.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct IngestPipelineConfig {
     /// Serve `POST /ingest/<name>` (needs `stream`).
     pub ingest: bool,
@@ -100,20 +100,6 @@ pub struct IngestPipelineConfig {
     /// Send records that fail (ingest validation when configured, transforms, inserts) to a
     /// dead-letter stream `<name>_dead_letter`.
     pub dead_letter_queue: bool,
-}
-
-impl Default for IngestPipelineConfig {
-    fn default() -> Self {
-        Self {
-            ingest: false,
-            stream: false,
-            table: false,
-            stream_config: StreamConfig::default(),
-            table_config: OlapConfig::default(),
-            version: None,
-            dead_letter_queue: false,
-        }
-    }
 }
 
 impl IngestPipelineConfig {

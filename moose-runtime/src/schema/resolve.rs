@@ -57,7 +57,7 @@ impl TypeResolver<'_> {
             T::Date32 if !caps.supports(Feature::Date32) => {
                 self.warn(
                     place,
-                    "Date32 stored as Date: dates outside 1970-01-01 ..= 2149-06-06 are refused at insert".into(),
+                    "Date32 stored as Date: dates outside 1970-01-01 ..= 2105-12-31 are refused at insert".into(),
                 );
                 T::Date
             }

@@ -1,7 +1,7 @@
 //! `Option<T>` -> `Nullable(T)`, `Vec<T>` -> `Array(T)`, maps -> `Map(K, V)`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 
 use super::{ColumnValue, FieldOptions, KeyColumn, NullableColumn, mismatch};
 use crate::schema::rowbinary::write_varint;
@@ -74,7 +74,9 @@ where
     Ok(())
 }
 
-impl<K: KeyColumn, V: ColumnValue, S: BuildHasher> ColumnValue for HashMap<K, V, S> {
+impl<K: KeyColumn + Eq + Hash, V: ColumnValue, S: BuildHasher + Default> ColumnValue
+    for HashMap<K, V, S>
+{
     const NEEDS_DECIMAL: bool = V::NEEDS_DECIMAL;
 
     fn column_type(options: &FieldOptions) -> ColumnType {
@@ -89,7 +91,7 @@ impl<K: KeyColumn, V: ColumnValue, S: BuildHasher> ColumnValue for HashMap<K, V,
     }
 }
 
-impl<K: KeyColumn, V: ColumnValue> ColumnValue for BTreeMap<K, V> {
+impl<K: KeyColumn + Ord, V: ColumnValue> ColumnValue for BTreeMap<K, V> {
     const NEEDS_DECIMAL: bool = V::NEEDS_DECIMAL;
 
     fn column_type(options: &FieldOptions) -> ColumnType {

@@ -7,6 +7,9 @@ mod containers;
 mod primitives;
 mod temporal;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use super::{ColumnType, EncodeError};
 
 /// Per-field options from `#[moose(...)]` that change a field's column type.
@@ -23,13 +26,15 @@ pub struct FieldOptions {
 pub const DEFAULT_TIMESTAMP_PRECISION: u8 = 3;
 
 /// A Rust type that can be stored in a ClickHouse column.
+///
+/// Its serde form is its JSON form on streams and ingest APIs, hence the serde supertraits.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a ClickHouse column",
     label = "no ClickHouse column type for `{Self}`",
-    note = "supported: bool, integers, f32/f64, String, Vec<T>, Option<T>, HashMap/BTreeMap<String, T>, chrono/time dates and timestamps, uuid::Uuid, rust_decimal::Decimal, serde_json::Value, Ipv4Addr/Ipv6Addr, and #[data_model] structs and enums",
-    note = "or keep the Rust type and choose the column yourself with #[moose(column_type = \"...\")] if its JSON form fits that column"
+    note = "if `{Self}` is your own struct or fieldless enum, add `#[data_model]` to its definition",
+    note = "supported: bool, integers, f32/f64, String, Vec<T>, Option<T>, HashMap/BTreeMap<String, T>, chrono/time dates and timestamps, uuid::Uuid, rust_decimal::Decimal, serde_json::Value, Ipv4Addr/Ipv6Addr, and #[data_model] structs and enums"
 )]
-pub trait ColumnValue {
+pub trait ColumnValue: Serialize + DeserializeOwned {
     /// `true` for types that need `#[moose(decimal(P, S))]` to have a column type.
     const NEEDS_DECIMAL: bool = false;
 
@@ -55,7 +60,12 @@ pub trait NullableColumn: ColumnValue {}
     label = "not usable in a ClickHouse sorting key",
     note = "ClickHouse sorting keys are not nullable and cannot be Map or JSON: remove `#[key]` from this field or change its type"
 )]
-pub trait KeyColumn: ColumnValue {}
+pub trait KeyColumn: ColumnValue {
+    /// Lets `#[data_model]` assert a `#[key]` field's type where the user wrote it
+    /// (`<T as KeyColumn>::ASSERT`), so the error is this trait's message at the field.
+    #[doc(hidden)]
+    const ASSERT: () = ();
+}
 
 /// The error for a value asked to encode as a type it does not map to. It means the model and
 /// the resolved table disagree, which is a bug in the caller, never in user data.

@@ -44,6 +44,11 @@ fn write_timestamp(
     }
 }
 
+/// Last day a `Date` column holds on every server that lacks `Date32` (measured on 18.16:
+/// later days read back as 1970-01-01): 2105-12-31, 49_672 days after 1970-01-01.
+#[cfg(any(feature = "chrono", feature = "time"))]
+const MAX_OLD_DATE_DAYS: u16 = 49_672;
+
 /// Encodes a date given as days since 1970-01-01.
 #[cfg(any(feature = "chrono", feature = "time"))]
 fn write_date(
@@ -61,11 +66,14 @@ fn write_date(
             Ok(())
         }
         ColumnType::Date => {
-            let days = u16::try_from(days).map_err(|_| {
-                EncodeError::new(format!(
-                    "date {days} days from 1970 is outside Date's range 1970-01-01 ..= 2149-06-06"
-                ))
-            })?;
+            let days = u16::try_from(days)
+                .ok()
+                .filter(|d| *d <= MAX_OLD_DATE_DAYS)
+                .ok_or_else(|| {
+                    EncodeError::new(format!(
+                        "date {days} days from 1970 is outside Date's range 1970-01-01 ..= 2105-12-31"
+                    ))
+                })?;
             out.extend_from_slice(&days.to_le_bytes());
             Ok(())
         }

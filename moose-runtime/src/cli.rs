@@ -1,0 +1,160 @@
+//! The command line every app binary gets: `dev`, `start`, `ddl`, `peek`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::clickhouse::{ClickHouse, ClickHouseConfig};
+use crate::graph::App;
+use crate::runtime::{Mode, Runtime, RuntimeConfig, table_name, topic_name};
+use crate::schema::{ClickHouseCapabilities, ServerVersion};
+
+/// A moose pipeline app.
+#[derive(Debug, Parser)]
+#[command(version, about = "A moose pipeline: ingest APIs, streams, transforms and ClickHouse tables", long_about = None)]
+pub struct Cli {
+    /// What to do (default: `dev`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings, from flags or `MOOSE_*` environment variables.
+    #[command(flatten)]
+    pub config: RuntimeConfig,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run locally: the embedded stream log under the data dir and a ClickHouse server started
+    /// for you (or MOOSE_CLICKHOUSE_URL). Nothing to install but ClickHouse.
+    Dev,
+    /// Run with the backends the environment names (MOOSE_KAFKA_BROKERS, MOOSE_CLICKHOUSE_URL).
+    Start,
+    /// Print every CREATE TABLE and topic configuration this app needs, without changing anything.
+    Ddl {
+        /// Render for this ClickHouse version instead of asking MOOSE_CLICKHOUSE_URL (e.g. 18.16.1).
+        #[arg(long)]
+        server_version: Option<String>,
+    },
+    /// Show the latest records of a stream or rows of a table, from the running app.
+    Peek {
+        /// Stream or table name, as declared.
+        name: String,
+        /// How many records or rows.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        limit: usize,
+    },
+}
+
+/// Parses the command line and runs `app`: the whole `main` of a pipeline binary.
+pub fn run(app: App) -> ExitCode {
+    let cli = Cli::parse();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,clickhouse=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Dev) {
+            Command::Dev => serve(&app, &cli.config, Mode::Dev).await,
+            Command::Start => serve(&app, &cli.config, Mode::Start).await,
+            Command::Ddl { server_version } => ddl(&app, &cli.config, server_version).await,
+            Command::Peek { name, limit } => peek(&cli.config, &name, limit).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(app: &App, config: &RuntimeConfig, mode: Mode) -> Result<(), String> {
+    let runtime = Runtime::start(app, config, mode).await.map_err(|e| e.to_string())?;
+    wait_for_signal().await;
+    eprintln!("shutting down: draining in-flight batches");
+    runtime.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn ddl(app: &App, config: &RuntimeConfig, server_version: Option<String>) -> Result<(), String> {
+    let caps = match (server_version, &config.clickhouse_url) {
+        (Some(v), _) => ClickHouseCapabilities::for_version(v.parse::<ServerVersion>().map_err(|e| e.to_string())?),
+        (None, Some(url)) => {
+            let mut ch = ClickHouseConfig::new(url.clone());
+            ch.user = config.clickhouse_user.clone();
+            ch.password = config.clickhouse_password.clone();
+            *ClickHouse::connect(ch).await.map_err(|e| e.to_string())?.capabilities()
+        }
+        (None, None) => ClickHouseCapabilities::MODERN,
+    };
+    let graph = app.graph();
+    let ns = config.namespace.as_deref();
+    println!("-- ClickHouse {}", caps.version());
+    for table in &graph.tables {
+        let mut table_config = table.config.clone();
+        table_config.name = table_name(ns, &table.config.name);
+        let resolved = (table.model.resolve_table)(&config.clickhouse_database, &table_config, &caps).map_err(|e| e.to_string())?;
+        for warning in &resolved.warnings {
+            println!("-- warning: {warning}");
+        }
+        println!("{};\n", resolved.create_table_sql());
+    }
+    for stream in &graph.streams {
+        println!(
+            "-- topic {}: partitions={} retention.ms={}",
+            topic_name(ns, &stream.name, stream.config.version.as_deref()),
+            stream.config.parallelism,
+            stream.config.retention_period.as_millis()
+        );
+    }
+    Ok(())
+}
+
+async fn peek(config: &RuntimeConfig, name: &str, limit: usize) -> Result<(), String> {
+    let addr = config.http_addr;
+    let unreachable = |e: std::io::Error| {
+        format!("cannot reach the app at http://{addr} ({e}); start it first (`cargo run -- dev`) or set MOOSE_HTTP_ADDR")
+    };
+    let mut socket = tokio::net::TcpStream::connect(addr).await.map_err(unreachable)?;
+    let path: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let request = format!("GET /peek/{path}?n={limit} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.map_err(unreachable)?;
+    let mut response = Vec::new();
+    socket.read_to_end(&mut response).await.map_err(unreachable)?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let json: serde_json::Value = serde_json::from_str(body).map_err(|_| format!("unexpected answer from the app: {head}"))?;
+    if let Some(error) = json.get("error").and_then(|e| e.as_str()) {
+        return Err(error.to_owned());
+    }
+    let items = json.get("rows").or_else(|| json.get("records")).and_then(|r| r.as_array()).cloned().unwrap_or_default();
+    for item in items {
+        println!("{item}");
+    }
+    Ok(())
+}

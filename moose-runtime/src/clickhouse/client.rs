@@ -1,0 +1,238 @@
+//! [`ClickHouse`]: one server (or cluster entry point) as the runtime uses it: capabilities,
+//! DDL, RowBinary inserts and reads for `peek`.
+
+use bytes::Bytes;
+
+use crate::schema::sql::quote_identifier;
+use crate::schema::{ClickHouseCapabilities, ColumnType, ResolvedTable, ServerVersion};
+
+/// Where ClickHouse is and who we are there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickHouseConfig {
+    /// HTTP URL, `http://host:8123`.
+    pub url: String,
+    /// Database for every table (created at start).
+    pub database: String,
+    /// User.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// The database when none is configured, as in MooseStack.
+pub const DEFAULT_DATABASE: &str = "local";
+
+impl ClickHouseConfig {
+    /// `default` user with no password on `url`, database [`DEFAULT_DATABASE`].
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            database: DEFAULT_DATABASE.to_owned(),
+            user: "default".to_owned(),
+            password: String::new(),
+        }
+    }
+}
+
+/// A failed ClickHouse operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ClickHouseError {
+    /// The server could not be reached or answered with an error.
+    #[error("ClickHouse at {url}: {action} failed: {source}")]
+    Request {
+        /// Server URL.
+        url: String,
+        /// What was being done.
+        action: String,
+        /// The client's error.
+        #[source]
+        source: clickhouse::error::Error,
+    },
+    /// The server's version string could not be read.
+    #[error("ClickHouse at {url} reported version {version:?}, which moose cannot read")]
+    Version {
+        /// Server URL.
+        url: String,
+        /// What it said.
+        version: String,
+    },
+}
+
+impl ClickHouseError {
+    /// Whether the server rejected the data itself (a bad row), as opposed to being down.
+    pub fn is_data_error(&self) -> bool {
+        match self {
+            ClickHouseError::Request { source, .. } => matches!(
+                source,
+                clickhouse::error::Error::BadResponse(message) if !message.contains("Connection refused")
+            ),
+            ClickHouseError::Version { .. } => false,
+        }
+    }
+}
+
+/// A connected ClickHouse server.
+#[derive(Clone)]
+pub struct ClickHouse {
+    client: clickhouse::Client,
+    config: ClickHouseConfig,
+    caps: ClickHouseCapabilities,
+}
+
+impl std::fmt::Debug for ClickHouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouse")
+            .field("url", &self.config.url)
+            .field("database", &self.config.database)
+            .field("version", &self.caps.version())
+            .finish()
+    }
+}
+
+impl ClickHouse {
+    /// Connects and reads the server's version (`SELECT version()`).
+    pub async fn connect(config: ClickHouseConfig) -> Result<Self, ClickHouseError> {
+        // Validation off: the client's schema validation sends settings 18.16 rejects, and
+        // moose's own row encoding already follows the resolved table.
+        let client = clickhouse::Client::default()
+            .with_url(&config.url)
+            .with_user(&config.user)
+            .with_password(&config.password)
+            .with_validation(false);
+        let mut this = Self {
+            client,
+            config,
+            caps: ClickHouseCapabilities::MODERN,
+        };
+        let version = this
+            .query_text("SELECT version()", "reading the server version")
+            .await?;
+        let version = version.trim();
+        let parsed: ServerVersion = version.parse().map_err(|_| ClickHouseError::Version {
+            url: this.config.url.clone(),
+            version: version.to_owned(),
+        })?;
+        this.caps = ClickHouseCapabilities::for_version(parsed);
+        Ok(this)
+    }
+
+    /// What the server supports.
+    pub fn capabilities(&self) -> &ClickHouseCapabilities {
+        &self.caps
+    }
+
+    /// The configured database.
+    pub fn database(&self) -> &str {
+        &self.config.database
+    }
+
+    /// The server URL.
+    pub fn url(&self) -> &str {
+        &self.config.url
+    }
+
+    fn error(&self, action: &str, source: clickhouse::error::Error) -> ClickHouseError {
+        ClickHouseError::Request {
+            url: self.config.url.clone(),
+            action: action.to_owned(),
+            source,
+        }
+    }
+
+    /// Runs a statement (DDL and the like) as written: no `?` bind parsing.
+    pub async fn execute(&self, sql: &str) -> Result<(), ClickHouseError> {
+        self.client
+            .query_raw(sql)
+            .execute()
+            .await
+            .map_err(|e| self.error(&format!("running `{}`", first_line(sql)), e))
+    }
+
+    /// `SELECT 1`, for readiness.
+    pub async fn ping(&self) -> bool {
+        self.query_text("SELECT 1", "ping").await.is_ok()
+    }
+
+    /// A query's whole output in `TabSeparated` text.
+    pub async fn query_text(&self, sql: &str, action: &str) -> Result<String, ClickHouseError> {
+        let mut cursor = self
+            .client
+            .query_raw(sql)
+            .fetch_bytes("TabSeparated")
+            .map_err(|e| self.error(action, e))?;
+        let bytes = cursor.collect().await.map_err(|e| self.error(action, e))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// A query's rows as JSON objects (`JSONEachRow`).
+    pub async fn query_json(&self, sql: &str) -> Result<Vec<serde_json::Value>, ClickHouseError> {
+        let action = format!("running `{}`", first_line(sql));
+        let mut cursor = self
+            .client
+            .query_raw(sql)
+            .fetch_bytes("JSONEachRow")
+            .map_err(|e| self.error(&action, e))?;
+        let bytes = cursor.collect().await.map_err(|e| self.error(&action, e))?;
+        Ok(bytes
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .filter_map(|line| serde_json::from_slice(line).ok())
+            .collect())
+    }
+
+    /// `CREATE DATABASE IF NOT EXISTS` for the configured database.
+    pub async fn ensure_database(&self) -> Result<(), ClickHouseError> {
+        self.execute(&format!(
+            "CREATE DATABASE IF NOT EXISTS {}",
+            quote_identifier(&self.config.database)
+        ))
+        .await
+    }
+
+    /// Creates `table` if it does not exist.
+    pub async fn create_table(&self, table: &ResolvedTable) -> Result<(), ClickHouseError> {
+        self.execute(&table.create_table_sql()).await
+    }
+
+    /// Inserts RowBinary rows encoded for `table`'s resolved column types.
+    pub async fn insert_rows(
+        &self,
+        table: &ResolvedTable,
+        rows: Bytes,
+    ) -> Result<(), ClickHouseError> {
+        let action = format!("inserting into {}", table.qualified_name());
+        let mut insert = self.client.insert_formatted_with(table.insert_sql());
+        if self.caps.supports(crate::schema::Feature::Json)
+            && table.columns.iter().any(|c| has_json(&c.ty))
+        {
+            insert = insert.with_setting("input_format_binary_read_json_as_string", "1");
+        }
+        insert
+            .send(rows)
+            .await
+            .map_err(|e| self.error(&action, e))?;
+        insert.end().await.map_err(|e| self.error(&action, e))
+    }
+}
+
+fn has_json(ty: &ColumnType) -> bool {
+    match ty {
+        ColumnType::Json => true,
+        ColumnType::Nullable(t) | ColumnType::Array(t) | ColumnType::LowCardinality(t) => {
+            has_json(t)
+        }
+        ColumnType::Map(k, v) => has_json(k) || has_json(v),
+        ColumnType::Tuple(fields) => fields.iter().any(|(_, t)| has_json(t)),
+        ColumnType::Custom { encode_as, .. } => has_json(encode_as),
+        _ => false,
+    }
+}
+
+fn first_line(sql: &str) -> String {
+    let line = sql.lines().next().unwrap_or_default();
+    if line.len() > 120 {
+        format!("{}...", &line[..120])
+    } else {
+        line.to_owned()
+    }
+}

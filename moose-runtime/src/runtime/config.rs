@@ -1,0 +1,90 @@
+//! Runtime configuration: command-line flags with environment fallbacks (`MOOSE_*`), so
+//! `--help`, the README and the environment describe the same settings.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::worker::{DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig};
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeConfig {
+    /// Address the HTTP server (ingest API, health, peek) listens on.
+    #[arg(long, env = "MOOSE_HTTP_ADDR", default_value = "127.0.0.1:4000", global = true)]
+    pub http_addr: SocketAddr,
+
+    /// Directory for the embedded stream log and the local ClickHouse server's data.
+    #[arg(long, env = "MOOSE_DATA_DIR", default_value = ".moose", global = true)]
+    pub data_dir: PathBuf,
+
+    /// ClickHouse HTTP URL; unset, a local server is started from the `clickhouse-server`
+    /// binary on PATH with its data under the data dir.
+    #[arg(long, env = "MOOSE_CLICKHOUSE_URL", global = true)]
+    pub clickhouse_url: Option<String>,
+
+    /// ClickHouse database for every table (created at start).
+    #[arg(long, env = "MOOSE_CLICKHOUSE_DATABASE", default_value = "local", global = true)]
+    pub clickhouse_database: String,
+
+    /// ClickHouse user.
+    #[arg(long, env = "MOOSE_CLICKHOUSE_USER", default_value = "default", global = true)]
+    pub clickhouse_user: String,
+
+    /// ClickHouse password.
+    #[arg(long, env = "MOOSE_CLICKHOUSE_PASSWORD", default_value = "", hide_env_values = true, global = true)]
+    pub clickhouse_password: String,
+
+    /// Kafka/Redpanda bootstrap servers (`host:port,...`); unset, streams use the embedded log.
+    #[arg(long, env = "MOOSE_KAFKA_BROKERS", global = true)]
+    pub kafka_brokers: Option<String>,
+
+    /// Prefix for topic (`<ns>.<name>`) and table (`<ns>_<name>`) names.
+    #[arg(long, env = "MOOSE_NAMESPACE", global = true)]
+    pub namespace: Option<String>,
+
+    /// Bearer token(s) ingest requires, comma separated; unset, ingest is open.
+    #[arg(long, env = "MOOSE_INGEST_TOKEN", hide_env_values = true, global = true)]
+    pub ingest_token: Option<String>,
+
+    /// Largest ingest request body in bytes.
+    #[arg(long, env = "MOOSE_INGEST_BODY_LIMIT", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub ingest_body_limit: usize,
+
+    /// Rows per ClickHouse insert at most.
+    #[arg(long, env = "MOOSE_SYNC_MAX_ROWS", default_value_t = DEFAULT_SYNC_MAX_ROWS, global = true)]
+    pub sync_max_rows: usize,
+
+    /// Encoded bytes per ClickHouse insert at most.
+    #[arg(long, env = "MOOSE_SYNC_MAX_BYTES", default_value_t = DEFAULT_SYNC_MAX_BYTES, global = true)]
+    pub sync_max_bytes: usize,
+
+    /// Longest a row waits before its batch is inserted, in milliseconds.
+    #[arg(long, env = "MOOSE_SYNC_MAX_DELAY_MS", default_value_t = DEFAULT_SYNC_MAX_DELAY.as_millis() as u64, global = true)]
+    pub sync_max_delay_ms: u64,
+}
+
+impl RuntimeConfig {
+    /// Batching of table syncs.
+    pub fn sync(&self) -> SyncConfig {
+        SyncConfig {
+            max_rows: self.sync_max_rows.max(1),
+            max_bytes: self.sync_max_bytes.max(1),
+            max_delay: Duration::from_millis(self.sync_max_delay_ms),
+        }
+    }
+
+    /// The ingest tokens.
+    pub fn tokens(&self) -> Vec<String> {
+        self.ingest_token
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}

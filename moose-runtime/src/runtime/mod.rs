@@ -1,0 +1,11 @@
+//! The runtime: starts the backends, creates tables and topics, spawns workers, serves HTTP,
+//! and shuts down cleanly (in-flight batches drained) on SIGINT/SIGTERM.
+
+mod config;
+mod names;
+mod peek;
+mod start;
+
+pub use config::RuntimeConfig;
+pub use names::{consumer_group, sync_group, table_name, topic_name, transform_group};
+pub use start::{Mode, Runtime, RuntimeError};

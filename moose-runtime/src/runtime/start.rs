@@ -1,0 +1,340 @@
+//! [`Runtime::start`]: from an [`App`] and a [`RuntimeConfig`] to running workers and HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::config::RuntimeConfig;
+use super::names::{consumer_group, sync_group, table_name, topic_name, transform_group};
+use super::peek::{PeekState, peek_router};
+use crate::clickhouse::{ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError};
+use crate::graph::{App, Graph};
+use crate::ingest::{IngestConfig, IngestRoute, IngestState, router};
+use crate::schema::{ResolvedTable, SchemaError};
+use crate::stream::local::LocalLog;
+use crate::stream::{MemberId, StreamBackend, StreamError, TopicSpec};
+use crate::worker::{ConsumerWorker, SyncWorker, TransformWorker, WorkerStatus};
+
+/// Which backends to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Embedded stream log; local ClickHouse unless a URL is configured.
+    Dev,
+    /// Backends from the configuration (Kafka when brokers are set).
+    Start,
+}
+
+/// Why the runtime could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The stream backend failed.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// ClickHouse failed.
+    #[error(transparent)]
+    ClickHouse(#[from] ClickHouseError),
+    /// The local ClickHouse server could not be started.
+    #[error(transparent)]
+    LocalServer(#[from] LocalServerError),
+    /// A table cannot be created on this server.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// The graph refers to something missing.
+    #[error("{0}")]
+    Graph(String),
+    /// The HTTP address could not be bound.
+    #[error("cannot listen on {addr}: {source}; set MOOSE_HTTP_ADDR to a free address")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A configuration this build cannot serve.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// A running application.
+pub struct Runtime {
+    /// Where the HTTP server listens.
+    pub http_addr: SocketAddr,
+    /// The ClickHouse server in use.
+    pub clickhouse: ClickHouse,
+    /// The stream backend.
+    pub backend: Arc<dyn StreamBackend>,
+    /// Tables as created, by declared name.
+    pub tables: Vec<(String, ResolvedTable)>,
+    local_server: Option<LocalClickHouse>,
+    transform_cancel: CancellationToken,
+    sync_cancel: CancellationToken,
+    http_cancel: CancellationToken,
+    transforms: JoinSet<()>,
+    syncs: JoinSet<()>,
+    http: JoinSet<()>,
+}
+
+/// How often the embedded log's retention is enforced.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
+
+impl Runtime {
+    /// Starts everything; returns once ingest is being served and every worker runs.
+    pub async fn start(app: &App, config: &RuntimeConfig, mode: Mode) -> Result<Runtime, RuntimeError> {
+        let graph = app.graph();
+        let ns = config.namespace.as_deref();
+        if mode == Mode::Dev || config.kafka_brokers.is_none() {
+            // Dev mode always uses the embedded log.
+        } else {
+            return Err(RuntimeError::Unsupported(
+                "MOOSE_KAFKA_BROKERS is set, but this build has no Kafka backend yet; unset it to use the embedded log".into(),
+            ));
+        }
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StreamError::Io {
+            context: format!("creating data dir {}", config.data_dir.display()),
+            source,
+        })?;
+        let log = LocalLog::open(&config.data_dir.join("streams"))?;
+        let backend: Arc<dyn StreamBackend> = Arc::new(log.clone());
+
+        let (clickhouse_url, local_server) = match &config.clickhouse_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let dir: PathBuf = config.data_dir.join("clickhouse");
+                let server = tokio::task::spawn_blocking(move || LocalClickHouse::start(&dir))
+                    .await
+                    .expect("starting ClickHouse does not panic")?;
+                (server.http_url(), Some(server))
+            }
+        };
+        let clickhouse = ClickHouse::connect(ClickHouseConfig {
+            url: clickhouse_url,
+            database: config.clickhouse_database.clone(),
+            user: config.clickhouse_user.clone(),
+            password: config.clickhouse_password.clone(),
+        })
+        .await?;
+        clickhouse.ensure_database().await?;
+
+        let mut tables = Vec::new();
+        for table in &graph.tables {
+            let mut table_config = table.config.clone();
+            table_config.name = table_name(ns, &table.config.name);
+            let resolved = (table.model.resolve_table)(clickhouse.database(), &table_config, clickhouse.capabilities())?;
+            for warning in &resolved.warnings {
+                tracing::warn!("{warning}");
+            }
+            clickhouse.create_table(&resolved).await?;
+            tables.push((table.name.clone(), resolved));
+        }
+        let topics: Vec<String> = graph
+            .streams
+            .iter()
+            .map(|s| topic_name(ns, &s.name, s.config.version.as_deref()))
+            .collect();
+        for (stream, topic) in graph.streams.iter().zip(&topics) {
+            backend
+                .ensure_topic(&TopicSpec {
+                    name: topic.clone(),
+                    partitions: stream.config.parallelism,
+                    retention: stream.config.retention_period,
+                })
+                .await?;
+        }
+
+        let transform_cancel = CancellationToken::new();
+        let sync_cancel = CancellationToken::new();
+        let http_cancel = CancellationToken::new();
+        let mut statuses = Vec::new();
+        let mut transforms = JoinSet::new();
+        let mut syncs = JoinSet::new();
+        spawn_transforms(&graph, &topics, &backend, &transform_cancel, &mut transforms, &mut statuses).await?;
+        for (index, stream) in graph.streams.iter().enumerate() {
+            let Some(destination) = &stream.config.destination else { continue };
+            let Some((_, table)) = tables.iter().find(|(name, _)| name == destination) else {
+                return Err(RuntimeError::Graph(format!(
+                    "stream `{}` has destination table `{destination}`, which is not declared",
+                    stream.name
+                )));
+            };
+            let group = sync_group(&topics[index], &table.config.name);
+            for member in 0..stream.config.parallelism {
+                let consumer = backend
+                    .consumer(&topics[index], &group, MemberId { index: member, count: stream.config.parallelism })
+                    .await?;
+                let status = WorkerStatus::default();
+                statuses.push(status.clone());
+                let worker = SyncWorker {
+                    name: format!("{} -> {}", stream.name, table.qualified_name()),
+                    consumer,
+                    codec: stream.model,
+                    table: table.clone(),
+                    clickhouse: clickhouse.clone(),
+                    config: config.sync(),
+                    status,
+                };
+                syncs.spawn(worker.run(sync_cancel.clone()));
+            }
+        }
+        {
+            let log = log.clone();
+            let cancel = sync_cancel.clone();
+            syncs.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(RETENTION_INTERVAL) => {
+                            if let Err(e) = log.enforce_retention() {
+                                tracing::warn!(error = %e, "enforcing stream retention failed");
+                            }
+                        }
+                    }
+                }
+            });
+        }
+
+        let ready = Arc::new(AtomicBool::new(false));
+        let routes: Vec<IngestRoute> = graph
+            .ingest_apis
+            .iter()
+            .map(|api| {
+                let stream = &graph.streams[api.stream];
+                IngestRoute {
+                    name: api.name.clone(),
+                    version: api.version.clone(),
+                    topic: topics[api.stream].clone(),
+                    codec: stream.model,
+                }
+            })
+            .collect();
+        let ingest = router(IngestState::new(
+            routes,
+            backend.clone(),
+            IngestConfig {
+                body_limit: config.ingest_body_limit,
+                tokens: config.tokens(),
+                ..IngestConfig::default()
+            },
+            ready.clone(),
+        ));
+        let peek = peek_router(PeekState {
+            backend: backend.clone(),
+            clickhouse: clickhouse.clone(),
+            streams: graph.streams.iter().zip(&topics).map(|(s, t)| (s.name.clone(), t.clone())).collect(),
+            tables: tables.iter().map(|(n, t)| (n.clone(), t.qualified_name())).collect(),
+        });
+        let listener = tokio::net::TcpListener::bind(config.http_addr)
+            .await
+            .map_err(|source| RuntimeError::Bind { addr: config.http_addr, source })?;
+        let http_addr = listener.local_addr().map_err(|source| RuntimeError::Bind { addr: config.http_addr, source })?;
+        let mut http = JoinSet::new();
+        {
+            let cancel = http_cancel.clone();
+            let app = ingest.merge(peek);
+            http.spawn(async move {
+                let served = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await });
+                if let Err(e) = served.await {
+                    tracing::error!(error = %e, "HTTP server failed");
+                }
+            });
+        }
+        ready.store(true, Ordering::SeqCst);
+        let runtime = Runtime {
+            http_addr,
+            clickhouse,
+            backend,
+            tables,
+            local_server,
+            transform_cancel,
+            sync_cancel,
+            http_cancel,
+            transforms,
+            syncs,
+            http,
+        };
+        runtime.announce(&graph);
+        Ok(runtime)
+    }
+
+    fn announce(&self, graph: &Graph) {
+        for api in &graph.ingest_apis {
+            let path = match &api.version {
+                Some(v) => format!("/ingest/{}/{v}", api.name),
+                None => format!("/ingest/{}", api.name),
+            };
+            println!("ingest  POST http://{}{path}", self.http_addr);
+        }
+        for (_, table) in &self.tables {
+            println!("table   {} (ClickHouse {} at {})", table.qualified_name(), self.clickhouse.capabilities().version(), self.clickhouse.url());
+        }
+        println!("ready   http://{}/ready", self.http_addr);
+    }
+
+    /// Stops: HTTP first (no new records), then transforms (finishing their batch), then
+    /// table syncs (inserting what they hold), then the local ClickHouse server.
+    pub async fn shutdown(mut self) {
+        self.http_cancel.cancel();
+        while self.http.join_next().await.is_some() {}
+        self.transform_cancel.cancel();
+        while self.transforms.join_next().await.is_some() {}
+        self.sync_cancel.cancel();
+        while self.syncs.join_next().await.is_some() {}
+        if let Some(server) = self.local_server.take() {
+            let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+        }
+    }
+}
+
+async fn spawn_transforms(
+    graph: &Graph,
+    topics: &[String],
+    backend: &Arc<dyn StreamBackend>,
+    cancel: &CancellationToken,
+    set: &mut JoinSet<()>,
+    statuses: &mut Vec<WorkerStatus>,
+) -> Result<(), RuntimeError> {
+    for transform in &graph.transforms {
+        let source = &graph.streams[transform.from];
+        let group = transform_group(&topics[transform.from], &topics[transform.to], transform.config.version.as_deref());
+        for member in 0..source.config.parallelism {
+            let consumer = backend
+                .consumer(&topics[transform.from], &group, MemberId { index: member, count: source.config.parallelism })
+                .await?;
+            let status = WorkerStatus::default();
+            statuses.push(status.clone());
+            let worker = TransformWorker {
+                name: format!("{} -> {}", source.name, graph.streams[transform.to].name),
+                consumer,
+                function: transform.function.clone(),
+                backend: backend.clone(),
+                destination: topics[transform.to].clone(),
+                status,
+            };
+            set.spawn(worker.run(cancel.clone()));
+        }
+    }
+    for (index, consumer_node) in graph.consumers.iter().enumerate() {
+        let stream = &graph.streams[consumer_node.stream];
+        let topic = &topics[consumer_node.stream];
+        let group = consumer_group(topic, consumer_node.config.version.as_deref(), index);
+        for member in 0..stream.config.parallelism {
+            let consumer = backend
+                .consumer(topic, &group, MemberId { index: member, count: stream.config.parallelism })
+                .await?;
+            let status = WorkerStatus::default();
+            statuses.push(status.clone());
+            let worker = ConsumerWorker {
+                name: format!("consumer of {}", stream.name),
+                consumer,
+                function: consumer_node.function.clone(),
+                status,
+            };
+            set.spawn(worker.run(cancel.clone()));
+        }
+    }
+    Ok(())
+}

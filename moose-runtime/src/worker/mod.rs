@@ -1,0 +1,22 @@
+//! Workers: the tasks that move batches between stages.
+//!
+//! - [`TransformWorker`]: source stream -> user function -> destination stream; commits source
+//!   offsets only after the outputs are durable.
+//! - [`SyncWorker`]: stream -> batches -> ClickHouse table; commits offsets only after
+//!   ClickHouse acknowledged the insert, retrying with backoff (and consuming nothing)
+//!   while it is down, so memory stays bounded and nothing is lost.
+
+mod backoff;
+mod config;
+mod status;
+mod sync;
+mod transform;
+
+pub use backoff::Backoff;
+pub use config::{
+    DEFAULT_POLL_WAIT, DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS,
+    DEFAULT_TRANSFORM_BATCH, SyncConfig,
+};
+pub use status::{WorkerState, WorkerStatus};
+pub use sync::SyncWorker;
+pub use transform::{ConsumerWorker, TransformWorker};
