@@ -1,0 +1,162 @@
+//! Request bodies to records: split a body into JSON records without building value trees,
+//! decode every one with the model's codec, and report every invalid one.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::error::IngestError;
+use crate::graph::{EncodedRecord, ModelCodec};
+
+/// Most invalid records listed in one 400 answer. A client that sent 100k bad records learns
+/// what is wrong from the first thousand; listing all would make the answer larger than the
+/// request. The answer still says how many were invalid in total.
+pub const MAX_LISTED_RECORD_ERRORS: usize = 1000;
+
+/// How a request body holds its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json`: one object, or an array of objects.
+    Json,
+    /// `application/x-ndjson`: one object per line; blank lines are ignored.
+    NdJson,
+}
+
+/// One invalid record of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordError {
+    /// Position of the record in the array or NDJSON body (blank lines not counted); 0 for a
+    /// single object.
+    pub index: usize,
+    /// 1-based line of the record in an NDJSON body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// JSON path of the offending value inside the record (`.user.id`, `.tags[2]`), `.` for
+    /// the whole record.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The invalid records of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidRecords {
+    /// The model the records should be.
+    pub model: &'static str,
+    /// Records in the request.
+    pub received: usize,
+    /// Invalid records in the request.
+    pub invalid: usize,
+    /// The first [`MAX_LISTED_RECORD_ERRORS`] of them, in request order.
+    pub records: Vec<RecordError>,
+}
+
+/// Decodes every record of `body`. All of them, or an error listing every invalid one.
+pub fn decode_body(
+    body: &[u8],
+    format: BodyFormat,
+    codec: &ModelCodec,
+) -> Result<Vec<EncodedRecord>, IngestError> {
+    let mut records = Records::new(codec);
+    match format {
+        BodyFormat::Json => {
+            let start = body.iter().position(|b| !is_json_whitespace(*b));
+            match start.map(|i| body[i]) {
+                None => return Err(IngestError::NoRecords),
+                Some(b'[') => {
+                    let items: Vec<&RawValue> = serde_json::from_slice(body)
+                        .map_err(|source| IngestError::MalformedJson { source })?;
+                    records.reserve(items.len());
+                    for (index, item) in items.into_iter().enumerate() {
+                        records.decode(index, None, item.get().as_bytes());
+                    }
+                }
+                Some(_) => {
+                    // Checked as a whole first, so broken JSON is reported as such (with its
+                    // line and column) rather than as an invalid record.
+                    let item: &RawValue = serde_json::from_slice(body)
+                        .map_err(|source| IngestError::MalformedJson { source })?;
+                    records.decode(0, None, item.get().as_bytes());
+                }
+            }
+        }
+        BodyFormat::NdJson => {
+            let mut index = 0;
+            for (line, text) in body.split(|b| *b == b'\n').enumerate() {
+                if text.iter().all(|b| is_json_whitespace(*b)) {
+                    continue;
+                }
+                records.decode(index, Some(line + 1), text);
+                index += 1;
+            }
+        }
+    }
+    records.finish()
+}
+
+/// JSON's insignificant whitespace (RFC 8259 section 2).
+fn is_json_whitespace(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Decoded records so far, or, once one is invalid, only the errors.
+struct Records<'c> {
+    codec: &'c ModelCodec,
+    valid: Vec<EncodedRecord>,
+    errors: Vec<RecordError>,
+    received: usize,
+    invalid: usize,
+}
+
+impl<'c> Records<'c> {
+    fn new(codec: &'c ModelCodec) -> Self {
+        Self {
+            codec,
+            valid: Vec::new(),
+            errors: Vec::new(),
+            received: 0,
+            invalid: 0,
+        }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.valid.reserve(additional);
+    }
+
+    fn decode(&mut self, index: usize, line: Option<usize>, json: &[u8]) {
+        self.received += 1;
+        match (self.codec.decode_json)(json) {
+            // After the first invalid record nothing is written, so valid ones are not kept.
+            Ok(record) if self.invalid == 0 => self.valid.push(record),
+            Ok(_) => {}
+            Err(error) => {
+                if self.invalid == 0 {
+                    self.valid = Vec::new();
+                }
+                self.invalid += 1;
+                if self.errors.len() < MAX_LISTED_RECORD_ERRORS {
+                    self.errors.push(RecordError {
+                        index,
+                        line,
+                        path: error.path,
+                        message: error.message,
+                    });
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Vec<EncodedRecord>, IngestError> {
+        if self.received == 0 {
+            Err(IngestError::NoRecords)
+        } else if self.invalid > 0 {
+            Err(IngestError::InvalidRecords(InvalidRecords {
+                model: self.codec.name,
+                received: self.received,
+                invalid: self.invalid,
+                records: self.errors,
+            }))
+        } else {
+            Ok(self.valid)
+        }
+    }
+}

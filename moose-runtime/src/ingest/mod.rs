@@ -1,0 +1,72 @@
+//! The HTTP ingest API: `POST /ingest/<name>` validates records against the API's model and
+//! writes them to its stream.
+//!
+//! # Requests
+//!
+//! - `POST /ingest/<name>` or `POST /ingest/<name>/<version>`, with
+//!   - `Content-Type: application/json` (optional `charset=utf-8`): one JSON object, or an
+//!     array of objects; or
+//!   - `Content-Type: application/x-ndjson`: one object per line, blank lines ignored.
+//! - When tokens are configured (`MOOSE_INGEST_TOKEN`), `Authorization: Bearer <token>`.
+//!
+//! Every record is decoded with the model's serde implementation. Fields the model does not
+//! know are ignored (serde's default) unless the model sets `#[serde(deny_unknown_fields)]`;
+//! they are not written to the stream.
+//!
+//! # Answers
+//!
+//! All or nothing per request: the records of one request are written with one
+//! [`StreamBackend::produce`](crate::stream::StreamBackend::produce) call after all of them
+//! are valid, and 200 comes only once the stream reports them durable.
+//!
+//! | status | when | body |
+//! |---|---|---|
+//! | 200 | all records written | `{"ingested": N}` |
+//! | 400 | invalid records (nothing written) | `{"error", "received", "invalid", "records": [{"index", "line"?, "path", "message"}], "unlisted"?}` |
+//! | 400 | body not JSON | `{"error", "line", "column"}` |
+//! | 400 | no records (empty body, `[]`) | `{"error"}` |
+//! | 401 | token missing or wrong (`WWW-Authenticate: Bearer`) | `{"error"}` |
+//! | 404 | no such API | `{"error", "known": ["/ingest/..."]}` |
+//! | 405 | not `POST` (`Allow: POST`) | `{"error"}` |
+//! | 408 | body not received within the timeout | `{"error"}` |
+//! | 413 | body over the limit (`MOOSE_INGEST_BODY_LIMIT`) | `{"error", "limit_bytes"}` |
+//! | 415 | other or missing `Content-Type` | `{"error", "accepted"}` |
+//! | 503 | the stream did not confirm the write (`Retry-After`) | `{"error", "retryable"}` |
+//!
+//! `error` is always a sentence saying what was wrong and what to do. `GET /health` answers
+//! `{"status":"ok"}` while the process lives; `GET /ready` answers 200 once the runtime has
+//! started and the stream can take writes, else 503.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn serve(
+//! #     routes: Vec<moose_runtime::ingest::IngestRoute>,
+//! #     backend: std::sync::Arc<dyn moose_runtime::stream::StreamBackend>,
+//! # ) -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use std::sync::atomic::AtomicBool;
+//! use moose_runtime::ingest::{IngestConfig, IngestState, router};
+//!
+//! let ready = Arc::new(AtomicBool::new(false));
+//! let state = IngestState::new(routes, backend, IngestConfig::default(), ready.clone());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
+//! ready.store(true, std::sync::atomic::Ordering::Release);
+//! axum::serve(listener, router(state)).await
+//! # }
+//! ```
+
+mod auth;
+mod body;
+mod config;
+mod decode;
+mod error;
+mod router;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{BODY_LIMIT_ENV, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_BODY_TIMEOUT, IngestConfig};
+pub use decode::{BodyFormat, InvalidRecords, MAX_LISTED_RECORD_ERRORS, RecordError, decode_body};
+pub use error::{ACCEPTED_CONTENT_TYPES, IngestError, RETRY_AFTER_SECONDS};
+pub use router::{IngestRoute, IngestState, router};

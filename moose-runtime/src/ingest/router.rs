@@ -1,0 +1,216 @@
+//! The axum router: `/ingest/<name>[/<version>]`, `/health` and `/ready`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+use super::auth::Tokens;
+use super::body::{body_format, read_body};
+use super::config::IngestConfig;
+use super::decode::decode_body;
+use super::error::IngestError;
+use crate::graph::ModelCodec;
+use crate::stream::StreamBackend;
+
+/// The path prefix of every ingest API.
+const INGEST_PREFIX: &str = "/ingest/";
+
+/// One ingest API: `POST /ingest/<name>` (or `/ingest/<name>/<version>`) writes records of
+/// `codec`'s model to `topic`.
+#[derive(Debug, Clone)]
+pub struct IngestRoute {
+    /// API name, the path segment after `/ingest/`.
+    pub name: String,
+    /// Optional version, the path segment after the name.
+    pub version: Option<String>,
+    /// The topic records are written to (namespace and version already applied).
+    pub topic: String,
+    /// Decodes and validates the records.
+    pub codec: ModelCodec,
+}
+
+impl IngestRoute {
+    /// The route's URL path: `/ingest/<name>` or `/ingest/<name>/<version>`.
+    pub fn path(&self) -> String {
+        format!("{INGEST_PREFIX}{}", self.key())
+    }
+
+    /// The path after `/ingest/`.
+    fn key(&self) -> String {
+        match &self.version {
+            Some(version) => format!("{}/{version}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Everything the ingest API needs: its routes, the stream backend and its limits.
+#[derive(Clone)]
+pub struct IngestState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    /// By path after `/ingest/`, matched against the raw (not percent-decoded) request path
+    /// so an encoded `/` or `..` can never reach a route.
+    routes: HashMap<String, IngestRoute>,
+    /// Every route path, sorted, for 404 answers.
+    known: Vec<String>,
+    backend: Arc<dyn StreamBackend>,
+    config: IngestConfig,
+    tokens: Tokens,
+    ready: Arc<AtomicBool>,
+}
+
+impl IngestState {
+    /// The state of an ingest API serving `routes`.
+    ///
+    /// `ready` is set by the runtime once everything has started (topics exist, workers run);
+    /// `/ready` answers 200 only while it is `true` and `backend` is healthy. Of two routes
+    /// with the same path, the first is kept.
+    pub fn new(
+        routes: Vec<IngestRoute>,
+        backend: Arc<dyn StreamBackend>,
+        config: IngestConfig,
+        ready: Arc<AtomicBool>,
+    ) -> Self {
+        let mut by_key = HashMap::with_capacity(routes.len());
+        for route in routes {
+            let key = route.key();
+            if by_key.contains_key(&key) {
+                tracing::warn!(path = %route.path(), "two ingest APIs share a path; the first is kept");
+                continue;
+            }
+            by_key.insert(key, route);
+        }
+        let mut known: Vec<String> = by_key.values().map(IngestRoute::path).collect();
+        known.sort();
+        let tokens = Tokens::new(&config.tokens);
+        Self {
+            inner: Arc::new(Shared {
+                routes: by_key,
+                known,
+                backend,
+                config,
+                tokens,
+                ready,
+            }),
+        }
+    }
+
+    fn not_found(&self, uri: &Uri) -> IngestError {
+        IngestError::NotFound {
+            path: uri.path().to_owned(),
+            known: self.inner.known.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for IngestState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestState")
+            .field("routes", &self.inner.known)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ingest API as an axum router, to be served with `axum::serve`.
+///
+/// Requests are traced with `tower-http`'s `TraceLayer` at its default levels, which record
+/// method, path and status but no headers, so tokens never reach a log.
+pub fn router(state: IngestState) -> Router {
+    Router::new()
+        .route("/health", get(health).fallback(get_only))
+        .route("/ready", get(ready).fallback(get_only))
+        .route("/ingest/{*rest}", any(ingest))
+        .fallback(fallback)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /health`: the process is alive.
+async fn health() -> Response {
+    axum::Json(json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /ready`: started, and the stream can take writes.
+async fn ready(State(state): State<IngestState>) -> Result<Response, IngestError> {
+    if !state.inner.ready.load(Ordering::Acquire) {
+        return Err(IngestError::NotReady { starting: true });
+    }
+    if !state.inner.backend.healthy().await {
+        return Err(IngestError::NotReady { starting: false });
+    }
+    Ok(axum::Json(json!({ "status": "ready" })).into_response())
+}
+
+/// Another method on `/health` or `/ready`.
+async fn get_only(method: Method, uri: Uri) -> IngestError {
+    IngestError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        allow: "GET",
+    }
+}
+
+/// Any path without a handler: 404 listing the ingest APIs (to authorized callers only).
+async fn fallback(State(state): State<IngestState>, uri: Uri, headers: HeaderMap) -> IngestError {
+    match state.inner.tokens.check(&headers) {
+        Ok(()) => state.not_found(&uri),
+        Err(unauthorized) => unauthorized,
+    }
+}
+
+/// `/ingest/...`: authenticate, find the route, read, decode and validate every record, and
+/// answer 200 only once the stream holds all of them durably.
+async fn ingest(
+    State(state): State<IngestState>,
+    request: Request,
+) -> Result<Response, IngestError> {
+    let shared = &state.inner;
+    let (parts, body) = request.into_parts();
+    shared.tokens.check(&parts.headers)?;
+    let route = parts
+        .uri
+        .path()
+        .strip_prefix(INGEST_PREFIX)
+        .and_then(|key| shared.routes.get(key))
+        .ok_or_else(|| state.not_found(&parts.uri))?;
+    if parts.method != Method::POST {
+        return Err(IngestError::MethodNotAllowed {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            allow: "POST",
+        });
+    }
+    let format = body_format(&parts.headers)?;
+    let body = read_body(
+        body,
+        &parts.headers,
+        shared.config.body_limit,
+        shared.config.request_body_timeout,
+    )
+    .await?;
+    let records = decode_body(&body, format, &route.codec)?;
+    // The body is no longer needed while the stream writes: free it now.
+    drop(body);
+    if let Err(source) = shared.backend.produce(&route.topic, &records).await {
+        tracing::warn!(
+            topic = %route.topic,
+            records = records.len(),
+            error = %source,
+            "ingest request refused: the stream did not confirm the records"
+        );
+        return Err(IngestError::StreamUnavailable { source });
+    }
+    Ok(axum::Json(json!({ "ingested": records.len() })).into_response())
+}
