@@ -9,6 +9,7 @@
 
 mod backend;
 mod error;
+pub mod local;
 
 pub use backend::{ConsumedRecord, MemberId, StreamBackend, StreamConsumer, TopicSpec};
 pub use error::StreamError;
