@@ -60,6 +60,17 @@ fn check_struct(model: &Model, fields: &[Field], errors: &mut Errors) {
         } else {
             seen.insert(&field.column, field);
         }
+        if field.key.is_some()
+            && let Some(option) = option_type(&field.ty)
+        {
+            errors.spanned(
+                option,
+                format!(
+                    "`#[key]` field `{}` cannot be `Option<_>`: ClickHouse sorting keys are not nullable; make the field non-optional or remove `#[key]`",
+                    field.member
+                ),
+            );
+        }
         if let Some(column_type) = &field.column_type {
             let conflicts = [
                 field.decimal.as_ref().map(|d| ("decimal", d.span)),
@@ -76,6 +87,21 @@ fn check_struct(model: &Model, fields: &[Field], errors: &mut Errors) {
                 );
             }
         }
+    }
+}
+
+/// The type if it is spelled `Option<_>` (any path ending in `Option`). Aliases of `Option`
+/// are still caught, by the `KeyColumn` assertion the expansion puts on the field.
+fn option_type(ty: &syn::Type) -> Option<&syn::Type> {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let generic = matches!(last.arguments, syn::PathArguments::AngleBracketed(_));
+            (last.ident == "Option" && generic).then_some(ty)
+        }
+        syn::Type::Group(g) => option_type(&g.elem),
+        syn::Type::Paren(p) => option_type(&p.elem),
+        _ => None,
     }
 }
 

@@ -33,7 +33,94 @@ fn item_with_serde(model: &Model) -> TokenStream {
         1,
         syn::parse_quote!(#[serde(crate = "::moose::__private::serde")]),
     );
+    if let Kind::Struct(fields) = &model.kind {
+        // serde's impls are bounded on the field types like ours (see `column_bounds`), so a
+        // field type without serde is reported once, at the field, and not again inside
+        // serde's generated code.
+        let serde = quote!(::moose::__private::serde);
+        let bounds = |bound: TokenStream| {
+            let bounds = fields.iter().filter(|f| !f.skipped).map(|f| {
+                let ty = &f.ty;
+                quote!(for<'__moose> #ty: #bound)
+            });
+            quote!(#(#bounds),*).to_string()
+        };
+        let serialize = bounds(quote!(#serde::Serialize));
+        let deserialize = bounds(quote!(#serde::de::DeserializeOwned));
+        attrs.insert(
+            2,
+            syn::parse_quote!(#[serde(bound(serialize = #serialize, deserialize = #deserialize))]),
+        );
+    }
     quote!(#item)
+}
+
+/// `for<'__moose> T: ColumnValue` for every column's type: the where clause of every impl
+/// generated for a struct. Each field's type is asserted where the user wrote it; with this
+/// clause, the impls simply do not apply when an assertion fails, instead of repeating the
+/// error from inside their bodies. The binder keeps rustc from rejecting a bound that does not
+/// hold as a "trivial bound".
+fn column_bounds(fields: &[Field]) -> Vec<TokenStream> {
+    let s = schema();
+    fields
+        .iter()
+        .filter(|f| !f.skipped)
+        .map(|f| {
+            let ty = &f.ty;
+            quote!(for<'__moose> #ty: #s::ColumnValue)
+        })
+        .collect()
+}
+
+/// The item without serde: attributes, derives or helper attributes. After an error the
+/// fallback implements serde by hand, so serde's derive does not report our errors again.
+fn item_without_serde(model: &Model) -> TokenStream {
+    let mut item = model.item.clone();
+    let is_serde = |a: &syn::Attribute| a.path().is_ident("serde");
+    match &mut item {
+        syn::Item::Struct(s) => {
+            strip_serde_derives(&mut s.attrs);
+            s.attrs.retain(|a| !is_serde(a));
+            for field in s.fields.iter_mut() {
+                field.attrs.retain(|a| !is_serde(a));
+            }
+        }
+        syn::Item::Enum(e) => {
+            strip_serde_derives(&mut e.attrs);
+            e.attrs.retain(|a| !is_serde(a));
+            for variant in e.variants.iter_mut() {
+                variant.attrs.retain(|a| !is_serde(a));
+            }
+        }
+        _ => {}
+    }
+    quote!(#item)
+}
+
+/// Removes `Serialize` and `Deserialize` from `#[derive(...)]` lists (already reported).
+fn strip_serde_derives(attrs: &mut Vec<syn::Attribute>) {
+    type Paths = syn::punctuated::Punctuated<syn::Path, syn::Token![,]>;
+    attrs.retain_mut(|attr| {
+        if !attr.path().is_ident("derive") {
+            return true;
+        }
+        let Ok(paths) = attr.parse_args_with(Paths::parse_terminated) else {
+            return true;
+        };
+        let kept: Paths = paths
+            .into_iter()
+            .filter(|p| {
+                !p.segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Serialize" || s.ident == "Deserialize")
+            })
+            .collect();
+        if kept.is_empty() {
+            return false;
+        }
+        *attr = syn::parse_quote!(#[derive(#kept)]);
+        true
+    });
 }
 
 /// `time::OffsetDateTime` has no RFC 3339 serde form by default; JSON producers send RFC 3339,
@@ -141,29 +228,41 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
     let names: Vec<&str> = columns.iter().map(|f| f.column.as_str()).collect();
     let type_exprs: Vec<TokenStream> = columns.iter().map(|f| column_type_expr(f)).collect();
 
-    // Assertions spanned on the user's tokens, so errors point at the field.
+    // One assertion per field, spanned on its type, so each error points at the field, and
+    // one `ColumnValue` obligation per field (the decimal check is it), so a type error is
+    // reported once. They live in a function named after the model, so a failed decimal check
+    // reads "evaluation of `_::Order::total` failed".
     let assertions = columns.iter().map(|f| {
         let ty = &f.ty;
-        let column = quote_spanned! {ty.span()=>
-            let _ = <#ty as #s::ColumnValue>::column_type;
+        let member = &f.member;
+        let column = if f.column_type.is_some() {
+            quote_spanned! {ty.span()=>
+                let _ = <#ty as #s::ColumnValue>::column_type;
+            }
+        } else {
+            let (needs, message) = if f.decimal.is_some() {
+                (
+                    quote!(),
+                    format!("field `{member}` has #[moose(decimal(P, S))] but is not a Decimal; remove the attribute"),
+                )
+            } else {
+                (
+                    quote!(!),
+                    format!("field `{member}` is a Decimal: say how many digits ClickHouse stores with #[moose(decimal(P, S))], e.g. #[moose(decimal(18, 4))] for 18 digits, 4 after the point"),
+                )
+            };
+            quote_spanned! {ty.span()=>
+                const #member: () = ::core::assert!(#needs <#ty as #s::ColumnValue>::NEEDS_DECIMAL, #message);
+            }
         };
         let key = f.key.map(|_| {
             quote_spanned! {ty.span()=>
-                fn __key_column<T: #s::KeyColumn + ?::core::marker::Sized>() {}
-                __key_column::<#ty>();
+                let _ = <#ty as #s::KeyColumn>::ASSERT;
             }
         });
-        let decimal = (f.decimal.is_none() && f.column_type.is_none()).then(|| {
-            let message = format!(
-                "field `{}` is a Decimal: say how many digits ClickHouse stores with #[moose(decimal(P, S))], e.g. #[moose(decimal(18, 4))]",
-                f.member
-            );
-            quote_spanned! {ty.span()=>
-                const _: () = ::core::assert!(!<#ty as #s::ColumnValue>::NEEDS_DECIMAL, #message);
-            }
-        });
-        quote! { #column #key #decimal }
+        quote! { #column #key }
     });
+    let bounds = column_bounds(fields);
 
     let column_values = columns.iter().zip(&type_exprs).map(|(f, ty)| {
         let name = &f.column;
@@ -228,13 +327,19 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
     };
 
     quote! {
-        #[allow(clippy::let_underscore_untyped, dead_code)]
-        fn __assertions() {
+        #[allow(
+            non_snake_case,
+            non_upper_case_globals,
+            dead_code,
+            clippy::let_underscore_untyped,
+            clippy::let_unit_value
+        )]
+        fn #ident() {
             #(#assertions)*
         }
 
         #[automatically_derived]
-        impl #s::ColumnValue for #ident {
+        impl #s::ColumnValue for #ident where #(#bounds),* {
             fn column_type(_: &#s::FieldOptions) -> #s::ColumnType {
                 #s::ColumnType::Tuple(::std::vec![
                     #( (::std::string::String::from(#names), #type_exprs) ),*
@@ -253,7 +358,7 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl #s::DataModel for #ident {
+        impl #s::DataModel for #ident where #(#bounds),* {
             const NAME: &'static str = #name;
             const COLUMN_NAMES: &'static [&'static str] = &[#(#names),*];
             const KEY_NAMES: &'static [&'static str] = &[#(#key_names),*];
@@ -320,10 +425,12 @@ fn expand_enum(model: &Model, variants: &[Variant]) -> TokenStream {
     }
 }
 
-/// After an error: the item and impls that type-check, so uses of the type do not cascade.
+/// After an error: the item (without our attributes and without serde) and impls that
+/// type-check, so uses of the type do not cascade into errors of their own.
 pub fn fallback(model: &Model) -> TokenStream {
     let s = schema();
-    let item = item_with_serde(model);
+    let serde = quote!(::moose::__private::serde);
+    let item = item_without_serde(model);
     let generic = match &model.item {
         syn::Item::Struct(st) => !st.generics.params.is_empty(),
         syn::Item::Enum(e) => !e.generics.params.is_empty(),
@@ -334,32 +441,75 @@ pub fn fallback(model: &Model) -> TokenStream {
     }
     let ident = &model.ident;
     let name = ident.to_string();
-    let data_model = matches!(model.kind, Kind::Struct(_)).then(|| {
-        quote! {
-            #[automatically_derived]
-            impl #s::DataModel for #ident {
-                const NAME: &'static str = #name;
-                const COLUMN_NAMES: &'static [&'static str] = &[];
-                const KEY_NAMES: &'static [&'static str] = &[];
-                fn columns() -> ::std::vec::Vec<#s::Column> { ::std::vec::Vec::new() }
-                fn write_row(&self, _: &[#s::ColumnType], _: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #s::EncodeError> {
-                    ::core::unreachable!("#[data_model] reported a compile error for this type")
+    let unreachable = quote!(::core::unreachable!(
+        "#[data_model] reported a compile error for this type"
+    ));
+    let model_impls = match &model.kind {
+        Kind::Struct(fields) => {
+            // The real names, so `pipeline!`'s column and key checks do not add errors of
+            // their own about a model whose only problem was already reported.
+            let columns = fields.iter().filter(|f| !f.skipped);
+            let names = columns.clone().map(|f| f.column.as_str());
+            let key_names = columns
+                .filter(|f| f.key.is_some())
+                .map(|f| f.column.as_str());
+            quote! {
+                #[automatically_derived]
+                impl #s::DataModel for #ident {
+                    const NAME: &'static str = #name;
+                    const COLUMN_NAMES: &'static [&'static str] = &[#(#names),*];
+                    const KEY_NAMES: &'static [&'static str] = &[#(#key_names),*];
+                    fn columns() -> ::std::vec::Vec<#s::Column> { ::std::vec::Vec::new() }
+                    fn write_row(&self, _: &[#s::ColumnType], _: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #s::EncodeError> {
+                        #unreachable
+                    }
+                    fn message_key(&self) -> ::std::vec::Vec<u8> { ::std::vec::Vec::new() }
                 }
-                fn message_key(&self) -> ::std::vec::Vec<u8> { ::std::vec::Vec::new() }
             }
         }
-    });
+        Kind::Enum(_) => quote! {
+            #[automatically_derived]
+            impl #s::NullableColumn for #ident {}
+            #[automatically_derived]
+            impl #s::KeyColumn for #ident {}
+        },
+    };
     quote! {
         #item
+        #[doc(hidden)]
         const _: () = {
+            #[automatically_derived]
+            impl #serde::Serialize for #ident {
+                fn serialize<__S: #serde::Serializer>(&self, _: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    #unreachable
+                }
+            }
+            #[automatically_derived]
+            impl<'de> #serde::Deserialize<'de> for #ident {
+                fn deserialize<__D: #serde::Deserializer<'de>>(_: __D) -> ::core::result::Result<Self, __D::Error> {
+                    #unreachable
+                }
+            }
             #[automatically_derived]
             impl #s::ColumnValue for #ident {
                 fn column_type(_: &#s::FieldOptions) -> #s::ColumnType { #s::ColumnType::String }
                 fn write_row_binary(&self, _: &#s::ColumnType, _: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #s::EncodeError> {
-                    ::core::unreachable!("#[data_model] reported a compile error for this type")
+                    #unreachable
                 }
             }
-            #data_model
+            #model_impls
         };
     }
+}
+
+/// When the item is no model at all (a union, a function): the item as written, minus our
+/// field attributes, so the rest of the crate still sees it.
+pub fn passthrough(mut item: syn::Item) -> TokenStream {
+    let ours = |a: &syn::Attribute| a.path().is_ident("key") || a.path().is_ident("moose");
+    if let syn::Item::Union(u) = &mut item {
+        for field in u.fields.named.iter_mut() {
+            field.attrs.retain(|a| !ours(a));
+        }
+    }
+    quote!(#item)
 }

@@ -16,7 +16,10 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let Some(model) = parse::parse(args, input.clone(), &mut errors) else {
         let errors = errors.to_compile_errors();
-        return quote::quote! { #errors };
+        let item = syn::parse2(input)
+            .map(expand::passthrough)
+            .unwrap_or_default();
+        return quote::quote! { #errors #item };
     };
     check::check(&model, &mut errors);
     if errors.is_empty() {

@@ -37,6 +37,11 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
     };
     match &mut item {
         Item::Struct(s) => {
+            take_misplaced_attributes(
+                &mut s.attrs,
+                "the struct itself; put it on the field it is about",
+                errors,
+            );
             check_no_serde_derive(&s.attrs, errors);
             check_not_generic(&s.generics, errors);
             let rename_all = container_rename_all(&s.attrs, errors);
@@ -73,12 +78,14 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
             })
         }
         Item::Enum(e) => {
+            take_misplaced_attributes(&mut e.attrs, "the enum itself", errors);
             check_no_serde_derive(&e.attrs, errors);
             check_not_generic(&e.generics, errors);
             let rename_all = container_rename_all(&e.attrs, errors);
             let mut variants = Vec::new();
             let mut next: i64 = 0;
             for v in &mut e.variants {
+                take_misplaced_attributes(&mut v.attrs, "an enum variant", errors);
                 if !matches!(v.fields, Fields::Unit) {
                     errors.spanned(
                         &v.fields,
@@ -149,6 +156,25 @@ fn enum_value(expr: &Expr) -> Option<i64> {
     }
 }
 
+/// `#[key]` and `#[moose(...)]` belong on struct fields: reports and removes them elsewhere,
+/// so rustc does not add "cannot find attribute" errors. `place` ends the sentence.
+fn take_misplaced_attributes(attrs: &mut Vec<Attribute>, place: &str, errors: &mut Errors) {
+    attrs.retain(|attr| {
+        let name = if attr.path().is_ident("key") {
+            "#[key]"
+        } else if attr.path().is_ident("moose") {
+            "#[moose(...)]"
+        } else {
+            return true;
+        };
+        errors.spanned(
+            attr,
+            format!("`{name}` goes on the fields of a `#[data_model]` struct, not on {place}"),
+        );
+        false
+    });
+}
+
 fn check_no_serde_derive(attrs: &[Attribute], errors: &mut Errors) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
         let Ok(paths) = attr
@@ -183,7 +209,8 @@ fn check_not_generic(generics: &syn::Generics, errors: &mut Errors) {
     }
 }
 
-/// Reads `#[serde(rename_all = "...")]` (or its `serialize = ` form).
+/// Reads `#[serde(rename_all = "...")]` (or its `serialize = ` form), and rejects
+/// `#[serde(bound)]`, which the expansion sets.
 fn container_rename_all(attrs: &[Attribute], errors: &mut Errors) -> Option<RenameRule> {
     let mut rule = None;
     for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
@@ -195,6 +222,12 @@ fn container_rename_all(attrs: &[Attribute], errors: &mut Errors) -> Option<Rena
                     Err(message) => errors.spanned(&name, message),
                 }
                 Ok(())
+            } else if meta.path.is_ident("bound") {
+                errors.spanned(
+                    &meta.path,
+                    "`#[data_model]` sets serde's `bound` itself (a data model has no type parameters to bound); remove it",
+                );
+                skip_meta(&meta)
             } else {
                 skip_meta(&meta)
             }

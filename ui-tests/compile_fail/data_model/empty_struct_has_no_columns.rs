@@ -1,0 +1,6 @@
+use moose::prelude::*;
+
+#[data_model]
+pub struct Nothing {}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use moose::prelude::*;
+
+#[data_model]
+pub enum Status {
+    #[key]
+    Active,
+    Closed,
+}
+
+fn main() {}
