@@ -68,5 +68,8 @@ pub mod prelude {
     pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy, TableConfig};
 }
 
+pub use moose_runtime::cli::run;
+pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};
+
 #[doc(hidden)]
 pub use moose_runtime::__private;

@@ -3,11 +3,11 @@
 
 #![warn(missing_docs)]
 
-// pub mod cli; (enabled once ingest and stream::local land)
+pub mod cli;
 pub mod clickhouse;
 pub mod graph;
 pub mod ingest;
-// pub mod runtime;
+pub mod runtime;
 pub mod schema;
 pub mod stream;
 pub mod worker;

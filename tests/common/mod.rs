@@ -1,5 +1,6 @@
 //! Shared test support.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod clickhouse;
 pub mod models;

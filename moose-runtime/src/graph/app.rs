@@ -128,7 +128,7 @@ impl Graph {
 /// # use moose_runtime::schema::*;
 /// # #[derive(serde::Serialize, serde::Deserialize)] struct Raw { id: String }
 /// # impl ColumnValue for Raw { fn column_type(_: &FieldOptions) -> ColumnType { ColumnType::String } fn write_row_binary(&self, _: &ColumnType, _: &mut Vec<u8>) -> Result<(), EncodeError> { Ok(()) } }
-/// # impl DataModel for Raw { const NAME: &'static str = "Raw"; const COLUMN_NAMES: &'static [&'static str] = &["id"];
+/// # impl DataModel for Raw { const NAME: &'static str = "Raw"; const COLUMN_NAMES: &'static [&'static str] = &["id"]; const KEY_NAMES: &'static [&'static str] = &[];
 /// #   fn columns() -> Vec<Column> { vec![] } fn write_row(&self, _: &[ColumnType], _: &mut Vec<u8>) -> Result<(), EncodeError> { Ok(()) } fn message_key(&self) -> Vec<u8> { vec![] } }
 /// let app = App::new();
 /// let a = app.stream::<Raw>("a", StreamConfig::default())?;

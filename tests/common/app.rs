@@ -1,0 +1,169 @@
+//! Running a pipeline app for a test: in this process (`Runtime::start`) or as a child process
+//! that can be SIGTERMed or SIGKILLed (the test binary re-executes itself).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use moose::RuntimeConfig;
+
+/// A runtime config for tests: the given ClickHouse, data dir, and HTTP address.
+pub fn test_config(clickhouse_url: &str, data_dir: &Path, http_addr: SocketAddr) -> RuntimeConfig {
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        config: RuntimeConfig,
+    }
+    let mut config = Wrapper::parse_from(["test"]).config;
+    config.clickhouse_url = Some(clickhouse_url.to_owned());
+    config.data_dir = data_dir.to_owned();
+    config.http_addr = http_addr;
+    config.ingest_token = None;
+    config.namespace = None;
+    config.kafka_brokers = None;
+    // Short batches keep the tests quick; batching itself is tested by the sync tests.
+    config.sync_max_delay_ms = 200;
+    config
+}
+
+/// A free loopback port.
+pub fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A child process running an app (see [`child_main`]).
+pub struct ChildApp {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ChildApp {
+    /// Re-executes this test binary, running only the test named `entry`, which must call
+    /// [`child_main`]. `MOOSE_*` settings come from `env`.
+    pub fn spawn(entry: &str, env: &[(&str, String)], addr: SocketAddr) -> ChildApp {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                entry,
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+                "--include-ignored",
+            ])
+            .env("MOOSE_TEST_CHILD", "1")
+            .env("MOOSE_HTTP_ADDR", addr.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("re-executing the test binary");
+        let app = ChildApp { child, addr };
+        app.wait_ready(Duration::from_secs(60));
+        app
+    }
+
+    /// Waits until `/ready` answers 200.
+    pub fn wait_ready(&self, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(mut s) = std::net::TcpStream::connect(self.addr) {
+                use std::io::{Read, Write};
+                let _ = s.write_all(b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut out = String::new();
+                let _ = s.read_to_string(&mut out);
+                if out.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the child app did not become ready within {timeout:?}");
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Resident memory of the child in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for ChildApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether this process is a child started by [`ChildApp::spawn`].
+pub fn is_child() -> bool {
+    std::env::var_os("MOOSE_TEST_CHILD").is_some()
+}
+
+/// Body of a child app: runs `app` in dev mode until SIGTERM, like a real binary.
+pub fn child_main(app: moose::App) {
+    let config = {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: RuntimeConfig,
+        }
+        Wrapper::parse_from(["child"]).config
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let runtime = moose::Runtime::start(&app, &config, moose::Mode::Dev)
+            .await
+            .expect("child app starts");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+        term.recv().await;
+        runtime.shutdown().await;
+    });
+}
+
+/// Posts JSON to `path`; the status code and body.
+pub async fn post_json(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    path: &str,
+    body: String,
+) -> (u16, serde_json::Value) {
+    match client
+        .post(format!("http://{addr}{path}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response.json().await.unwrap_or(serde_json::Value::Null);
+            (status, body)
+        }
+        Err(_) => (0, serde_json::Value::Null),
+    }
+}
