@@ -51,7 +51,8 @@ pub fn run(app: App) -> ExitCode {
     let cli = Cli::parse();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,clickhouse=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,clickhouse=warn".into()),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -80,7 +81,9 @@ pub fn run(app: App) -> ExitCode {
 }
 
 async fn serve(app: &App, config: &RuntimeConfig, mode: Mode) -> Result<(), String> {
-    let runtime = Runtime::start(app, config, mode).await.map_err(|e| e.to_string())?;
+    let runtime = Runtime::start(app, config, mode)
+        .await
+        .map_err(|e| e.to_string())?;
     wait_for_signal().await;
     eprintln!("shutting down: draining in-flight batches");
     runtime.shutdown().await;
@@ -101,14 +104,23 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn ddl(app: &App, config: &RuntimeConfig, server_version: Option<String>) -> Result<(), String> {
+async fn ddl(
+    app: &App,
+    config: &RuntimeConfig,
+    server_version: Option<String>,
+) -> Result<(), String> {
     let caps = match (server_version, &config.clickhouse_url) {
-        (Some(v), _) => ClickHouseCapabilities::for_version(v.parse::<ServerVersion>().map_err(|e| e.to_string())?),
+        (Some(v), _) => ClickHouseCapabilities::for_version(
+            v.parse::<ServerVersion>().map_err(|e| e.to_string())?,
+        ),
         (None, Some(url)) => {
             let mut ch = ClickHouseConfig::new(url.clone());
             ch.user = config.clickhouse_user.clone();
             ch.password = config.clickhouse_password.clone();
-            *ClickHouse::connect(ch).await.map_err(|e| e.to_string())?.capabilities()
+            *ClickHouse::connect(ch)
+                .await
+                .map_err(|e| e.to_string())?
+                .capabilities()
         }
         (None, None) => ClickHouseCapabilities::MODERN,
     };
@@ -118,7 +130,9 @@ async fn ddl(app: &App, config: &RuntimeConfig, server_version: Option<String>) 
     for table in &graph.tables {
         let mut table_config = table.config.clone();
         table_config.name = table_name(ns, &table.config.name);
-        let resolved = (table.model.resolve_table)(&config.clickhouse_database, &table_config, &caps).map_err(|e| e.to_string())?;
+        let resolved =
+            (table.model.resolve_table)(&config.clickhouse_database, &table_config, &caps)
+                .map_err(|e| e.to_string())?;
         for warning in &resolved.warnings {
             println!("-- warning: {warning}");
         }
@@ -138,21 +152,41 @@ async fn ddl(app: &App, config: &RuntimeConfig, server_version: Option<String>) 
 async fn peek(config: &RuntimeConfig, name: &str, limit: usize) -> Result<(), String> {
     let addr = config.http_addr;
     let unreachable = |e: std::io::Error| {
-        format!("cannot reach the app at http://{addr} ({e}); start it first (`cargo run -- dev`) or set MOOSE_HTTP_ADDR")
+        format!(
+            "cannot reach the app at http://{addr} ({e}); start it first (`cargo run -- dev`) or set MOOSE_HTTP_ADDR"
+        )
     };
-    let mut socket = tokio::net::TcpStream::connect(addr).await.map_err(unreachable)?;
-    let path: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-    let request = format!("GET /peek/{path}?n={limit} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    socket.write_all(request.as_bytes()).await.map_err(unreachable)?;
+    let mut socket = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(unreachable)?;
+    let path: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let request =
+        format!("GET /peek/{path}?n={limit} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    socket
+        .write_all(request.as_bytes())
+        .await
+        .map_err(unreachable)?;
     let mut response = Vec::new();
-    socket.read_to_end(&mut response).await.map_err(unreachable)?;
+    socket
+        .read_to_end(&mut response)
+        .await
+        .map_err(unreachable)?;
     let text = String::from_utf8_lossy(&response);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let json: serde_json::Value = serde_json::from_str(body).map_err(|_| format!("unexpected answer from the app: {head}"))?;
+    let json: serde_json::Value = serde_json::from_str(body)
+        .map_err(|_| format!("unexpected answer from the app: {head}"))?;
     if let Some(error) = json.get("error").and_then(|e| e.as_str()) {
         return Err(error.to_owned());
     }
-    let items = json.get("rows").or_else(|| json.get("records")).and_then(|r| r.as_array()).cloned().unwrap_or_default();
+    let items = json
+        .get("rows")
+        .or_else(|| json.get("records"))
+        .and_then(|r| r.as_array())
+        .cloned()
+        .unwrap_or_default();
     for item in items {
         println!("{item}");
     }

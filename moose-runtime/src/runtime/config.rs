@@ -7,13 +7,20 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::worker::{DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig};
+use crate::worker::{
+    DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig,
+};
 
 /// Settings shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct RuntimeConfig {
     /// Address the HTTP server (ingest API, health, peek) listens on.
-    #[arg(long, env = "MOOSE_HTTP_ADDR", default_value = "127.0.0.1:4000", global = true)]
+    #[arg(
+        long,
+        env = "MOOSE_HTTP_ADDR",
+        default_value = "127.0.0.1:4000",
+        global = true
+    )]
     pub http_addr: SocketAddr,
 
     /// Directory for the embedded stream log and the local ClickHouse server's data.
@@ -26,15 +33,31 @@ pub struct RuntimeConfig {
     pub clickhouse_url: Option<String>,
 
     /// ClickHouse database for every table (created at start).
-    #[arg(long, env = "MOOSE_CLICKHOUSE_DATABASE", default_value = "local", global = true)]
+    #[arg(
+        long,
+        env = "MOOSE_CLICKHOUSE_DATABASE",
+        default_value = "local",
+        global = true
+    )]
     pub clickhouse_database: String,
 
     /// ClickHouse user.
-    #[arg(long, env = "MOOSE_CLICKHOUSE_USER", default_value = "default", global = true)]
+    #[arg(
+        long,
+        env = "MOOSE_CLICKHOUSE_USER",
+        default_value = "default",
+        global = true
+    )]
     pub clickhouse_user: String,
 
     /// ClickHouse password.
-    #[arg(long, env = "MOOSE_CLICKHOUSE_PASSWORD", default_value = "", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "MOOSE_CLICKHOUSE_PASSWORD",
+        default_value = "",
+        hide_env_values = true,
+        global = true
+    )]
     pub clickhouse_password: String,
 
     /// Kafka/Redpanda bootstrap servers (`host:port,...`); unset, streams use the embedded log.
@@ -46,7 +69,12 @@ pub struct RuntimeConfig {
     pub namespace: Option<String>,
 
     /// Bearer token(s) ingest requires, comma separated; unset, ingest is open.
-    #[arg(long, env = "MOOSE_INGEST_TOKEN", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "MOOSE_INGEST_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
     pub ingest_token: Option<String>,
 
     /// Largest ingest request body in bytes.

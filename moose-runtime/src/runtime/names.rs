@@ -48,8 +48,14 @@ mod tests {
     #[test]
     fn names_follow_the_documented_patterns() {
         assert_eq!(topic_name(None, "raw_data", None), "raw_data");
-        assert_eq!(topic_name(Some("prod"), "raw_data", Some("1.2")), "prod.raw_data_1_2");
-        assert_eq!(table_name(Some("prod"), "final_stream"), "prod_final_stream");
+        assert_eq!(
+            topic_name(Some("prod"), "raw_data", Some("1.2")),
+            "prod.raw_data_1_2"
+        );
+        assert_eq!(
+            table_name(Some("prod"), "final_stream"),
+            "prod_final_stream"
+        );
         assert_eq!(transform_group("a", "b", None), "moose.transform.a.b");
         assert_eq!(sync_group("a", "t"), "moose.sync.a.t");
     }

@@ -37,17 +37,27 @@ const MAX_PEEK_ROWS: usize = 10_000;
 
 /// The peek route.
 pub fn peek_router(state: PeekState) -> Router {
-    Router::new().route("/peek/{name}", get(peek)).with_state(state)
+    Router::new()
+        .route("/peek/{name}", get(peek))
+        .with_state(state)
 }
 
 fn error(status: StatusCode, message: String) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-async fn peek(State(state): State<PeekState>, Path(name): Path<String>, Query(q): Query<PeekQuery>) -> Response {
+async fn peek(
+    State(state): State<PeekState>,
+    Path(name): Path<String>,
+    Query(q): Query<PeekQuery>,
+) -> Response {
     let n = q.n.unwrap_or(DEFAULT_PEEK_ROWS).min(MAX_PEEK_ROWS);
     if let Some((_, table)) = state.tables.iter().find(|(declared, _)| *declared == name) {
-        return match state.clickhouse.query_json(&format!("SELECT * FROM {table} LIMIT {n}")).await {
+        return match state
+            .clickhouse
+            .query_json(&format!("SELECT * FROM {table} LIMIT {n}"))
+            .await
+        {
             Ok(rows) => Json(serde_json::json!({ "table": name, "rows": rows })).into_response(),
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         };
@@ -72,6 +82,9 @@ async fn peek(State(state): State<PeekState>, Path(name): Path<String>, Query(q)
         .collect();
     error(
         StatusCode::NOT_FOUND,
-        format!("`{name}` is neither a stream nor a table of this app; known: {}", known.join(", ")),
+        format!(
+            "`{name}` is neither a stream nor a table of this app; known: {}",
+            known.join(", ")
+        ),
     )
 }

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 use super::config::RuntimeConfig;
 use super::names::{consumer_group, sync_group, table_name, topic_name, transform_group};
 use super::peek::{PeekState, peek_router};
-use crate::clickhouse::{ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError};
+use crate::clickhouse::{
+    ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError,
+};
 use crate::graph::{App, Graph};
 use crate::ingest::{IngestConfig, IngestRoute, IngestState, router};
 use crate::schema::{ResolvedTable, SchemaError};
@@ -84,7 +86,11 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Runtime {
     /// Starts everything; returns once ingest is being served and every worker runs.
-    pub async fn start(app: &App, config: &RuntimeConfig, mode: Mode) -> Result<Runtime, RuntimeError> {
+    pub async fn start(
+        app: &App,
+        config: &RuntimeConfig,
+        mode: Mode,
+    ) -> Result<Runtime, RuntimeError> {
         let graph = app.graph();
         let ns = config.namespace.as_deref();
         if mode == Mode::Dev || config.kafka_brokers.is_none() {
@@ -124,7 +130,11 @@ impl Runtime {
         for table in &graph.tables {
             let mut table_config = table.config.clone();
             table_config.name = table_name(ns, &table.config.name);
-            let resolved = (table.model.resolve_table)(clickhouse.database(), &table_config, clickhouse.capabilities())?;
+            let resolved = (table.model.resolve_table)(
+                clickhouse.database(),
+                &table_config,
+                clickhouse.capabilities(),
+            )?;
             for warning in &resolved.warnings {
                 tracing::warn!("{warning}");
             }
@@ -152,9 +162,19 @@ impl Runtime {
         let mut statuses = Vec::new();
         let mut transforms = JoinSet::new();
         let mut syncs = JoinSet::new();
-        spawn_transforms(&graph, &topics, &backend, &transform_cancel, &mut transforms, &mut statuses).await?;
+        spawn_transforms(
+            &graph,
+            &topics,
+            &backend,
+            &transform_cancel,
+            &mut transforms,
+            &mut statuses,
+        )
+        .await?;
         for (index, stream) in graph.streams.iter().enumerate() {
-            let Some(destination) = &stream.config.destination else { continue };
+            let Some(destination) = &stream.config.destination else {
+                continue;
+            };
             let Some((_, table)) = tables.iter().find(|(name, _)| name == destination) else {
                 return Err(RuntimeError::Graph(format!(
                     "stream `{}` has destination table `{destination}`, which is not declared",
@@ -164,7 +184,14 @@ impl Runtime {
             let group = sync_group(&topics[index], &table.config.name);
             for member in 0..stream.config.parallelism {
                 let consumer = backend
-                    .consumer(&topics[index], &group, MemberId { index: member, count: stream.config.parallelism })
+                    .consumer(
+                        &topics[index],
+                        &group,
+                        MemberId {
+                            index: member,
+                            count: stream.config.parallelism,
+                        },
+                    )
                     .await?;
                 let status = WorkerStatus::default();
                 statuses.push(status.clone());
@@ -224,19 +251,34 @@ impl Runtime {
         let peek = peek_router(PeekState {
             backend: backend.clone(),
             clickhouse: clickhouse.clone(),
-            streams: graph.streams.iter().zip(&topics).map(|(s, t)| (s.name.clone(), t.clone())).collect(),
-            tables: tables.iter().map(|(n, t)| (n.clone(), t.qualified_name())).collect(),
+            streams: graph
+                .streams
+                .iter()
+                .zip(&topics)
+                .map(|(s, t)| (s.name.clone(), t.clone()))
+                .collect(),
+            tables: tables
+                .iter()
+                .map(|(n, t)| (n.clone(), t.qualified_name()))
+                .collect(),
         });
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
-            .map_err(|source| RuntimeError::Bind { addr: config.http_addr, source })?;
-        let http_addr = listener.local_addr().map_err(|source| RuntimeError::Bind { addr: config.http_addr, source })?;
+            .map_err(|source| RuntimeError::Bind {
+                addr: config.http_addr,
+                source,
+            })?;
+        let http_addr = listener.local_addr().map_err(|source| RuntimeError::Bind {
+            addr: config.http_addr,
+            source,
+        })?;
         let mut http = JoinSet::new();
         {
             let cancel = http_cancel.clone();
             let app = ingest.merge(peek);
             http.spawn(async move {
-                let served = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await });
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { cancel.cancelled().await });
                 if let Err(e) = served.await {
                     tracing::error!(error = %e, "HTTP server failed");
                 }
@@ -269,7 +311,12 @@ impl Runtime {
             println!("ingest  POST http://{}{path}", self.http_addr);
         }
         for (_, table) in &self.tables {
-            println!("table   {} (ClickHouse {} at {})", table.qualified_name(), self.clickhouse.capabilities().version(), self.clickhouse.url());
+            println!(
+                "table   {} (ClickHouse {} at {})",
+                table.qualified_name(),
+                self.clickhouse.capabilities().version(),
+                self.clickhouse.url()
+            );
         }
         println!("ready   http://{}/ready", self.http_addr);
     }
@@ -299,10 +346,21 @@ async fn spawn_transforms(
 ) -> Result<(), RuntimeError> {
     for transform in &graph.transforms {
         let source = &graph.streams[transform.from];
-        let group = transform_group(&topics[transform.from], &topics[transform.to], transform.config.version.as_deref());
+        let group = transform_group(
+            &topics[transform.from],
+            &topics[transform.to],
+            transform.config.version.as_deref(),
+        );
         for member in 0..source.config.parallelism {
             let consumer = backend
-                .consumer(&topics[transform.from], &group, MemberId { index: member, count: source.config.parallelism })
+                .consumer(
+                    &topics[transform.from],
+                    &group,
+                    MemberId {
+                        index: member,
+                        count: source.config.parallelism,
+                    },
+                )
                 .await?;
             let status = WorkerStatus::default();
             statuses.push(status.clone());
@@ -323,7 +381,14 @@ async fn spawn_transforms(
         let group = consumer_group(topic, consumer_node.config.version.as_deref(), index);
         for member in 0..stream.config.parallelism {
             let consumer = backend
-                .consumer(topic, &group, MemberId { index: member, count: stream.config.parallelism })
+                .consumer(
+                    topic,
+                    &group,
+                    MemberId {
+                        index: member,
+                        count: stream.config.parallelism,
+                    },
+                )
                 .await?;
             let status = WorkerStatus::default();
             statuses.push(status.clone());

@@ -56,13 +56,20 @@ pub trait StreamBackend: Send + Sync + 'static {
     fn ensure_topic<'a>(&'a self, spec: &'a TopicSpec) -> BoxFuture<'a, Result<(), StreamError>>;
 
     /// The topic as it exists, or `None`.
-    fn describe_topic<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<TopicSpec>, StreamError>>;
+    fn describe_topic<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<TopicSpec>, StreamError>>;
 
     /// Appends records (partitioned by a hash of their key; empty keys spread round-robin)
     /// and returns only once every one of them is durable: fsynced (embedded log) or
     /// acknowledged by all in-sync replicas (Kafka). On error, none of them may be counted as
     /// written by the caller (some may have been, which at-least-once delivery tolerates).
-    fn produce<'a>(&'a self, topic: &'a str, records: &'a [EncodedRecord]) -> BoxFuture<'a, Result<(), StreamError>>;
+    fn produce<'a>(
+        &'a self,
+        topic: &'a str,
+        records: &'a [EncodedRecord],
+    ) -> BoxFuture<'a, Result<(), StreamError>>;
 
     /// Joins consumer group `group` on `topic`. Reading starts at the group's committed
     /// offsets, or at the beginning of the topic for a new group.
@@ -74,7 +81,11 @@ pub trait StreamBackend: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Box<dyn StreamConsumer>, StreamError>>;
 
     /// The last `n` records of the topic across partitions, oldest first (for `peek`).
-    fn latest<'a>(&'a self, topic: &'a str, n: usize) -> BoxFuture<'a, Result<Vec<ConsumedRecord>, StreamError>>;
+    fn latest<'a>(
+        &'a self,
+        topic: &'a str,
+        n: usize,
+    ) -> BoxFuture<'a, Result<Vec<ConsumedRecord>, StreamError>>;
 
     /// Whether the backend can take writes now (for `/ready`).
     fn healthy(&self) -> BoxFuture<'_, bool>;
@@ -84,11 +95,18 @@ pub trait StreamBackend: Send + Sync + 'static {
 pub trait StreamConsumer: Send {
     /// Up to `max_records` records that are durable in the stream, waiting at most
     /// `max_wait` for the first one; an empty batch when none arrived.
-    fn poll(&mut self, max_records: usize, max_wait: Duration) -> BoxFuture<'_, Result<Vec<ConsumedRecord>, StreamError>>;
+    fn poll(
+        &mut self,
+        max_records: usize,
+        max_wait: Duration,
+    ) -> BoxFuture<'_, Result<Vec<ConsumedRecord>, StreamError>>;
 
     /// Commits, per partition, the offset of the next record to read. Called only after
     /// everything before it is durable downstream.
-    fn commit<'a>(&'a mut self, offsets: &'a [(u32, u64)]) -> BoxFuture<'a, Result<(), StreamError>>;
+    fn commit<'a>(
+        &'a mut self,
+        offsets: &'a [(u32, u64)],
+    ) -> BoxFuture<'a, Result<(), StreamError>>;
 
     /// Rewinds to the committed offsets (after a failed batch, so it is read again).
     fn rewind(&mut self) -> BoxFuture<'_, Result<(), StreamError>>;
