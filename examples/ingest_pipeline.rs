@@ -37,10 +37,6 @@ pub fn app() -> App {
     }
 }
 
-fn main() {
-    let description = app().describe();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&description).expect("descriptions serialize")
-    );
+fn main() -> std::process::ExitCode {
+    moose::run(app())
 }
