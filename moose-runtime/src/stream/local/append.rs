@@ -11,7 +11,11 @@
 //! waiting for those records get an error (and retry), and nothing that was not fsynced is
 //! ever served.
 
+use std::fs::File;
+use std::io;
 use std::sync::Arc;
+#[cfg(test)]
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::disk::{io_error, sync_dir, write_all_at};
 use super::partition::{Durable, Partition, State, SyncPoint};
@@ -32,7 +36,7 @@ impl Partition {
         let mut state = self.lock();
         if state.dirty_tail {
             let active = state.active().clone();
-            active.file.set_len(state.write_pos).map_err(|e| {
+            active.writer().set_len(state.write_pos).map_err(|e| {
                 io_error(
                     format!("cutting off a failed append to {}", active.path.display()),
                     e,
@@ -46,6 +50,7 @@ impl Partition {
             self.roll(&mut state)?;
         }
         let active = state.active().clone();
+        let file = active.writer();
         let start = state.write_pos;
         let mut last_indexed = state.last_indexed;
         batch.assign_offsets(state.next_offset, |offset, pos| {
@@ -55,9 +60,9 @@ impl Partition {
                 last_indexed = Some(pos);
             }
         });
-        if let Err(e) = write_all_at(&active.file, &batch.buf, start) {
+        if let Err(e) = self.write(&file, &batch.buf, start) {
             state.last_indexed = active.truncate_index(start);
-            state.dirty_tail = active.file.set_len(start).is_err();
+            state.dirty_tail = file.set_len(start).is_err();
             return Err(io_error(
                 format!("appending to {}", active.path.display()),
                 e,
@@ -81,7 +86,7 @@ impl Partition {
     /// Seals the active segment (after making it durable) and starts a new one.
     pub(super) fn roll(&self, state: &mut State) -> Result<(), StreamError> {
         let active = state.active().clone();
-        if let Err(e) = active.file.sync_data() {
+        if let Err(e) = self.sync(&active.writer()) {
             self.discard_unsynced(state);
             return Err(io_error(format!("fsyncing {}", active.path.display()), e));
         }
@@ -93,6 +98,7 @@ impl Partition {
         let segment = Segment::create(&self.dir, state.next_offset)?;
         sync_dir(&self.dir)
             .map_err(|e| io_error(format!("syncing directory {}", self.dir.display()), e))?;
+        active.seal();
         state.segments.push_back(Arc::new(segment));
         state.write_pos = 0;
         state.last_indexed = None;
@@ -114,18 +120,19 @@ impl Partition {
             if self.is_durable(appended)? {
                 return Ok(());
             }
-            let (segment, target, epoch) = {
+            let (segment, file, target, epoch) = {
                 let state = self.lock();
                 let target = SyncPoint {
                     offset: state.next_offset,
                     pos: state.write_pos,
                 };
-                (state.active().clone(), target, state.epoch)
+                let active = state.active().clone();
+                (active.clone(), active.writer(), target, state.epoch)
             };
-            let file = segment.clone();
-            let result = tokio::task::spawn_blocking(move || file.file.sync_data())
+            let partition = self.clone();
+            let result = tokio::task::spawn_blocking(move || partition.sync(&file))
                 .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                .unwrap_or_else(|e| Err(io::Error::other(e)));
             let mut state = self.lock();
             match result {
                 // A roll or a discard since the snapshot already moved the durable end.
@@ -169,11 +176,31 @@ impl Partition {
             );
         }
         state.last_indexed = active.truncate_index(synced.pos);
-        state.dirty_tail = active.file.set_len(synced.pos).is_err();
+        state.dirty_tail = active.writer().set_len(synced.pos).is_err();
         state.next_offset = synced.offset;
         state.write_pos = synced.pos;
         state.epoch += 1;
         self.publish(state);
+    }
+
+    /// Writes `buf` at `pos` in the active segment.
+    fn write(&self, file: &File, buf: &[u8], pos: u64) -> io::Result<()> {
+        #[cfg(test)]
+        if self.faults.fail_next_write.swap(false, Ordering::Relaxed) {
+            // Like a disk filling up mid-batch: half the batch lands, then the error.
+            write_all_at(file, &buf[..buf.len() / 2], pos)?;
+            return Err(io::ErrorKind::StorageFull.into());
+        }
+        write_all_at(file, buf, pos)
+    }
+
+    /// Makes everything written to `file` durable.
+    fn sync(&self, file: &File) -> io::Result<()> {
+        #[cfg(test)]
+        if self.faults.fail_next_sync.swap(false, Ordering::Relaxed) {
+            return Err(io::Error::other("injected fsync failure"));
+        }
+        file.sync_data()
     }
 
     /// Publishes the durable end and wakes consumers.
@@ -189,4 +216,14 @@ impl Partition {
             self.wake.send_replace(());
         }
     }
+}
+
+/// Failures a test can inject into the next write or fsync of a partition.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(super) struct Faults {
+    /// The next write stores half its batch, then fails as if the disk were full.
+    pub fail_next_write: AtomicBool,
+    /// The next fsync fails.
+    pub fail_next_sync: AtomicBool,
 }

@@ -1,10 +1,14 @@
-//! Sequential reading of records from a segment file through one reusable buffer.
+//! Reading records: a sequential cursor over a segment file with one reusable buffer, and
+//! the consumer read of a range of offsets from a segment.
 
 use std::fs::File;
 use std::io;
 
+use super::disk::io_error;
 use super::disk::read_at;
 use super::record::{self, Check, RawRecord};
+use super::segment::{IndexEntry, Segment};
+use crate::stream::{ConsumedRecord, StreamError};
 
 /// Bytes read from the file at a time; grown for a larger record. Below glibc's mmap
 /// threshold, so a fresh buffer per read is a cheap allocation.
@@ -91,5 +95,59 @@ impl<'f> Cursor<'f> {
         )?;
         self.end += n;
         Ok(n)
+    }
+}
+
+impl Segment {
+    /// Reads records `from..end` (at most `max`) into `out`, starting the search at `hint`
+    /// (a known position of `from`) or at the index. Returns the offset and byte position
+    /// after the last record read, or `None` if retention deleted the segment meanwhile.
+    pub fn read(
+        &self,
+        partition: u32,
+        from: u64,
+        end: u64,
+        max: usize,
+        hint: Option<u64>,
+        out: &mut Vec<ConsumedRecord>,
+    ) -> Result<Option<(u64, u64)>, StreamError> {
+        let Some(file) = self.reader()? else {
+            return Ok(None);
+        };
+        let start = match hint {
+            Some(pos) => IndexEntry { offset: from, pos },
+            None => self.locate(&file, from, end)?,
+        };
+        let mut cursor = Cursor::new(&file, start.pos);
+        let mut expected = start.offset;
+        let mut taken = 0;
+        while expected < end && taken < max {
+            let step = cursor
+                .next_record()
+                .map_err(|e| io_error(format!("reading segment {}", self.path.display()), e))?;
+            let record = match step {
+                Step::Record(record) if record.offset == expected => record,
+                Step::Record(_) | Step::End | Step::Torn(_) => {
+                    return Err(StreamError::Corrupt(format!(
+                        "segment {} has no intact record at offset {expected} although the log is durable \
+                         up to offset {end}; restore the data directory from a backup or delete the \
+                         topic's directory to start it over",
+                        self.path.display()
+                    )));
+                }
+            };
+            if record.offset >= from {
+                out.push(ConsumedRecord {
+                    partition,
+                    offset: record.offset,
+                    timestamp_ms: record.timestamp_ms,
+                    key: record.key.to_vec(),
+                    payload: record.payload.to_vec(),
+                });
+                taken += 1;
+            }
+            expected += 1;
+        }
+        Ok(Some((expected, cursor.pos())))
     }
 }

@@ -89,6 +89,8 @@ pub(super) struct Partition {
     pub durable: watch::Sender<Durable>,
     /// The topic's wake-up for waiting consumers.
     pub wake: Arc<watch::Sender<()>>,
+    #[cfg(test)]
+    pub faults: super::append::Faults,
 }
 
 impl Partition {
@@ -119,10 +121,9 @@ impl Partition {
         bases.sort_unstable();
         let mut segments = VecDeque::with_capacity(bases.len().max(1));
         for &base in &bases {
-            segments.push_back(Arc::new(Segment::open(
-                dir.join(segment::file_name(base)),
-                base,
-            )?));
+            let active = Some(&base) == bases.last();
+            let path = dir.join(segment::file_name(base));
+            segments.push_back(Arc::new(Segment::open(path, base, active)?));
         }
         if segments.is_empty() {
             segments.push_back(Arc::new(Segment::create(&dir, 0)?));
@@ -155,6 +156,8 @@ impl Partition {
                 epoch: 0,
             }),
             wake,
+            #[cfg(test)]
+            faults: Default::default(),
         })
     }
 
@@ -211,7 +214,24 @@ impl Partition {
                 .filter(|&(base, _)| base == segment.base)
                 .map(|(_, pos)| pos);
             let before = out.len();
-            let (next, pos) = segment.read(self.id, at.offset, segment_end, left, hint, out)?;
+            let Some((next, pos)) =
+                segment.read(self.id, at.offset, segment_end, left, hint, out)?
+            else {
+                // Retention deleted it between the lookup and the read: look up again.
+                if self
+                    .lock()
+                    .segments
+                    .iter()
+                    .any(|s| Arc::ptr_eq(s, &segment))
+                {
+                    return Err(StreamError::Corrupt(format!(
+                        "segment {} is missing; restore the data directory from a backup or \
+                         delete the topic's directory to start it over",
+                        segment.path.display()
+                    )));
+                }
+                continue;
+            };
             left -= out.len() - before;
             at = Position {
                 offset: next,
@@ -224,10 +244,10 @@ impl Partition {
 /// Scans the active segment, cuts off a torn tail, and returns
 /// `(next offset, bytes, last index position)`.
 fn recover(active: &Segment) -> Result<(u64, u64, Option<u64>), StreamError> {
-    let scan = active.scan()?;
+    let file = active.writer();
+    let scan = active.scan(&file)?;
     let path = &active.path;
-    let len = active
-        .file
+    let len = file
         .metadata()
         .map_err(|e| io_error(format!("reading the size of {}", path.display()), e))?
         .len();
@@ -240,10 +260,8 @@ fn recover(active: &Segment) -> Result<(u64, u64, Option<u64>), StreamError> {
              it is never served, and appends continue at offset {}",
             scan.next_offset,
         );
-        active
-            .file
-            .set_len(scan.valid_len)
-            .and_then(|()| active.file.sync_all())
+        file.set_len(scan.valid_len)
+            .and_then(|()| file.sync_all())
             .map_err(|e| io_error(format!("truncating the torn tail of {}", path.display()), e))?;
     }
     let last_indexed = scan.index.last().map(|e| e.pos);

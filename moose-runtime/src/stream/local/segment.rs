@@ -1,7 +1,8 @@
 //! One segment file of a partition: records from its base offset on, a sparse index, and
 //! the newest timestamp (for retention).
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,7 @@ use std::time::UNIX_EPOCH;
 
 use super::cursor::{Cursor, Step};
 use super::disk::io_error;
-use crate::stream::{ConsumedRecord, StreamError};
+use crate::stream::StreamError;
 
 /// One index entry per this many bytes of log: finding an offset reads at most this much
 /// before it, while the index stays at 16 bytes per 4 KiB (256 KiB per 64 MiB segment).
@@ -28,8 +29,9 @@ pub(super) struct Segment {
     /// Offset of its first record; also its file name.
     pub base: u64,
     pub path: PathBuf,
-    /// Opened read-write; reads and writes are positioned, so one handle serves all.
-    pub file: File,
+    /// Open read-write while the segment is active (positioned reads and writes share it);
+    /// sealed segments are opened per read, so open files do not pile up with segments.
+    handle: Mutex<Option<Arc<File>>>,
     /// Newest record timestamp, ms; `i64::MIN` while empty.
     pub max_timestamp_ms: AtomicI64,
     /// Sparse index, `None` until a sealed segment found on open is first read.
@@ -71,23 +73,31 @@ impl Segment {
             .create_new(true)
             .open(&path)
             .map_err(|e| io_error(format!("creating segment {}", path.display()), e))?;
-        Ok(Segment::new(base, path, file, i64::MIN, Some(Vec::new())))
+        Ok(Segment::new(
+            base,
+            path,
+            Some(file),
+            i64::MIN,
+            Some(Vec::new()),
+        ))
     }
 
-    /// Opens an existing segment file. Sealed segments are not read now: their index is
-    /// built on first read, and their newest timestamp is taken from the file's mtime
-    /// (never older than its newest record, so retention cannot delete it too early).
-    pub fn open(path: PathBuf, base: u64) -> Result<Segment, StreamError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io_error(format!("opening segment {}", path.display()), e))?;
-        let mtime_ms = file
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+    /// An existing segment file. The active one is opened for writing (and scanned by the
+    /// caller); sealed ones are not read now: their index is built on first read, and their
+    /// newest timestamp is taken from the file's mtime (never older than its newest record,
+    /// so retention cannot delete it too early).
+    pub fn open(path: PathBuf, base: u64, active: bool) -> Result<Segment, StreamError> {
+        let context = || format!("opening segment {}", path.display());
+        let file = if active {
+            let file = OpenOptions::new().read(true).write(true).open(&path);
+            Some(file.map_err(|e| io_error(context(), e))?)
+        } else {
+            None
+        };
+        let modified = fs::metadata(&path).and_then(|m| m.modified());
+        let mtime_ms = modified
+            .map_err(|e| io_error(context(), e))?
+            .duration_since(UNIX_EPOCH)
             .map_or(i64::MAX, |d| d.as_millis() as i64);
         Ok(Segment::new(base, path, file, mtime_ms, None))
     }
@@ -95,22 +105,50 @@ impl Segment {
     fn new(
         base: u64,
         path: PathBuf,
-        file: File,
+        file: Option<File>,
         max_ts: i64,
         index: Option<Vec<IndexEntry>>,
     ) -> Self {
         Segment {
             base,
             path,
-            file,
+            handle: Mutex::new(file.map(Arc::new)),
             max_timestamp_ms: AtomicI64::new(max_ts),
             index: Mutex::new(index),
         }
     }
 
+    /// The write handle of the active segment.
+    pub fn writer(&self) -> Arc<File> {
+        let handle = self.handle.lock().expect("segment handle lock");
+        handle
+            .clone()
+            .expect("the active segment is open for writing")
+    }
+
+    /// Closes the write handle once the segment is sealed (holders of a clone keep theirs).
+    pub fn seal(&self) {
+        self.handle.lock().expect("segment handle lock").take();
+    }
+
+    /// A handle to read with, or `None` if retention deleted the file meanwhile.
+    pub(super) fn reader(&self) -> Result<Option<Arc<File>>, StreamError> {
+        if let Some(file) = self.handle.lock().expect("segment handle lock").clone() {
+            return Ok(Some(file));
+        }
+        match File::open(&self.path) {
+            Ok(file) => Ok(Some(Arc::new(file))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(
+                format!("opening segment {}", self.path.display()),
+                e,
+            )),
+        }
+    }
+
     /// Reads every record, checking checksums and that offsets are dense from `base`.
-    pub fn scan(&self) -> Result<Scan, StreamError> {
-        let mut cursor = Cursor::new(&self.file, 0);
+    pub fn scan(&self, file: &File) -> Result<Scan, StreamError> {
+        let mut cursor = Cursor::new(file, 0);
         let mut scan = Scan {
             valid_len: 0,
             next_offset: self.base,
@@ -174,7 +212,12 @@ impl Segment {
 
     /// The last index entry at or before `offset`, building the index of a sealed segment
     /// on first use. `end` is the offset after the segment's last record.
-    fn locate(&self, offset: u64, end: u64) -> Result<IndexEntry, StreamError> {
+    pub(super) fn locate(
+        &self,
+        file: &File,
+        offset: u64,
+        end: u64,
+    ) -> Result<IndexEntry, StreamError> {
         {
             let guard = self.index.lock().expect("segment index lock");
             if let Some(index) = guard.as_ref() {
@@ -190,7 +233,7 @@ impl Segment {
             }
         }
         // Scanned without holding the lock: two readers may both build it, which is harmless.
-        let scan = self.scan()?;
+        let scan = self.scan(file)?;
         if scan.torn.is_some() || scan.next_offset != end {
             return Err(StreamError::Corrupt(format!(
                 "sealed segment {} should hold offsets {}..{} but its records stop at offset {} ({}); \
@@ -203,56 +246,7 @@ impl Segment {
             )));
         }
         self.set_index(scan.index);
-        self.locate(offset, end)
-    }
-
-    /// Reads records `from..end` (at most `max`) into `out`, starting the search at `hint`
-    /// (a known position of `from`) or at the index. Returns the offset and byte position
-    /// after the last record read.
-    pub fn read(
-        &self,
-        partition: u32,
-        from: u64,
-        end: u64,
-        max: usize,
-        hint: Option<u64>,
-        out: &mut Vec<ConsumedRecord>,
-    ) -> Result<(u64, u64), StreamError> {
-        let start = match hint {
-            Some(pos) => IndexEntry { offset: from, pos },
-            None => self.locate(from, end)?,
-        };
-        let mut cursor = Cursor::new(&self.file, start.pos);
-        let mut expected = start.offset;
-        let mut taken = 0;
-        while expected < end && taken < max {
-            let step = cursor
-                .next_record()
-                .map_err(|e| io_error(format!("reading segment {}", self.path.display()), e))?;
-            let record = match step {
-                Step::Record(record) if record.offset == expected => record,
-                Step::Record(_) | Step::End | Step::Torn(_) => {
-                    return Err(StreamError::Corrupt(format!(
-                        "segment {} has no intact record at offset {expected} although the log is durable \
-                         up to offset {end}; restore the data directory from a backup or delete the \
-                         topic's directory to start it over",
-                        self.path.display()
-                    )));
-                }
-            };
-            if record.offset >= from {
-                out.push(ConsumedRecord {
-                    partition,
-                    offset: record.offset,
-                    timestamp_ms: record.timestamp_ms,
-                    key: record.key.to_vec(),
-                    payload: record.payload.to_vec(),
-                });
-                taken += 1;
-            }
-            expected += 1;
-        }
-        Ok((expected, cursor.pos()))
+        self.locate(file, offset, end)
     }
 
     /// Records its newest timestamp.
