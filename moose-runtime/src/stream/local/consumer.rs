@@ -65,6 +65,9 @@ impl LocalConsumer {
         max_records: usize,
         max_wait: Duration,
     ) -> Result<Vec<ConsumedRecord>, StreamError> {
+        if max_records == 0 {
+            return Ok(Vec::new());
+        }
         let deadline = Instant::now() + max_wait;
         loop {
             // Marked seen before looking, so an append after the look still wakes us.
@@ -73,7 +76,7 @@ impl LocalConsumer {
                 .owned
                 .iter()
                 .any(|o| o.position.offset < o.partition.high_watermark());
-            if ready && max_records > 0 {
+            if ready {
                 let (records, owned) = read(self.owned.clone(), self.next, max_records).await?;
                 // Applied only now, so a poll cancelled while reading loses nothing.
                 self.owned = owned;
