@@ -124,29 +124,42 @@ async fn ddl(
         }
         (None, None) => ClickHouseCapabilities::MODERN,
     };
+    print!("{}", render_ddl(app, config, &caps)?);
+    Ok(())
+}
+
+/// What `ddl` prints: every `CREATE TABLE` for a server with `caps` (with its fallback
+/// warnings as comments) and every topic's configuration.
+pub fn render_ddl(
+    app: &App,
+    config: &RuntimeConfig,
+    caps: &ClickHouseCapabilities,
+) -> Result<String, String> {
+    use std::fmt::Write as _;
     let graph = app.graph();
     let ns = config.namespace.as_deref();
-    println!("-- ClickHouse {}", caps.version());
+    let mut out = format!("-- ClickHouse {}\n", caps.version());
     for table in &graph.tables {
         let mut table_config = table.config.clone();
         table_config.name = table_name(ns, &table.config.name);
         let resolved =
-            (table.model.resolve_table)(&config.clickhouse_database, &table_config, &caps)
+            (table.model.resolve_table)(&config.clickhouse_database, &table_config, caps)
                 .map_err(|e| e.to_string())?;
         for warning in &resolved.warnings {
-            println!("-- warning: {warning}");
+            let _ = writeln!(out, "-- warning: {warning}");
         }
-        println!("{};\n", resolved.create_table_sql());
+        let _ = writeln!(out, "{};\n", resolved.create_table_sql());
     }
     for stream in &graph.streams {
-        println!(
+        let _ = writeln!(
+            out,
             "-- topic {}: partitions={} retention.ms={}",
             topic_name(ns, &stream.name, stream.config.version.as_deref()),
             stream.config.parallelism,
             stream.config.retention_period.as_millis()
         );
     }
-    Ok(())
+    Ok(out)
 }
 
 async fn peek(config: &RuntimeConfig, name: &str, limit: usize) -> Result<(), String> {

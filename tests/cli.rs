@@ -1,0 +1,50 @@
+//! The command line every app binary gets.
+
+#[allow(dead_code)]
+#[path = "../examples/stream_config.rs"]
+mod stream_config;
+
+use clap::{CommandFactory, Parser};
+use moose::runtime::cli::{Cli, Command, render_ddl};
+use moose::schema::ClickHouseCapabilities;
+
+#[test]
+fn help_explains_every_command_and_setting() {
+    Cli::command().debug_assert();
+    let help = Cli::command().render_long_help().to_string();
+    for needle in [
+        "dev",
+        "start",
+        "ddl",
+        "peek",
+        "MOOSE_HTTP_ADDR",
+        "MOOSE_CLICKHOUSE_URL",
+        "MOOSE_DATA_DIR",
+        "MOOSE_INGEST_TOKEN",
+    ] {
+        assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn dev_is_the_default_command_and_env_fills_settings() {
+    let cli = Cli::try_parse_from(["app"]).unwrap();
+    assert!(cli.command.is_none(), "no subcommand means dev");
+    assert_eq!(cli.config.http_addr.to_string(), "127.0.0.1:4000");
+    let cli = Cli::try_parse_from(["app", "peek", "final_stream", "-n", "3"]).unwrap();
+    assert!(
+        matches!(cli.command, Some(Command::Peek { ref name, limit: 3 }) if name == "final_stream")
+    );
+    assert!(
+        Cli::try_parse_from(["app", "serve"]).is_err(),
+        "unknown subcommands are refused"
+    );
+}
+
+#[test]
+fn ddl_prints_tables_and_topics_for_the_server_version() {
+    let cli = Cli::try_parse_from(["app", "ddl"]).unwrap();
+    let old = ClickHouseCapabilities::for_version("18.16.1".parse().unwrap());
+    let ddl = render_ddl(&stream_config::app(), &cli.config, &old).unwrap();
+    insta::assert_snapshot!(ddl);
+}
