@@ -307,11 +307,15 @@ fn child_env(ch: &TestClickHouse, dir: &std::path::Path) -> Vec<(&'static str, S
     ]
 }
 
-#[tokio::test]
-async fn sigterm_under_load_then_restart_keeps_every_acked_record_exactly_once() {
-    if is_child() {
-        return;
-    }
+/// How the app is stopped mid-load in [`stop_under_load_then_restart`].
+enum Stop {
+    Sigterm,
+    Kill9,
+}
+
+/// Posts for 3 s, stops the app 1.5 s in, restarts it, posts 1 s more; returns the acked ids
+/// and the row count per id once every acked id has landed (or 60 s passed).
+async fn stop_under_load_then_restart(stop: Stop) -> (Vec<String>, HashMap<String, u64>) {
     let ch = TestClickHouse::start().await;
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
@@ -319,35 +323,51 @@ async fn sigterm_under_load_then_restart_keeps_every_acked_record_exactly_once()
     let app = ChildApp::spawn("child_chained_app", &env, addr);
     let load = tokio::spawn(post_until(addr, 0, Duration::from_secs(3)));
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let status = tokio::task::spawn_blocking(move || app.terminate())
-        .await
-        .unwrap();
-    assert!(status.success(), "a SIGTERMed app exits cleanly: {status}");
+    match stop {
+        Stop::Sigterm => {
+            let status = tokio::task::spawn_blocking(move || app.terminate())
+                .await
+                .unwrap();
+            assert!(status.success(), "a SIGTERMed app exits cleanly: {status}");
+        }
+        Stop::Kill9 => tokio::task::spawn_blocking(move || app.kill9())
+            .await
+            .unwrap(),
+    }
     let mut acked = load.await.unwrap();
     let app = ChildApp::spawn("child_chained_app", &env, addr);
     acked.extend(post_until(addr, 1_000_000, Duration::from_secs(1)).await);
     let counts = wait_all(&ch, &acked).await;
+    drop(app);
     let missing: Vec<&String> = acked
         .iter()
         .filter(|id| !counts.contains_key(*id))
         .collect();
     assert!(
         missing.is_empty(),
-        "{} acked records missing, e.g. {:?}",
+        "{} acked records missing after the restart, e.g. {:?}",
         missing.len(),
         &missing[..missing.len().min(5)]
-    );
-    let duplicated = counts.values().filter(|n| **n > 1).count();
-    assert_eq!(
-        duplicated, 0,
-        "a clean shutdown commits what it inserted: no duplicates"
     );
     assert!(
         acked.len() > 100,
         "the load really ran: {} acked",
         acked.len()
     );
-    drop(app);
+    (acked, counts)
+}
+
+#[tokio::test]
+async fn sigterm_under_load_then_restart_keeps_every_acked_record_exactly_once() {
+    if is_child() {
+        return;
+    }
+    let (_, counts) = stop_under_load_then_restart(Stop::Sigterm).await;
+    let duplicated = counts.values().filter(|n| **n > 1).count();
+    assert_eq!(
+        duplicated, 0,
+        "a clean shutdown commits what it inserted: no duplicates"
+    );
 }
 
 #[tokio::test]
@@ -355,37 +375,12 @@ async fn kill_9_under_load_then_restart_keeps_every_acked_record() {
     if is_child() {
         return;
     }
-    let ch = TestClickHouse::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let addr = free_addr();
-    let env = child_env(&ch, dir.path());
-    let app = ChildApp::spawn("child_chained_app", &env, addr);
-    let load = tokio::spawn(post_until(addr, 0, Duration::from_secs(3)));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    tokio::task::spawn_blocking(move || app.kill9())
-        .await
-        .unwrap();
-    let mut acked = load.await.unwrap();
-    let app = ChildApp::spawn("child_chained_app", &env, addr);
-    acked.extend(post_until(addr, 1_000_000, Duration::from_secs(1)).await);
-    let counts = wait_all(&ch, &acked).await;
-    let missing: Vec<&String> = acked
-        .iter()
-        .filter(|id| !counts.contains_key(*id))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} acked records missing after kill -9, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(5)]
-    );
+    let (acked, counts) = stop_under_load_then_restart(Stop::Kill9).await;
     let duplicated = counts.values().filter(|n| **n > 1).count();
     eprintln!(
-        "kill -9: {} acked, {} duplicated (at-least-once allows duplicates here)",
-        acked.len(),
-        duplicated
+        "kill -9: {} acked, {duplicated} duplicated (at-least-once allows duplicates here)",
+        acked.len()
     );
-    drop(app);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
