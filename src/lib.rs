@@ -62,8 +62,9 @@ pub use moose_runtime::{self as runtime, graph, schema};
 pub mod prelude {
     pub use crate::{data_model, pipeline};
     pub use moose_runtime::graph::{
-        App, IngestPipeline, IngestPipelineConfig, LifeCycle, OlapConfig, OlapTable, Stream,
-        StreamConfig, TransformConfig,
+        App, DeadLetter, DeadLetterKind, DeadLetterSource, IngestPipeline, IngestPipelineConfig,
+        InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream, StreamConfig,
+        TransformConfig,
     };
     pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy, TableConfig};
 }

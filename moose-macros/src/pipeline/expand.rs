@@ -187,6 +187,7 @@ fn declaration(d: &CheckedDecl<'_>) -> TokenStream {
                 table_config: #table_config,
                 version: #version,
                 dead_letter_queue: #dlq,
+                ..::core::default::Default::default()
             }))
         }
     };

@@ -58,16 +58,56 @@ pub enum ClickHouseError {
     },
 }
 
+/// ClickHouse error codes that mean "these rows cannot be stored": the same insert fails the
+/// same way every time, and a smaller insert without the offending rows succeeds. Anything
+/// else (server down, too many parts, memory, a missing table or column) is worth retrying
+/// and says nothing about particular rows.
+const DATA_ERROR_CODES: &[u32] = &[
+    6,   // CANNOT_PARSE_TEXT
+    25,  // CANNOT_PARSE_ESCAPE_SEQUENCE
+    26,  // CANNOT_PARSE_QUOTED_STRING
+    27,  // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    32,  // ATTEMPT_TO_READ_AFTER_EOF
+    33,  // CANNOT_READ_ALL_DATA
+    38,  // CANNOT_PARSE_DATE
+    41,  // CANNOT_PARSE_DATETIME
+    53,  // TYPE_MISMATCH
+    69,  // ARGUMENT_OUT_OF_BOUND
+    70,  // CANNOT_CONVERT_TYPE
+    72,  // CANNOT_PARSE_NUMBER
+    117, // INCORRECT_DATA
+    128, // TOO_LARGE_ARRAY_SIZE
+    131, // TOO_LARGE_STRING_SIZE
+    190, // SIZES_OF_ARRAYS_DONT_MATCH
+    321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+    349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+    395, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO
+    407, // DECIMAL_OVERFLOW
+    469, // VIOLATED_CONSTRAINT
+    691, // UNKNOWN_ELEMENT_OF_ENUM
+];
+
 impl ClickHouseError {
-    /// Whether the server rejected the data itself (a bad row), as opposed to being down.
+    /// The server's error code (`Code: 33` in its answer), when it answered with one.
+    pub fn server_code(&self) -> Option<u32> {
+        let ClickHouseError::Request {
+            source: clickhouse::error::Error::BadResponse(message),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let rest = &message[message.find("Code: ")? + "Code: ".len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        rest[..digits].parse().ok()
+    }
+
+    /// Whether the server rejected the rows themselves (a value the table cannot hold), as
+    /// opposed to being down or failing for reasons unrelated to the data: only then does
+    /// splitting the insert isolate rows worth dead-lettering.
     pub fn is_data_error(&self) -> bool {
-        match self {
-            ClickHouseError::Request { source, .. } => matches!(
-                source,
-                clickhouse::error::Error::BadResponse(message) if !message.contains("Connection refused")
-            ),
-            ClickHouseError::Version { .. } => false,
-        }
+        self.server_code()
+            .is_some_and(|code| DATA_ERROR_CODES.contains(&code))
     }
 }
 
@@ -200,8 +240,29 @@ impl ClickHouse {
         table: &ResolvedTable,
         rows: Bytes,
     ) -> Result<(), ClickHouseError> {
+        self.insert_rows_once(table, rows, None).await
+    }
+
+    /// Inserts RowBinary rows, with an `insert_deduplication_token` on servers that have
+    /// them ([`Feature::InsertDeduplicationToken`](crate::schema::Feature)): an insert
+    /// repeated with the same token and rows is skipped by the server (on a table with a
+    /// deduplication window), so a retried batch lands once. On older servers the token is
+    /// not sent and a repeated insert stores the rows again.
+    pub async fn insert_rows_once(
+        &self,
+        table: &ResolvedTable,
+        rows: Bytes,
+        deduplication_token: Option<&str>,
+    ) -> Result<(), ClickHouseError> {
         let action = format!("inserting into {}", table.qualified_name());
         let mut insert = self.client.insert_formatted_with(table.insert_sql());
+        if let Some(token) = deduplication_token
+            && self
+                .caps
+                .supports(crate::schema::Feature::InsertDeduplicationToken)
+        {
+            insert = insert.with_setting("insert_deduplication_token", token);
+        }
         if self.caps.supports(crate::schema::Feature::Json)
             && table.columns.iter().any(|c| has_json(&c.ty))
         {

@@ -4,7 +4,10 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::codec::ModelCodec;
-use super::config::{IngestPipelineConfig, LifeCycle, OlapConfig, StreamConfig, TransformConfig};
+use super::config::{
+    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, StreamConfig, TransformConfig,
+};
+use super::dead_letter::{DEAD_LETTER_SUFFIX, DeadLetter};
 use super::describe::GraphDescription;
 use super::error::GraphError;
 use super::transform::{ErasedConsumer, ErasedTransform, IntoConsumer, IntoTransform};
@@ -19,6 +22,9 @@ pub struct StreamNode {
     pub config: StreamConfig,
     /// Model carried.
     pub model: ModelCodec,
+    /// Dead-letter stream for rows of this stream's table that cannot be stored (set for the
+    /// stream of an ingest pipeline with `dead_letter_queue: true`).
+    pub dead_letter_queue: Option<usize>,
 }
 
 /// A table in the graph.
@@ -43,8 +49,10 @@ pub struct IngestApiNode {
     pub version: Option<String>,
     /// Index of the stream records are written to.
     pub stream: usize,
-    /// Dead-letter stream for rejected records, if configured.
+    /// Dead-letter stream of the pipeline, if it has one.
     pub dead_letter_queue: Option<usize>,
+    /// What happens to invalid records.
+    pub invalid_records: InvalidRecordPolicy,
 }
 
 /// A transform in the graph.
@@ -69,6 +77,8 @@ pub struct ConsumerNode {
     pub stream: usize,
     /// Options (version, dead-letter queue).
     pub config: TransformConfig,
+    /// Dead-letter stream index.
+    pub dead_letter_queue: Option<usize>,
     /// The function.
     pub function: Arc<dyn ErasedConsumer>,
 }
@@ -234,6 +244,7 @@ impl App {
             name: name.to_owned(),
             config,
             model: ModelCodec::of::<T>(),
+            dead_letter_queue: None,
         });
         Ok(Stream {
             app: self.clone(),
@@ -317,11 +328,21 @@ impl App {
                 name: name.to_owned(),
             });
         }
+        if config.invalid_records == InvalidRecordPolicy::DeadLetter && !config.dead_letter_queue {
+            return Err(GraphError::DeadLetterPolicyWithoutQueue {
+                name: name.to_owned(),
+            });
+        }
+        let dead_letter_name = format!("{name}{DEAD_LETTER_SUFFIX}");
         {
             let graph = self.lock();
+            let dead_letter_taken = config.dead_letter_queue
+                && (graph.stream_index(&dead_letter_name).is_some()
+                    || graph.table(&dead_letter_name).is_some());
             let taken = (config.stream && graph.stream_index(name).is_some())
                 || (config.table && graph.table(name).is_some())
-                || (config.ingest && graph.ingest_apis.iter().any(|a| a.name == name));
+                || (config.ingest && graph.ingest_apis.iter().any(|a| a.name == name))
+                || dead_letter_taken;
             if taken {
                 return Err(GraphError::DuplicateName {
                     kind: "ingest pipeline",
@@ -351,7 +372,15 @@ impl App {
         } else {
             None
         };
-        let dead_letter_queue = None;
+        let dead_letter_queue = if config.dead_letter_queue {
+            Some(self.dead_letter_queue(&dead_letter_name, &config)?)
+        } else {
+            None
+        };
+        let dead_letter_index = dead_letter_queue.as_ref().map(|dlq| dlq.index);
+        if let Some(stream) = &stream {
+            self.lock().streams[stream.index].dead_letter_queue = dead_letter_index;
+        }
         if config.ingest {
             let stream = stream
                 .as_ref()
@@ -361,7 +390,8 @@ impl App {
                 name: name.to_owned(),
                 version: config.version.clone(),
                 stream,
-                dead_letter_queue,
+                dead_letter_queue: dead_letter_index,
+                invalid_records: config.invalid_records,
             });
         }
         Ok(IngestPipeline {
@@ -369,7 +399,35 @@ impl App {
             ingest: config.ingest,
             stream,
             table,
+            dead_letter_queue,
         })
+    }
+
+    /// The stream and table `<pipeline>_dead_letter` of an ingest pipeline: same version,
+    /// retention and life cycle as the pipeline, ordered by source stream and time.
+    fn dead_letter_queue(
+        &self,
+        name: &str,
+        pipeline: &IngestPipelineConfig,
+    ) -> Result<Stream<DeadLetter>, GraphError> {
+        let version = pipeline
+            .version
+            .clone()
+            .or(pipeline.stream_config.version.clone());
+        let mut table_config = OlapConfig::default()
+            .order_by_fields(["source_stream", "failed_at"])
+            .life_cycle(pipeline.table_config.life_cycle);
+        table_config.version = version.clone();
+        table_config.cluster = pipeline.table_config.cluster.clone();
+        self.table::<DeadLetter>(name, table_config)?;
+        let stream_config = StreamConfig {
+            version,
+            destination: Some(name.to_owned()),
+            retention_period: pipeline.stream_config.retention_period,
+            life_cycle: pipeline.stream_config.life_cycle,
+            ..StreamConfig::default()
+        };
+        self.stream::<DeadLetter>(name, stream_config)
     }
 }
 
@@ -475,10 +533,11 @@ impl<T: DataModel> Stream<T> {
     ) -> Result<(), GraphError> {
         validate_version(&config.version)?;
         let mut graph = self.app.lock();
-        dead_letter_index(&graph, &config)?;
+        let dead_letter_queue = dead_letter_index(&graph, &config)?;
         graph.consumers.push(ConsumerNode {
             stream: self.index,
             config,
+            dead_letter_queue,
             function: function.into_erased(),
         });
         Ok(())
@@ -524,6 +583,9 @@ pub struct IngestPipeline<T> {
     pub stream: Option<Stream<T>>,
     /// The table, with `table: true`.
     pub table: Option<OlapTable<T>>,
+    /// The dead-letter stream `<name>_dead_letter` (which has a table of the same name),
+    /// with `dead_letter_queue: true`.
+    pub dead_letter_queue: Option<Stream<DeadLetter>>,
 }
 
 impl<T: DataModel> IngestPipeline<T> {

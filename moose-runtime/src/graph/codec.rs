@@ -18,7 +18,19 @@ pub struct DecodeError {
 }
 
 /// Decodes a stream payload and appends it as a RowBinary row.
-pub type WriteRowFn = fn(&[u8], &[ColumnType], &mut Vec<u8>) -> Result<(), String>;
+pub type WriteRowFn = fn(&[u8], &[ColumnType], &mut Vec<u8>) -> Result<(), RowError>;
+
+/// Why a stored record could not become a table row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    /// The payload is not a valid record of the stream's model.
+    #[error("{0}")]
+    Decode(String),
+    /// The record is valid but cannot be encoded for the table's column types (a value
+    /// outside what this server's type holds).
+    #[error("{0}")]
+    Encode(String),
+}
 
 /// Resolves a model's table for a server.
 pub type ResolveTableFn =
@@ -92,12 +104,13 @@ fn write_row<T: DataModel>(
     payload: &[u8],
     types: &[ColumnType],
     out: &mut Vec<u8>,
-) -> Result<(), String> {
-    let record: T = serde_json::from_slice(payload)
-        .map_err(|e| format!("stored record is not a valid `{}`: {e}", T::NAME))?;
+) -> Result<(), RowError> {
+    let record: T = serde_json::from_slice(payload).map_err(|e| {
+        RowError::Decode(format!("stored record is not a valid `{}`: {e}", T::NAME))
+    })?;
     let start = out.len();
     record.write_row(types, out).map_err(|e| {
         out.truncate(start);
-        e.to_string()
+        RowError::Encode(e.to_string())
     })
 }

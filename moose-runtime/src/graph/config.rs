@@ -97,9 +97,27 @@ pub struct IngestPipelineConfig {
     pub table_config: OlapConfig,
     /// Version of the API path, topic and table names.
     pub version: Option<String>,
-    /// Send records that fail (ingest validation when configured, transforms, inserts) to a
-    /// dead-letter stream `<name>_dead_letter`.
+    /// Give the pipeline a dead-letter queue: a stream and a table named `<name>_dead_letter`
+    /// of [`DeadLetter`](super::DeadLetter) records. Rows of the pipeline's table that cannot
+    /// be stored (ClickHouse rejects them, or they cannot be encoded for the table) go there,
+    /// and so do invalid ingest records under [`InvalidRecordPolicy::DeadLetter`]. Transforms
+    /// name their own dead-letter stream ([`TransformConfig::dead_letter_queue`]).
     pub dead_letter_queue: bool,
+    /// What the ingest API does with invalid records (default: reject the request).
+    pub invalid_records: InvalidRecordPolicy,
+}
+
+/// What an ingest API does with a request that holds invalid records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvalidRecordPolicy {
+    /// Answer 400 listing every invalid record; write nothing of the request. The client
+    /// learns at once, and one request is all or nothing.
+    #[default]
+    Reject,
+    /// Write the valid records, send each invalid one (its JSON text and the error) to the
+    /// pipeline's dead-letter queue, and answer 200 with both counts. Needs
+    /// `dead_letter_queue: true`. For producers that cannot fix or resend data.
+    DeadLetter,
 }
 
 impl IngestPipelineConfig {
@@ -125,6 +143,18 @@ impl IngestPipelineConfig {
         self.table = on;
         self
     }
+
+    /// Sets [`IngestPipelineConfig::dead_letter_queue`].
+    pub fn dead_letter_queue(mut self, on: bool) -> Self {
+        self.dead_letter_queue = on;
+        self
+    }
+
+    /// Sets [`IngestPipelineConfig::invalid_records`].
+    pub fn invalid_records(mut self, policy: InvalidRecordPolicy) -> Self {
+        self.invalid_records = policy;
+        self
+    }
 }
 
 /// Options of one transform.
@@ -132,7 +162,9 @@ impl IngestPipelineConfig {
 pub struct TransformConfig {
     /// Distinguishes several transforms between the same two streams.
     pub version: Option<String>,
-    /// Name of the dead-letter stream for records the transform fails on.
+    /// Name of the dead-letter stream (a stream of [`DeadLetter`](super::DeadLetter)) for
+    /// records the function fails on: decode failures, `Err` returns and panics. Without one,
+    /// such records are logged (`tracing::error!`), counted, and skipped.
     pub dead_letter_queue: Option<String>,
 }
 

@@ -98,4 +98,22 @@ pub enum GraphError {
         /// The stream.
         name: String,
     },
+    /// `invalid_records: DeadLetter` on a pipeline without a dead-letter queue.
+    #[error(
+        "ingest pipeline `{name}` sends invalid records to its dead-letter queue but has none; set `dead_letter_queue: true`"
+    )]
+    DeadLetterPolicyWithoutQueue {
+        /// The pipeline.
+        name: String,
+    },
+    /// A dead-letter queue that is not a stream of `DeadLetter`.
+    #[error(
+        "dead-letter queue `{stream}` is a stream of `{model}`; a dead-letter queue is a `Stream<DeadLetter>`"
+    )]
+    DeadLetterModel {
+        /// The stream named as a dead-letter queue.
+        stream: String,
+        /// Its model.
+        model: &'static str,
+    },
 }

@@ -7,6 +7,7 @@
 mod app;
 mod codec;
 mod config;
+mod dead_letter;
 mod describe;
 mod error;
 mod transform;
@@ -15,11 +16,12 @@ pub use app::{
     App, ConsumerNode, Graph, IngestApiNode, IngestPipeline, OlapTable, Stream, StreamNode,
     TableNode, TransformNode, versioned_name,
 };
-pub use codec::{DecodeError, ModelCodec, decode_value};
+pub use codec::{DecodeError, ModelCodec, RowError, decode_value};
 pub use config::{
-    DEFAULT_PARALLELISM, DEFAULT_RETENTION, IngestPipelineConfig, LifeCycle, OlapConfig,
-    StreamConfig, TransformConfig,
+    DEFAULT_PARALLELISM, DEFAULT_RETENTION, IngestPipelineConfig, InvalidRecordPolicy, LifeCycle,
+    OlapConfig, StreamConfig, TransformConfig,
 };
+pub use dead_letter::{DEAD_LETTER_SUFFIX, DeadLetter, DeadLetterKind, DeadLetterSource};
 pub use describe::{
     ConsumerDescription, GraphDescription, IngestApiDescription, StreamDescription,
     TableDescription, TransformDescription,

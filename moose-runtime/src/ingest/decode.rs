@@ -57,6 +57,54 @@ pub fn decode_body(
     codec: &ModelCodec,
 ) -> Result<Vec<EncodedRecord>, IngestError> {
     let mut records = Records::new(codec);
+    split_records(body, format, &mut records)?;
+    records.finish()
+}
+
+/// One invalid record of a request, with its JSON text (for a dead-letter queue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidRecord {
+    /// Where and why it is invalid.
+    pub error: RecordError,
+    /// The record's JSON text as sent.
+    pub json: Vec<u8>,
+}
+
+/// A body's valid records and its invalid ones, each kept whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortedRecords {
+    /// The valid records, encoded for the stream, in request order.
+    pub valid: Vec<EncodedRecord>,
+    /// The invalid records, in request order.
+    pub invalid: Vec<InvalidRecord>,
+}
+
+/// Decodes every record of `body`, keeping the valid ones and the text of every invalid one
+/// (for routes that dead-letter invalid records instead of refusing the request). Errors
+/// only for bodies that hold no records or are not JSON at all.
+pub fn decode_body_sorted(
+    body: &[u8],
+    format: BodyFormat,
+    codec: &ModelCodec,
+) -> Result<SortedRecords, IngestError> {
+    let mut records = Records::new(codec);
+    records.keep_invalid = Some(Vec::new());
+    split_records(body, format, &mut records)?;
+    if records.received == 0 {
+        return Err(IngestError::NoRecords);
+    }
+    Ok(SortedRecords {
+        valid: records.valid,
+        invalid: records.keep_invalid.unwrap_or_default(),
+    })
+}
+
+/// Feeds every record of `body` to `records`.
+fn split_records(
+    body: &[u8],
+    format: BodyFormat,
+    records: &mut Records<'_>,
+) -> Result<(), IngestError> {
     match format {
         BodyFormat::Json => {
             let start = body.iter().position(|b| !is_json_whitespace(*b));
@@ -90,7 +138,7 @@ pub fn decode_body(
             }
         }
     }
-    records.finish()
+    Ok(())
 }
 
 /// JSON's insignificant whitespace (RFC 8259 section 2).
@@ -105,6 +153,8 @@ struct Records<'c> {
     errors: Vec<RecordError>,
     received: usize,
     invalid: usize,
+    /// `Some`: keep valid records after invalid ones, and every invalid record's text.
+    keep_invalid: Option<Vec<InvalidRecord>>,
 }
 
 impl<'c> Records<'c> {
@@ -115,6 +165,7 @@ impl<'c> Records<'c> {
             errors: Vec::new(),
             received: 0,
             invalid: 0,
+            keep_invalid: None,
         }
     }
 
@@ -125,9 +176,26 @@ impl<'c> Records<'c> {
     fn decode(&mut self, index: usize, line: Option<usize>, json: &[u8]) {
         self.received += 1;
         match (self.codec.decode_json)(json) {
-            // After the first invalid record nothing is written, so valid ones are not kept.
-            Ok(record) if self.invalid == 0 => self.valid.push(record),
+            // After the first invalid record nothing is written, so valid ones are not kept
+            // (unless invalid records are dead-lettered).
+            Ok(record) if self.invalid == 0 || self.keep_invalid.is_some() => {
+                self.valid.push(record)
+            }
             Ok(_) => {}
+            Err(error) if self.keep_invalid.is_some() => {
+                self.invalid += 1;
+                if let Some(kept) = &mut self.keep_invalid {
+                    kept.push(InvalidRecord {
+                        error: RecordError {
+                            index,
+                            line,
+                            path: error.path,
+                            message: error.message,
+                        },
+                        json: json.to_vec(),
+                    });
+                }
+            }
             Err(error) => {
                 if self.invalid == 0 {
                     self.valid = Vec::new();

@@ -59,6 +59,7 @@
 mod auth;
 mod body;
 mod config;
+mod dead_letter;
 mod decode;
 mod error;
 mod router;
@@ -67,6 +68,10 @@ mod router;
 mod tests;
 
 pub use config::{BODY_LIMIT_ENV, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_BODY_TIMEOUT, IngestConfig};
-pub use decode::{BodyFormat, InvalidRecords, MAX_LISTED_RECORD_ERRORS, RecordError, decode_body};
+pub use dead_letter::IngestDeadLetter;
+pub use decode::{
+    BodyFormat, InvalidRecord, InvalidRecords, MAX_LISTED_RECORD_ERRORS, RecordError,
+    SortedRecords, decode_body, decode_body_sorted,
+};
 pub use error::{ACCEPTED_CONTENT_TYPES, IngestError, RETRY_AFTER_SECONDS};
 pub use router::{IngestRoute, IngestState, router};

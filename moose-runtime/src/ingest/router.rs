@@ -15,7 +15,8 @@ use tower_http::trace::TraceLayer;
 use super::auth::Tokens;
 use super::body::{body_format, read_body};
 use super::config::IngestConfig;
-use super::decode::decode_body;
+use super::dead_letter::{IngestDeadLetter, write_sorted};
+use super::decode::{decode_body, decode_body_sorted};
 use super::error::IngestError;
 use crate::graph::ModelCodec;
 use crate::stream::StreamBackend;
@@ -35,6 +36,9 @@ pub struct IngestRoute {
     pub topic: String,
     /// Decodes and validates the records.
     pub codec: ModelCodec,
+    /// `Some`: invalid records go to this dead-letter stream and the valid ones are written;
+    /// `None`: a request with an invalid record is refused whole (400).
+    pub dead_letter: Option<IngestDeadLetter>,
 }
 
 impl IngestRoute {
@@ -200,6 +204,11 @@ async fn ingest(
         shared.config.request_body_timeout,
     )
     .await?;
+    if let Some(dead_letter) = &route.dead_letter {
+        let sorted = decode_body_sorted(&body, format, &route.codec)?;
+        drop(body);
+        return write_sorted(shared.backend.as_ref(), &route.topic, dead_letter, sorted).await;
+    }
     let records = decode_body(&body, format, &route.codec)?;
     // The body is no longer needed while the stream writes: free it now.
     drop(body);

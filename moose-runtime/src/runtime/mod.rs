@@ -2,6 +2,7 @@
 //! and shuts down cleanly (in-flight batches drained) on SIGINT/SIGTERM.
 
 mod config;
+mod dead_letters;
 mod names;
 mod peek;
 mod start;

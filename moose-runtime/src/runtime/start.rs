@@ -10,17 +10,20 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::config::RuntimeConfig;
+use super::dead_letters::{check_dead_letter_queues, sink};
 use super::names::{consumer_group, sync_group, table_name, topic_name, transform_group};
 use super::peek::{PeekState, peek_router};
 use crate::clickhouse::{
     ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError,
 };
-use crate::graph::{App, Graph};
-use crate::ingest::{IngestConfig, IngestRoute, IngestState, router};
+use crate::graph::{App, Graph, InvalidRecordPolicy};
+use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router};
 use crate::schema::{ResolvedTable, SchemaError};
 use crate::stream::local::LocalLog;
 use crate::stream::{MemberId, StreamBackend, StreamError, TopicSpec};
-use crate::worker::{ConsumerWorker, SyncWorker, TransformWorker, WorkerStatus};
+use crate::worker::{
+    ConsumerWorker, FailureCounts, FailureTotals, SyncWorker, TransformWorker, WorkerStatus,
+};
 
 /// Which backends to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +82,7 @@ pub struct Runtime {
     transforms: JoinSet<()>,
     syncs: JoinSet<()>,
     http: JoinSet<()>,
+    failures: Arc<FailureCounts>,
 }
 
 /// How often the embedded log's retention is enforced.
@@ -156,6 +160,8 @@ impl Runtime {
                 .await?;
         }
 
+        check_dead_letter_queues(&graph)?;
+        let failures = Arc::new(FailureCounts::default());
         let transform_cancel = CancellationToken::new();
         let sync_cancel = CancellationToken::new();
         let http_cancel = CancellationToken::new();
@@ -166,6 +172,7 @@ impl Runtime {
             &graph,
             &topics,
             &backend,
+            &failures,
             &transform_cancel,
             &mut transforms,
             &mut statuses,
@@ -203,6 +210,16 @@ impl Runtime {
                     clickhouse: clickhouse.clone(),
                     config: config.sync(),
                     status,
+                    topic: topics[index].clone(),
+                    stream: stream.name.clone(),
+                    dead_letters: sink(
+                        &graph,
+                        &topics,
+                        &backend,
+                        &failures,
+                        stream.dead_letter_queue,
+                    ),
+                    ledger: Some((config.data_dir.join("sync"), group.clone())),
                 };
                 syncs.spawn(worker.run(sync_cancel.clone()));
             }
@@ -235,6 +252,13 @@ impl Runtime {
                     version: api.version.clone(),
                     topic: topics[api.stream].clone(),
                     codec: stream.model,
+                    dead_letter: (api.invalid_records == InvalidRecordPolicy::DeadLetter)
+                        .then_some(api.dead_letter_queue)
+                        .flatten()
+                        .map(|queue| IngestDeadLetter {
+                            topic: topics[queue].clone(),
+                            source_stream: stream.name.clone(),
+                        }),
                 }
             })
             .collect();
@@ -290,6 +314,7 @@ impl Runtime {
             clickhouse,
             backend,
             tables,
+            failures,
             local_server,
             transform_cancel,
             sync_cancel,
@@ -321,6 +346,12 @@ impl Runtime {
         println!("ready   http://{}/ready", self.http_addr);
     }
 
+    /// Records that failed in transforms, consumers and table syncs since the start:
+    /// dead-lettered, or logged and skipped where no dead-letter queue is configured.
+    pub fn failures(&self) -> FailureTotals {
+        self.failures.totals()
+    }
+
     /// Stops: HTTP first (no new records), then transforms (finishing their batch), then
     /// table syncs (inserting what they hold), then the local ClickHouse server.
     pub async fn shutdown(mut self) {
@@ -330,6 +361,14 @@ impl Runtime {
         while self.transforms.join_next().await.is_some() {}
         self.sync_cancel.cancel();
         while self.syncs.join_next().await.is_some() {}
+        let failures = self.failures.totals();
+        if failures != FailureTotals::default() {
+            tracing::warn!(
+                dead_lettered = failures.dead_lettered,
+                skipped = failures.skipped,
+                "records failed while running: dead-lettered, or logged and skipped where no dead-letter queue is configured"
+            );
+        }
         if let Some(server) = self.local_server.take() {
             let _ = tokio::task::spawn_blocking(move || server.stop()).await;
         }
@@ -340,6 +379,7 @@ async fn spawn_transforms(
     graph: &Graph,
     topics: &[String],
     backend: &Arc<dyn StreamBackend>,
+    failures: &Arc<FailureCounts>,
     cancel: &CancellationToken,
     set: &mut JoinSet<()>,
     statuses: &mut Vec<WorkerStatus>,
@@ -370,6 +410,14 @@ async fn spawn_transforms(
                 function: transform.function.clone(),
                 backend: backend.clone(),
                 destination: topics[transform.to].clone(),
+                source_stream: source.name.clone(),
+                dead_letters: sink(
+                    graph,
+                    topics,
+                    backend,
+                    failures,
+                    transform.dead_letter_queue,
+                ),
                 status,
             };
             set.spawn(worker.run(cancel.clone()));
@@ -396,6 +444,14 @@ async fn spawn_transforms(
                 name: format!("consumer of {}", stream.name),
                 consumer,
                 function: consumer_node.function.clone(),
+                source_stream: stream.name.clone(),
+                dead_letters: sink(
+                    graph,
+                    topics,
+                    backend,
+                    failures,
+                    consumer_node.dead_letter_queue,
+                ),
                 status,
             };
             set.spawn(worker.run(cancel.clone()));

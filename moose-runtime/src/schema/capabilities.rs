@@ -84,6 +84,10 @@ pub enum Feature {
     Ttl,
     /// Column `CODEC(...)` clauses.
     Codec,
+    /// The `insert_deduplication_token` insert setting, and with it deduplication of
+    /// non-replicated MergeTree tables (`non_replicated_deduplication_window`): a retried
+    /// insert carrying the same token is skipped.
+    InsertDeduplicationToken,
 }
 
 impl Feature {
@@ -103,6 +107,7 @@ impl Feature {
             Feature::LowCardinality => ServerVersion::new(19, 0, 0),
             Feature::Ttl => ServerVersion::new(19, 6, 0),
             Feature::Codec => ServerVersion::new(19, 1, 0),
+            Feature::InsertDeduplicationToken => ServerVersion::new(22, 2, 0),
         }
     }
 
@@ -122,6 +127,7 @@ impl Feature {
             Feature::LowCardinality => "LowCardinality",
             Feature::Ttl => "TTL",
             Feature::Codec => "column CODEC",
+            Feature::InsertDeduplicationToken => "insert deduplication tokens",
         }
     }
 }
@@ -178,5 +184,14 @@ mod tests {
             assert!(!old.supports(f), "{f:?}");
         }
         assert!(ClickHouseCapabilities::MODERN.supports(Feature::Json));
+    }
+
+    #[test]
+    fn insert_deduplication_tokens_start_with_22_2() {
+        let caps = |v: &str| ClickHouseCapabilities::for_version(v.parse().unwrap());
+        assert!(!caps("18.16.1").supports(Feature::InsertDeduplicationToken));
+        assert!(!caps("22.1.3").supports(Feature::InsertDeduplicationToken));
+        assert!(caps("22.2.2").supports(Feature::InsertDeduplicationToken));
+        assert!(ClickHouseCapabilities::MODERN.supports(Feature::InsertDeduplicationToken));
     }
 }

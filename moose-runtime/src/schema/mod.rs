@@ -19,7 +19,10 @@ mod value;
 pub use capabilities::{ClickHouseCapabilities, Feature, ParseVersionError, ServerVersion};
 pub use error::{EncodeError, SchemaError, SchemaWarning};
 pub use model::{Column, DataModel, check_row_types, key_part, tuple_types, write_enum};
-pub use table::{Engine, OrderBy, ResolvedColumn, ResolvedTable, TableConfig};
+pub use table::{
+    DEDUPLICATION_WINDOW_SETTING, DEFAULT_DEDUPLICATION_WINDOW, Engine, OrderBy, ResolvedColumn,
+    ResolvedTable, TableConfig,
+};
 pub use types::{ColumnType, EnumWidth};
 pub use value::{
     ColumnValue, DEFAULT_TIMESTAMP_PRECISION, FieldOptions, KeyColumn, NullableColumn,

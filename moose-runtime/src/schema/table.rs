@@ -78,6 +78,16 @@ impl TableConfig {
     }
 }
 
+/// The MergeTree setting that makes a non-replicated table remember the last inserts'
+/// deduplication tokens.
+pub const DEDUPLICATION_WINDOW_SETTING: &str = "non_replicated_deduplication_window";
+
+/// Inserts a non-replicated table remembers for deduplication (added to its `SETTINGS` on
+/// servers with [`Feature::InsertDeduplicationToken`]). A sync worker inserts about once a
+/// second per partition, so 1000 covers the retry of any batch after a crash and restart with
+/// a wide margin, while the remembered block ids stay a few kilobytes.
+pub const DEFAULT_DEDUPLICATION_WINDOW: u32 = 1000;
+
 /// A column after resolution for one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedColumn {
@@ -198,9 +208,24 @@ impl ResolvedTable {
         }
         let warnings = resolver.warnings;
         let types = columns.iter().map(|c| c.ty.clone()).collect();
+        let mut config = config.clone();
+        // Replicated tables deduplicate inserts by default; plain MergeTree tables only with
+        // a window, which the sync workers' insert deduplication tokens need.
+        if caps.supports(Feature::InsertDeduplicationToken)
+            && config.cluster.is_none()
+            && !config
+                .settings
+                .iter()
+                .any(|(name, _)| name == DEDUPLICATION_WINDOW_SETTING)
+        {
+            config.settings.push((
+                DEDUPLICATION_WINDOW_SETTING.to_owned(),
+                DEFAULT_DEDUPLICATION_WINDOW.to_string(),
+            ));
+        }
         Ok(Self {
             database: database.to_owned(),
-            config: config.clone(),
+            config,
             columns,
             warnings,
             types,

@@ -1,16 +1,46 @@
 //! [`SyncWorker`]: batches a stream into a ClickHouse table.
+//!
+//! - **Batches per partition.** A batch holds consecutive records of one partition, so its
+//!   offset range `[start, end)` names it: the insert carries the deduplication token
+//!   `moose:<db>.<table>:<topic>:<partition>:<first>-<last>` (servers with
+//!   [`Feature::InsertDeduplicationToken`]), and the range is recorded in the
+//!   [`SyncLedger`] before the insert, so after a crash the batch is cut, and deduplicated,
+//!   exactly as before.
+//! - **Poison rows.** When ClickHouse rejects a batch for its data
+//!   ([`ClickHouseError::is_data_error`]), the batch is split in halves until the rejected
+//!   rows are alone; every other row is inserted and the rejected ones go to the dead-letter
+//!   queue (`insert_rejected`). Records that cannot even be encoded for the table go there
+//!   too (`decode`, `insert_rejected`). A rejected row never blocks the partition.
+//! - **Outages.** Any other failure is retried with backoff while nothing more is consumed:
+//!   memory stays bounded by one batch, offsets stay uncommitted, nothing is lost.
+//! - **Commit last.** Offsets are committed only after the rows are in ClickHouse and the
+//!   dead letters are durable.
 
-use std::time::Instant;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::transform::{commit_with_retry, next_offsets};
+use super::dead_letter::DeadLetterSink;
+use super::ledger::SyncLedger;
+use super::transform::commit_with_retry;
 use super::{Backoff, DEFAULT_POLL_WAIT, SyncConfig, WorkerState, WorkerStatus};
-use crate::clickhouse::ClickHouse;
-use crate::graph::ModelCodec;
-use crate::schema::ResolvedTable;
+use crate::clickhouse::{ClickHouse, ClickHouseError};
+use crate::graph::{DeadLetter, DeadLetterKind, DeadLetterSource, ModelCodec, RowError};
+use crate::schema::{ColumnType, Feature, ResolvedTable};
 use crate::stream::{ConsumedRecord, StreamConsumer};
+
+/// Most rows in one insert. ClickHouse parses an insert into blocks of
+/// `max_insert_block_size` (1,048,576) rows and writes each block on its own; kept below that,
+/// an insert is one block, which the server stores (and deduplicates) all or nothing.
+pub const MAX_ROWS_PER_INSERT: usize = 1_000_000;
+
+/// How long a batch being re-cut to a range recorded before a restart waits for the rest of
+/// that range. Records of a recorded range were durable when it was recorded, so they come
+/// back at once; this only guards against a stream that lost them.
+const RECORDED_RANGE_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Moves one stream's records into its table.
 pub struct SyncWorker {
@@ -28,48 +58,117 @@ pub struct SyncWorker {
     pub config: SyncConfig,
     /// Status for `/ready`.
     pub status: WorkerStatus,
+    /// The stream's topic (in deduplication tokens).
+    pub topic: String,
+    /// The stream's declared name (in dead letters).
+    pub stream: String,
+    /// Where rows that cannot be stored go.
+    pub dead_letters: DeadLetterSink,
+    /// Directory of the [`SyncLedger`] (`<data dir>/sync`) and the group's name; the ledger is
+    /// used only on servers with deduplication tokens.
+    pub ledger: Option<(PathBuf, String)>,
 }
 
-/// The batch being filled.
+/// One consumed record in a batch, with where its row ends in the batch's rows.
+struct Entry {
+    offset: u64,
+    payload: Vec<u8>,
+    row_end: usize,
+}
+
+/// The batch being filled for one partition.
+#[derive(Default)]
 struct Batch {
     rows: Vec<u8>,
-    count: usize,
-    records: Vec<ConsumedRecord>,
+    entries: Vec<Entry>,
+    /// Records that could not be encoded for the table.
+    letters: Vec<DeadLetter>,
+    /// Offsets of the first and last record consumed (encoded or not).
+    range: Option<(u64, u64)>,
     started: Option<Instant>,
+    /// Bytes held: encoded rows plus payloads.
+    bytes: usize,
+    /// The end of a range recorded before a restart, and until when to wait for it.
+    recorded_end: Option<(u64, Instant)>,
+}
+
+impl Batch {
+    fn records(&self) -> usize {
+        self.entries.len() + self.letters.len()
+    }
+
+    /// Whether it holds exactly a recorded range now.
+    fn at_recorded_end(&self) -> bool {
+        match (self.recorded_end, self.range) {
+            (Some((end, _)), Some((_, last))) => last + 1 >= end,
+            _ => false,
+        }
+    }
 }
 
 impl SyncWorker {
-    /// Runs until `cancel`; rows already consumed are inserted and committed before it returns.
+    /// Runs until `cancel`; rows already consumed are inserted and committed before it returns
+    /// (unless ClickHouse is down then: they are read again after a restart).
     pub async fn run(mut self, cancel: CancellationToken) {
         self.status.set(WorkerState::Running);
-        let mut batch = Batch {
-            rows: Vec::with_capacity(1024 * 1024),
-            count: 0,
-            records: Vec::new(),
-            started: None,
+        let max_rows = self.config.max_rows.clamp(1, MAX_ROWS_PER_INSERT);
+        let dedup = self
+            .clickhouse
+            .capabilities()
+            .supports(Feature::InsertDeduplicationToken);
+        let mut ledger = match (&self.ledger, dedup) {
+            (Some((dir, group)), true) => Some(SyncLedger::open(dir, group)),
+            _ => None,
         };
         let types = self.table.column_types().to_vec();
+        let mut batches: BTreeMap<u32, Batch> = BTreeMap::new();
+        let mut seen: HashSet<u32> = HashSet::new();
         let mut backoff = Backoff::default();
-        loop {
+        'run: loop {
             let cancelled = cancel.is_cancelled();
-            let due = batch
-                .started
-                .is_some_and(|started| started.elapsed() >= self.config.max_delay);
-            let full =
-                batch.count >= self.config.max_rows || batch.rows.len() >= self.config.max_bytes;
-            if batch.count > 0 && (due || full || cancelled) {
-                self.flush(&mut batch, &cancel).await;
+            let now = Instant::now();
+            let rows: usize = batches.values().map(Batch::records).sum();
+            let bytes: usize = batches.values().map(|b| b.bytes).sum();
+            let full = rows >= max_rows || bytes >= self.config.max_bytes;
+            let ready: Vec<u32> = batches
+                .iter()
+                .filter(|(_, b)| b.records() > 0)
+                .filter(|(_, b)| match b.recorded_end {
+                    // A re-cut batch ends exactly at its recorded end, whatever the limits.
+                    Some((_, deadline)) => b.at_recorded_end() || now >= deadline,
+                    None => {
+                        cancelled
+                            || full
+                            || b.started
+                                .is_some_and(|s| s.elapsed() >= self.config.max_delay)
+                    }
+                })
+                .map(|(p, _)| *p)
+                .collect();
+            if !ready.is_empty() {
+                for partition in ready {
+                    let batch = batches.remove(&partition).unwrap_or_default();
+                    if !self.flush(partition, batch, &mut ledger, &cancel).await {
+                        break 'run;
+                    }
+                }
                 continue;
             }
             if cancelled {
+                // Re-cut batches short of their recorded end are left for the next start,
+                // which cuts them the same way.
                 break;
             }
-            let wait = match batch.started {
-                Some(started) => self.config.max_delay.saturating_sub(started.elapsed()),
-                None => DEFAULT_POLL_WAIT,
-            };
-            let room = self.config.max_rows - batch.count;
-            let records = match self.consumer.poll(room, wait.min(DEFAULT_POLL_WAIT)).await {
+            let wait = batches
+                .values()
+                .filter_map(|b| b.started)
+                .map(|s| self.config.max_delay.saturating_sub(s.elapsed()))
+                .min()
+                .unwrap_or(DEFAULT_POLL_WAIT)
+                .min(DEFAULT_POLL_WAIT);
+            let waiting_for_recorded_end = batches.values().any(|b| b.recorded_end.is_some());
+            let room = (max_rows - rows.min(max_rows)).max(usize::from(waiting_for_recorded_end));
+            let records = match self.consumer.poll(room, wait).await {
                 Ok(records) => records,
                 Err(e) => {
                     tracing::warn!(worker = %self.name, error = %e, "reading the stream failed; retrying");
@@ -79,48 +178,228 @@ impl SyncWorker {
             };
             backoff.reset();
             for record in records {
-                match (self.codec.write_row)(&record.payload, &types, &mut batch.rows) {
-                    Ok(()) => batch.count += 1,
-                    Err(message) => tracing::error!(
-                        worker = %self.name,
-                        partition = record.partition,
-                        offset = record.offset,
-                        "record cannot be stored in the table: {message}"
-                    ),
+                let partition = record.partition;
+                if seen.insert(partition)
+                    && let Some((start, end)) = ledger.as_ref().and_then(|l| l.range(partition))
+                    && record.offset == start
+                    && end > start
+                {
+                    tracing::info!(worker = %self.name, partition, start, end, "re-cutting the batch recorded before the restart, so its insert is deduplicated");
+                    batches.entry(partition).or_default().recorded_end =
+                        Some((end, Instant::now() + RECORDED_RANGE_PATIENCE));
                 }
-                batch.started.get_or_insert_with(Instant::now);
-                batch.records.push(record);
+                let passed_recorded_end = batches
+                    .get(&partition)
+                    .and_then(|b| b.recorded_end)
+                    .is_some_and(|(end, _)| record.offset >= end);
+                if passed_recorded_end {
+                    let batch = batches.remove(&partition).unwrap_or_default();
+                    if batch.records() > 0
+                        && !self.flush(partition, batch, &mut ledger, &cancel).await
+                    {
+                        break 'run;
+                    }
+                }
+                self.push(batches.entry(partition).or_default(), record, &types);
             }
         }
         self.status.set(WorkerState::Stopped);
     }
 
-    /// Inserts the batch, retrying with backoff until ClickHouse takes it, then commits.
-    async fn flush(&mut self, batch: &mut Batch, cancel: &CancellationToken) {
-        let rows = Bytes::from(std::mem::take(&mut batch.rows));
-        let mut backoff = Backoff::default();
-        loop {
-            match self.clickhouse.insert_rows(&self.table, rows.clone()).await {
-                Ok(()) => break,
-                Err(e) => {
-                    self.status.set(WorkerState::Retrying);
-                    tracing::warn!(worker = %self.name, rows = batch.count, error = %e, "insert failed; retrying (consuming nothing meanwhile)");
-                    tokio::time::sleep(backoff.next_delay()).await;
-                }
+    /// Adds a record to its partition's batch: its row, or its dead letter.
+    fn push(&self, batch: &mut Batch, record: ConsumedRecord, types: &[ColumnType]) {
+        let ConsumedRecord {
+            partition,
+            offset,
+            payload,
+            ..
+        } = record;
+        batch.started.get_or_insert_with(Instant::now);
+        batch.range = Some(match batch.range {
+            Some((first, _)) => (first, offset),
+            None => (offset, offset),
+        });
+        let before = batch.rows.len();
+        match (self.codec.write_row)(&payload, types, &mut batch.rows) {
+            Ok(()) => {
+                batch.bytes += batch.rows.len() - before + payload.len();
+                batch.entries.push(Entry {
+                    offset,
+                    payload,
+                    row_end: batch.rows.len(),
+                });
             }
+            Err(error) => {
+                let (kind, message) = match error {
+                    RowError::Decode(m) => (DeadLetterKind::Decode, m),
+                    RowError::Encode(m) => (
+                        DeadLetterKind::InsertRejected,
+                        format!("cannot be stored in {}: {m}", self.table.qualified_name()),
+                    ),
+                };
+                batch.bytes += payload.len();
+                batch.letters.push(
+                    DeadLetter::new(
+                        DeadLetterSource::Table,
+                        kind,
+                        &self.stream,
+                        &payload,
+                        message,
+                    )
+                    .at(partition, offset),
+                );
+            }
+        }
+    }
+
+    /// Inserts a partition's batch (isolating rejected rows), dead-letters what cannot be
+    /// stored, then commits. `false` when `cancel` fired while ClickHouse or the dead-letter
+    /// stream was failing: nothing was committed.
+    async fn flush(
+        &mut self,
+        partition: u32,
+        batch: Batch,
+        ledger: &mut Option<SyncLedger>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let Some((first, last)) = batch.range else {
+            return true;
+        };
+        if let Some(recorded) = ledger.take() {
+            *ledger = Some(record_range(recorded, partition, first, last + 1, &self.name).await);
+        }
+        let rows = Bytes::from(batch.rows);
+        let mut letters = batch.letters;
+        if !self
+            .insert_isolating(partition, &rows, &batch.entries, &mut letters, cancel)
+            .await
+        {
+            return false;
+        }
+        letters.sort_by_key(|l| l.offset);
+        if !self
+            .dead_letters
+            .send(&self.name, &letters, &self.status, cancel)
+            .await
+        {
+            return false;
         }
         commit_with_retry(
             self.consumer.as_mut(),
-            &next_offsets(&batch.records),
+            &[(partition, last + 1)],
             &self.name,
             cancel,
         )
         .await;
-        tracing::debug!(worker = %self.name, rows = batch.count, "inserted");
+        tracing::debug!(worker = %self.name, partition, first, last, rows = batch.entries.len(), "inserted");
         self.status.set(WorkerState::Running);
-        batch.rows = Vec::with_capacity(rows.len());
-        batch.count = 0;
-        batch.records.clear();
-        batch.started = None;
+        true
     }
+
+    /// Inserts `entries`, splitting on data errors until each rejected row is alone; the
+    /// rejected ones are added to `letters`.
+    async fn insert_isolating(
+        &mut self,
+        partition: u32,
+        rows: &Bytes,
+        entries: &[Entry],
+        letters: &mut Vec<DeadLetter>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        // Ranges of `entries` still to insert, leftmost on top.
+        let mut pending = vec![(0, entries.len())];
+        while let Some((lo, hi)) = pending.pop() {
+            if lo == hi {
+                continue;
+            }
+            let start = if lo == 0 { 0 } else { entries[lo - 1].row_end };
+            let slice = rows.slice(start..entries[hi - 1].row_end);
+            let token = format!(
+                "moose:{}:{}:{partition}:{}-{}",
+                self.table.qualified_name().replace('`', ""),
+                self.topic,
+                entries[lo].offset,
+                entries[hi - 1].offset
+            );
+            match self.insert_with_retry(slice, &token, hi - lo, cancel).await {
+                Ok(()) => {}
+                Err(None) => return false,
+                Err(Some(rejected)) if hi - lo == 1 => {
+                    let entry = &entries[lo];
+                    tracing::warn!(worker = %self.name, partition, offset = entry.offset, error = %rejected, "ClickHouse rejected a row; it goes to the dead-letter queue");
+                    letters.push(
+                        DeadLetter::new(
+                            DeadLetterSource::Table,
+                            DeadLetterKind::InsertRejected,
+                            &self.stream,
+                            &entry.payload,
+                            format!(
+                                "ClickHouse rejected the row for {}: {rejected}",
+                                self.table.qualified_name()
+                            ),
+                        )
+                        .at(partition, entry.offset),
+                    );
+                }
+                Err(Some(rejected)) => {
+                    let mid = lo + (hi - lo) / 2;
+                    tracing::info!(worker = %self.name, partition, rows = hi - lo, error = %rejected, "ClickHouse rejected a batch for its data; splitting it to isolate the rejected rows");
+                    pending.push((mid, hi));
+                    pending.push((lo, mid));
+                }
+            }
+        }
+        true
+    }
+
+    /// One insert, retried with backoff until it succeeds or fails for its data
+    /// (`Err(Some)`); `Err(None)` when `cancel` fired while retrying.
+    async fn insert_with_retry(
+        &mut self,
+        rows: Bytes,
+        token: &str,
+        count: usize,
+        cancel: &CancellationToken,
+    ) -> Result<(), Option<ClickHouseError>> {
+        let mut backoff = Backoff::default();
+        loop {
+            match self
+                .clickhouse
+                .insert_rows_once(&self.table, rows.clone(), Some(token))
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_data_error() => return Err(Some(e)),
+                Err(e) => {
+                    self.status.set(WorkerState::Retrying);
+                    tracing::warn!(worker = %self.name, rows = count, error = %e, "insert failed; retrying (consuming nothing meanwhile)");
+                    if cancel.is_cancelled() {
+                        return Err(None);
+                    }
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+            }
+        }
+    }
+}
+
+/// Records `[start, end)` for `partition` off the async threads; a failure is logged and the
+/// insert goes ahead (only deduplication after a crash is lost).
+async fn record_range(
+    mut ledger: SyncLedger,
+    partition: u32,
+    start: u64,
+    end: u64,
+    worker: &str,
+) -> SyncLedger {
+    let (ledger, result) = tokio::task::spawn_blocking(move || {
+        let result = ledger.record(partition, start, end);
+        (ledger, result)
+    })
+    .await
+    .expect("writing the sync ledger does not panic");
+    if let Err(e) = result {
+        tracing::warn!(worker, partition, error = %e, "recording the batch range failed; inserting anyway (a crash before the commit may then store this batch twice)");
+    }
+    ledger
 }

@@ -5,9 +5,29 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use super::dead_letter::{DeadLetterSink, produce_durably};
 use super::{Backoff, DEFAULT_POLL_WAIT, DEFAULT_TRANSFORM_BATCH, WorkerState, WorkerStatus};
-use crate::graph::{EncodedRecord, ErasedConsumer, ErasedTransform};
+use crate::graph::{
+    DeadLetter, DeadLetterSource, EncodedRecord, ErasedConsumer, ErasedTransform, Failure,
+};
 use crate::stream::{ConsumedRecord, StreamBackend, StreamConsumer};
+
+/// The dead letter of a record a user function failed on.
+fn dead_letter(
+    source: DeadLetterSource,
+    stream: &str,
+    record: &ConsumedRecord,
+    failure: Failure,
+) -> DeadLetter {
+    DeadLetter::new(
+        source,
+        failure.kind.into(),
+        stream,
+        &record.payload,
+        failure.message,
+    )
+    .at(record.partition, record.offset)
+}
 
 /// Next offset to commit per partition, after `records`.
 pub(crate) fn next_offsets(records: &[ConsumedRecord]) -> Vec<(u32, u64)> {
@@ -54,12 +74,21 @@ pub struct TransformWorker {
     pub backend: Arc<dyn StreamBackend>,
     /// Destination topic.
     pub destination: String,
+    /// Declared name of the source stream (recorded in dead letters).
+    pub source_stream: String,
+    /// Where records the function fails on go.
+    pub dead_letters: DeadLetterSink,
     /// Status for `/ready`.
     pub status: WorkerStatus,
 }
 
 impl TransformWorker {
     /// Runs until `cancel`; the batch in hand is finished (produced and committed) first.
+    ///
+    /// Per batch: apply the function, write the outputs, write the dead letters (decode
+    /// failures, `Err` returns, panics), and only once both are durable commit the source
+    /// offsets. A crash anywhere before the commit re-reads the batch: outputs and dead
+    /// letters may then be written twice (at-least-once), never lost.
     pub async fn run(mut self, cancel: CancellationToken) {
         self.status.set(WorkerState::Running);
         let mut backoff = Backoff::default();
@@ -83,29 +112,36 @@ impl TransformWorker {
             let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
             let outcomes = self.function.apply_batch(&payloads).await;
             let mut outputs: Vec<EncodedRecord> = Vec::with_capacity(records.len());
+            let mut letters = Vec::new();
             for (record, outcome) in records.iter().zip(outcomes) {
                 match outcome {
                     Ok(mut produced) => outputs.append(&mut produced),
-                    Err(failure) => tracing::error!(
-                        worker = %self.name,
-                        partition = record.partition,
-                        offset = record.offset,
-                        kind = ?failure.kind,
-                        "transform failed: {}",
-                        failure.message
-                    ),
+                    Err(failure) => letters.push(dead_letter(
+                        DeadLetterSource::Transform,
+                        &self.source_stream,
+                        record,
+                        failure,
+                    )),
                 }
             }
-            // Outputs must be durable before the source offsets move: retry until they are.
-            loop {
-                match self.backend.produce(&self.destination, &outputs).await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        self.status.set(WorkerState::Retrying);
-                        tracing::warn!(worker = %self.name, error = %e, "writing transform outputs failed; retrying");
-                        tokio::time::sleep(backoff.next_delay()).await;
-                    }
-                }
+            // Outputs and dead letters must be durable before the source offsets move.
+            let durable = produce_durably(
+                self.backend.as_ref(),
+                &self.destination,
+                &outputs,
+                &self.name,
+                &self.status,
+                &cancel,
+            )
+            .await
+                && self
+                    .dead_letters
+                    .send(&self.name, &letters, &self.status, &cancel)
+                    .await;
+            if !durable {
+                // Shutting down while the stream refuses writes: the batch is read again
+                // after a restart.
+                break;
             }
             commit_with_retry(
                 self.consumer.as_mut(),
@@ -129,6 +165,10 @@ pub struct ConsumerWorker {
     pub consumer: Box<dyn StreamConsumer>,
     /// The function.
     pub function: Arc<dyn ErasedConsumer>,
+    /// Declared name of the stream (recorded in dead letters).
+    pub source_stream: String,
+    /// Where records the function fails on go.
+    pub dead_letters: DeadLetterSink,
     /// Status for `/ready`.
     pub status: WorkerStatus,
 }
@@ -155,13 +195,26 @@ impl ConsumerWorker {
                 continue;
             }
             let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
+            let mut letters = Vec::new();
             for (record, outcome) in records
                 .iter()
                 .zip(self.function.consume_batch(&payloads).await)
             {
                 if let Err(failure) = outcome {
-                    tracing::error!(worker = %self.name, partition = record.partition, offset = record.offset, "consumer failed: {}", failure.message);
+                    letters.push(dead_letter(
+                        DeadLetterSource::Consumer,
+                        &self.source_stream,
+                        record,
+                        failure,
+                    ));
                 }
+            }
+            if !self
+                .dead_letters
+                .send(&self.name, &letters, &self.status, &cancel)
+                .await
+            {
+                break;
             }
             commit_with_retry(
                 self.consumer.as_mut(),

@@ -146,6 +146,7 @@ fn harness(config: IngestConfig) -> Harness {
         version: version.map(Into::into),
         topic: topic.into(),
         codec,
+        dead_letter: None,
     };
     let routes = vec![
         route("events", None, "ns_events", ModelCodec::of::<Event>()),
