@@ -1,6 +1,8 @@
 //! [`ModelCodec`]: a model's JSON decoding and row encoding behind plain function pointers, so
 //! workers and the ingest API handle any stream without knowing its Rust type.
 
+mod finite;
+
 use std::any::TypeId;
 
 use super::transform::EncodedRecord;
@@ -97,7 +99,46 @@ pub fn decode_value<T: DataModel>(json: &[u8]) -> Result<T, DecodeError> {
 }
 
 fn decode_json<T: DataModel>(json: &[u8]) -> Result<EncodedRecord, DecodeError> {
-    decode_value::<T>(json).map(|record| EncodedRecord::encode(&record))
+    // serde also reads a struct from a positional array (`["a", 1]`); records are objects.
+    if let Some(kind) = non_object_kind(json) {
+        return Err(DecodeError {
+            path: ".".into(),
+            message: format!("a record must be a JSON object, not {kind}"),
+        });
+    }
+    let record = decode_value::<T>(json)?;
+    // A number too large for an `f32` decodes as infinity, which JSON cannot carry: the
+    // stream would hold `null` and the record would never reach its table.
+    if let Some((path, ty)) = finite::first_non_finite(&record) {
+        return Err(DecodeError {
+            path,
+            message: format!(
+                "number out of range for {ty}{}",
+                if ty == "f32" {
+                    " (at most 3.4028235e38 in magnitude)"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    Ok(EncodedRecord::encode(&record))
+}
+
+/// What a JSON text that is not an object holds (`None` for objects and for text that is not
+/// JSON at all, which the parser reports).
+fn non_object_kind(json: &[u8]) -> Option<&'static str> {
+    let first = json
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
+    Some(match first {
+        b'[' => "an array",
+        b'"' => "a string",
+        b'n' => "null",
+        b't' | b'f' => "a boolean",
+        b'-' | b'0'..=b'9' => "a number",
+        _ => return None,
+    })
 }
 
 fn write_row<T: DataModel>(

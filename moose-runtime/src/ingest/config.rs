@@ -40,7 +40,7 @@ pub struct IngestConfig {
     /// string in the list never matches.
     pub tokens: Vec<String>,
     /// How long a client has to send its whole request body; slower ones get 408
-    /// (default [`DEFAULT_REQUEST_BODY_TIMEOUT`]).
+    /// (`MOOSE_INGEST_BODY_TIMEOUT_MS`, default [`DEFAULT_REQUEST_BODY_TIMEOUT`]).
     pub request_body_timeout: Duration,
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::ingest::DEFAULT_REQUEST_BODY_TIMEOUT;
 use crate::worker::{
     DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig,
 };
@@ -80,6 +81,10 @@ pub struct RuntimeConfig {
     /// Largest ingest request body in bytes.
     #[arg(long, env = "MOOSE_INGEST_BODY_LIMIT", default_value_t = 10 * 1024 * 1024, global = true)]
     pub ingest_body_limit: usize,
+
+    /// Milliseconds a client has to send its whole ingest request body; slower ones get 408.
+    #[arg(long, env = "MOOSE_INGEST_BODY_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_BODY_TIMEOUT.as_millis() as u64, global = true)]
+    pub ingest_body_timeout_ms: u64,
 
     /// Rows per ClickHouse insert at most.
     #[arg(long, env = "MOOSE_SYNC_MAX_ROWS", default_value_t = DEFAULT_SYNC_MAX_ROWS, global = true)]

@@ -268,7 +268,7 @@ impl Runtime {
             IngestConfig {
                 body_limit: config.ingest_body_limit,
                 tokens: config.tokens(),
-                ..IngestConfig::default()
+                request_body_timeout: Duration::from_millis(config.ingest_body_timeout_ms),
             },
             ready.clone(),
         ));
