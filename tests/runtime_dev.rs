@@ -153,6 +153,17 @@ async fn every_seed_example_lands_its_rows() {
     {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
+        {
+            // The `external` stream is ExternallyManaged: its owner creates the topic.
+            use moose::runtime::stream::{StreamBackend as _, TopicSpec, local::LocalLog};
+            let log = LocalLog::open(&dir.path().join("streams")).unwrap();
+            let topic = TopicSpec {
+                name: "external".into(),
+                partitions: 1,
+                retention: Duration::from_secs(3600),
+            };
+            log.ensure_topic(&topic).await.unwrap();
+        }
         let runtime = Runtime::start(&stream_config::app(), &config, Mode::Dev)
             .await
             .unwrap();

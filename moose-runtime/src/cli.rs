@@ -36,6 +36,15 @@ pub enum Command {
         #[arg(long)]
         server_version: Option<String>,
     },
+    /// Compare the tables and topics that exist with what the code declares and print the
+    /// changes `dev` would make (`start` makes the destructive ones only with
+    /// --allow-destructive): + create, ~ change, - drop, ! blocked by the resource's
+    /// lifecycle. Changes nothing; exits non-zero when a change is destructive or blocked.
+    Plan {
+        /// Print the plan as JSON, for tools.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the latest records of a stream or rows of a table, from the running app.
     Peek {
         /// Stream or table name, as declared.
@@ -68,6 +77,7 @@ pub fn run(app: App) -> ExitCode {
             Command::Dev => serve(&app, &cli.config, Mode::Dev).await,
             Command::Start => serve(&app, &cli.config, Mode::Start).await,
             Command::Ddl { server_version } => ddl(&app, &cli.config, server_version).await,
+            Command::Plan { json } => plan(&app, &cli.config, json).await,
             Command::Peek { name, limit } => peek(&cli.config, &name, limit).await,
         }
     });
@@ -160,6 +170,27 @@ pub fn render_ddl(
         );
     }
     Ok(out)
+}
+
+/// `plan`: prints the plan; an error (exit status 1) when it has destructive or blocked steps.
+async fn plan(app: &App, config: &RuntimeConfig, json: bool) -> Result<(), String> {
+    let plan = crate::runtime::plan_app(app, config)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        let text = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{plan}");
+    }
+    if plan.needs_attention() {
+        return Err(format!(
+            "the plan has {} destructive and {} blocked step(s); review them before `start --allow-destructive`",
+            plan.destructive().count(),
+            plan.blocked().count()
+        ));
+    }
+    Ok(())
 }
 
 async fn peek(config: &RuntimeConfig, name: &str, limit: usize) -> Result<(), String> {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clickhouse;
 pub mod graph;
 pub mod ingest;
+pub mod plan;
 pub mod runtime;
 pub mod schema;
 pub mod stream;

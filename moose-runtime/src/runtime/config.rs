@@ -65,6 +65,12 @@ pub struct RuntimeConfig {
     #[arg(long, env = "MOOSE_KAFKA_BROKERS", global = true)]
     pub kafka_brokers: Option<String>,
 
+    /// `start` also applies destructive schema changes: drops of tables, topics and columns
+    /// the code no longer declares, narrowing type changes, table re-creates (ORDER BY,
+    /// engine, partitioning) and shorter retention. `dev` always does; `plan` shows them.
+    #[arg(long, global = true)]
+    pub allow_destructive: bool,
+
     /// Prefix for topic (`<ns>.<name>`) and table (`<ns>_<name>`) names.
     #[arg(long, env = "MOOSE_NAMESPACE", global = true)]
     pub namespace: Option<String>,

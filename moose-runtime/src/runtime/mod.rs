@@ -5,8 +5,10 @@ mod config;
 mod dead_letters;
 mod names;
 mod peek;
+mod planning;
 mod start;
 
 pub use config::RuntimeConfig;
 pub use names::{consumer_group, sync_group, table_name, topic_name, transform_group};
+pub use planning::plan_app;
 pub use start::{Mode, Runtime, RuntimeError};

@@ -11,16 +11,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::RuntimeConfig;
 use super::dead_letters::{check_dead_letter_queues, sink};
-use super::names::{consumer_group, sync_group, table_name, topic_name, transform_group};
+use super::names::{consumer_group, sync_group, transform_group};
 use super::peek::{PeekState, peek_router};
 use crate::clickhouse::{
     ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError,
 };
 use crate::graph::{App, Graph, InvalidRecordPolicy};
 use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router};
+use crate::plan::{self, ApplyPolicy, Desired, PlanError};
 use crate::schema::{ResolvedTable, SchemaError};
 use crate::stream::local::LocalLog;
-use crate::stream::{MemberId, StreamBackend, StreamError, TopicSpec};
+use crate::stream::{MemberId, StreamBackend, StreamError};
 use crate::worker::{
     ConsumerWorker, FailureCounts, FailureTotals, SyncWorker, TransformWorker, WorkerStatus,
 };
@@ -49,6 +50,9 @@ pub enum RuntimeError {
     /// A table cannot be created on this server.
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// Tables or topics could not be brought to what the code declares.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     /// The graph refers to something missing.
     #[error("{0}")]
     Graph(String),
@@ -130,35 +134,28 @@ impl Runtime {
         .await?;
         clickhouse.ensure_database().await?;
 
-        let mut tables = Vec::new();
-        for table in &graph.tables {
-            let mut table_config = table.config.clone();
-            table_config.name = table_name(ns, &table.config.name);
-            let resolved = (table.model.resolve_table)(
-                clickhouse.database(),
-                &table_config,
-                clickhouse.capabilities(),
-            )?;
-            for warning in &resolved.warnings {
-                tracing::warn!("{warning}");
-            }
-            clickhouse.create_table(&resolved).await?;
-            tables.push((table.name.clone(), resolved));
+        // Lifecycle management: bring tables and topics to what the code declares, as far as
+        // each one's lifecycle allows (`start`: destructive steps only when allowed).
+        let desired =
+            Desired::from_graph(&graph, ns, clickhouse.database(), clickhouse.capabilities())?;
+        for warning in desired.warnings() {
+            tracing::warn!("{warning}");
         }
-        let topics: Vec<String> = graph
-            .streams
-            .iter()
-            .map(|s| topic_name(ns, &s.name, s.config.version.as_deref()))
+        let policy = if mode == Mode::Dev || config.allow_destructive {
+            ApplyPolicy::EVERYTHING
+        } else {
+            ApplyPolicy::NON_DESTRUCTIVE
+        };
+        let (_, report) = plan::converge(&desired, &clickhouse, backend.as_ref(), policy).await?;
+        for skipped in &report.skipped {
+            tracing::warn!("not applied: {skipped}");
+        }
+        let topics: Vec<String> = desired.topics.iter().map(|t| t.spec.name.clone()).collect();
+        let tables: Vec<(String, ResolvedTable)> = desired
+            .tables
+            .into_iter()
+            .map(|t| (t.declared, t.resolved))
             .collect();
-        for (stream, topic) in graph.streams.iter().zip(&topics) {
-            backend
-                .ensure_topic(&TopicSpec {
-                    name: topic.clone(),
-                    partitions: stream.config.parallelism,
-                    retention: stream.config.retention_period,
-                })
-                .await?;
-        }
 
         check_dead_letter_queues(&graph)?;
         let failures = Arc::new(FailureCounts::default());

@@ -9,6 +9,7 @@
 mod capabilities;
 mod error;
 mod model;
+mod parse;
 mod resolve;
 pub mod rowbinary;
 pub mod sql;
@@ -19,6 +20,7 @@ mod value;
 pub use capabilities::{ClickHouseCapabilities, Feature, ParseVersionError, ServerVersion};
 pub use error::{EncodeError, SchemaError, SchemaWarning};
 pub use model::{Column, DataModel, check_row_types, key_part, tuple_types, write_enum};
+pub use parse::ParseTypeError;
 pub use table::{
     DEDUPLICATION_WINDOW_SETTING, DEFAULT_DEDUPLICATION_WINDOW, Engine, OrderBy, ResolvedColumn,
     ResolvedTable, TableConfig,

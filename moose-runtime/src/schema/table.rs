@@ -314,7 +314,8 @@ impl ResolvedTable {
         sql
     }
 
-    fn order_by_sql(&self) -> String {
+    /// The `ORDER BY` expression as written in `CREATE TABLE` (`tuple()` when unsorted).
+    pub fn order_by_sql(&self) -> String {
         let list = |names: &mut dyn Iterator<Item = &str>| {
             let names: Vec<String> = names.map(quote_identifier).collect();
             match names.len() {
@@ -331,7 +332,8 @@ impl ResolvedTable {
         }
     }
 
-    fn engine_sql(&self) -> String {
+    /// The `ENGINE` clause as written in `CREATE TABLE` (`MergeTree()`).
+    pub fn engine_sql(&self) -> String {
         let config = &self.config;
         let (name, args) = match &config.engine {
             Engine::MergeTree => ("MergeTree", Vec::new()),

@@ -16,6 +16,16 @@ pub struct TopicSpec {
     pub retention: Duration,
 }
 
+/// A change to an existing topic; `None` leaves that property as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TopicChange {
+    /// New retention.
+    pub retention: Option<Duration>,
+    /// New partition count; never below the current one (see
+    /// [`StreamBackend::alter_topic`]).
+    pub partitions: Option<u32>,
+}
+
 /// Which share of a topic's partitions one consumer of a group reads.
 ///
 /// The embedded log assigns partition `p` to member `p % count == index`; Kafka ignores the
@@ -60,6 +70,39 @@ pub trait StreamBackend: Send + Sync + 'static {
         &'a self,
         name: &'a str,
     ) -> BoxFuture<'a, Result<Option<TopicSpec>, StreamError>>;
+
+    /// Changes an existing topic: sets its retention (enforced from then on) and raises its
+    /// partition count. Lowering the partition count is refused with an error: records in the
+    /// removed partitions would be lost and keys would move. New partitions spread keys anew
+    /// (hash modulo the new count), so per-key order holds only among records written after
+    /// the change. Called before the runtime starts its workers.
+    ///
+    /// The default refuses: a backend that cannot change topics says so.
+    fn alter_topic<'a>(
+        &'a self,
+        name: &'a str,
+        change: &'a TopicChange,
+    ) -> BoxFuture<'a, Result<(), StreamError>> {
+        let _ = change;
+        Box::pin(async move {
+            Err(StreamError::Other(format!(
+                "this stream backend cannot change topic `{name}`; change it with the broker's own tools"
+            )))
+        })
+    }
+
+    /// Deletes a topic with its records and every consumer group's offsets on it, so a topic
+    /// created later under the same name starts empty and is read from its beginning. A
+    /// missing topic is not an error.
+    ///
+    /// The default refuses: a backend that cannot delete topics says so.
+    fn delete_topic<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StreamError>> {
+        Box::pin(async move {
+            Err(StreamError::Other(format!(
+                "this stream backend cannot delete topic `{name}`; delete it with the broker's own tools"
+            )))
+        })
+    }
 
     /// Appends records (partitioned by a hash of their key; empty keys spread round-robin)
     /// and returns only once every one of them is durable: fsynced (embedded log) or

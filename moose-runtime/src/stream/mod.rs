@@ -11,7 +11,9 @@ mod backend;
 mod error;
 pub mod local;
 
-pub use backend::{ConsumedRecord, MemberId, StreamBackend, StreamConsumer, TopicSpec};
+pub use backend::{
+    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, TopicChange, TopicSpec,
+};
 pub use error::StreamError;
 
 pub use crate::graph::EncodedRecord;

@@ -11,7 +11,7 @@ use super::partition::Position;
 use super::record::{EncodedBatch, MAX_BODY_BYTES};
 use crate::graph::{BoxFuture, EncodedRecord};
 use crate::stream::{
-    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicSpec,
+    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicChange, TopicSpec,
 };
 
 /// Runs blocking file work off the async threads.
@@ -115,6 +115,20 @@ impl StreamBackend for LocalLog {
                 Err(e) => Err(e),
             }
         })
+    }
+
+    fn alter_topic<'a>(
+        &'a self,
+        name: &'a str,
+        change: &'a TopicChange,
+    ) -> BoxFuture<'a, Result<(), StreamError>> {
+        let (inner, name, change) = (self.inner.clone(), name.to_owned(), *change);
+        Box::pin(blocking(move || inner.alter_topic(&name, &change)))
+    }
+
+    fn delete_topic<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StreamError>> {
+        let (inner, name) = (self.inner.clone(), name.to_owned());
+        Box::pin(blocking(move || inner.delete_topic(&name)))
     }
 
     fn produce<'a>(

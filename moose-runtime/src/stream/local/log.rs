@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::config::LocalLogConfig;
-use super::disk::{file_name_for, io_error};
+use super::disk::{file_name_for, io_error, sync_dir};
 use super::groups::GroupOffsets;
 use super::lock::DirLock;
 use super::topic::{TOPIC_FILE, Topic};
-use crate::stream::{StreamError, TopicSpec};
+use crate::stream::{StreamError, TopicChange, TopicSpec};
 
 /// Sub-directory of the data directory holding one directory per topic.
 const TOPICS_DIR: &str = "topics";
@@ -152,6 +152,68 @@ impl LogInner {
         let topic = Topic::create(&dir, spec, self.config)?;
         topics.insert(spec.name.clone(), Arc::new(topic));
         Ok(())
+    }
+
+    /// Changes topic `name` (blocking). Consumers made before keep reading the partitions
+    /// they had; the runtime alters topics before it starts any.
+    pub fn alter_topic(&self, name: &str, change: &TopicChange) -> Result<(), StreamError> {
+        let mut topics = self.topics.write().expect("topics lock");
+        let topic = topics
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StreamError::UnknownTopic(name.to_owned()))?;
+        let spec = TopicSpec {
+            name: name.to_owned(),
+            partitions: change.partitions.unwrap_or(topic.spec.partitions),
+            retention: change.retention.unwrap_or(topic.spec.retention),
+        };
+        if spec == topic.spec {
+            return Ok(());
+        }
+        let altered = topic.altered(spec, self.config)?;
+        topics.insert(name.to_owned(), Arc::new(altered));
+        Ok(())
+    }
+
+    /// Deletes topic `name`, its records and every group's offsets on it (blocking). Order
+    /// matters for crashes: offsets go first (a crash then only replays the topic), then
+    /// `topic.json` (the topic no longer exists; `Topic::create` clears what is left), then
+    /// the data.
+    pub fn delete_topic(&self, name: &str) -> Result<(), StreamError> {
+        let mut topics = self.topics.write().expect("topics lock");
+        let Some(topic) = topics.get(name).cloned() else {
+            return Ok(());
+        };
+        self.groups
+            .lock()
+            .expect("groups lock")
+            .retain(|(_, t), _| t != name);
+        let groups_dir = self.dir.join(GROUPS_DIR);
+        let offsets_file = format!("{}.json", file_name_for(name));
+        if let Ok(entries) = fs::read_dir(&groups_dir) {
+            for entry in entries.flatten() {
+                let path = entry.path().join(&offsets_file);
+                match fs::remove_file(&path) {
+                    Ok(()) => sync_dir(&entry.path()).map_err(|e| {
+                        io_error(format!("syncing directory {}", entry.path().display()), e)
+                    })?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error(format!("deleting {}", path.display()), e)),
+                }
+            }
+        }
+        let metadata = topic.dir.join(TOPIC_FILE);
+        fs::remove_file(&metadata)
+            .map_err(|e| io_error(format!("deleting {}", metadata.display()), e))?;
+        sync_dir(&topic.dir)
+            .map_err(|e| io_error(format!("syncing directory {}", topic.dir.display()), e))?;
+        topics.remove(name);
+        // Readers still holding segments keep their open handles, so removing is safe.
+        fs::remove_dir_all(&topic.dir)
+            .map_err(|e| io_error(format!("deleting {}", topic.dir.display()), e))?;
+        let parent = self.dir.join(TOPICS_DIR);
+        sync_dir(&parent)
+            .map_err(|e| io_error(format!("syncing directory {}", parent.display()), e))
     }
 
     /// The shared committed offsets of `group` on `topic` (blocking on first use).

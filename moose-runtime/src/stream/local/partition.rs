@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -82,7 +83,8 @@ pub(super) struct Partition {
     pub id: u32,
     pub dir: PathBuf,
     pub config: LocalLogConfig,
-    pub retention: Duration,
+    /// The topic's retention in milliseconds; changed in place by `alter_topic`.
+    retention_ms: AtomicU64,
     pub state: Mutex<State>,
     /// Held by the producer doing an fsync for everyone (group commit).
     pub sync_lock: tokio::sync::Mutex<()>,
@@ -148,7 +150,7 @@ impl Partition {
             id,
             dir,
             config,
-            retention,
+            retention_ms: AtomicU64::new(duration_ms(retention)),
             state: Mutex::new(state),
             sync_lock: tokio::sync::Mutex::new(()),
             durable: watch::Sender::new(Durable {
@@ -159,6 +161,17 @@ impl Partition {
             #[cfg(test)]
             faults: Default::default(),
         })
+    }
+
+    /// How long records are kept.
+    pub fn retention(&self) -> Duration {
+        Duration::from_millis(self.retention_ms.load(Ordering::Relaxed))
+    }
+
+    /// Changes how long records are kept; the next append or retention pass applies it.
+    pub fn set_retention(&self, retention: Duration) {
+        self.retention_ms
+            .store(duration_ms(retention), Ordering::Relaxed);
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
@@ -270,6 +283,11 @@ fn recover(active: &Segment) -> Result<(u64, u64, Option<u64>), StreamError> {
         .store(scan.max_timestamp_ms, std::sync::atomic::Ordering::Relaxed);
     active.set_index(scan.index);
     Ok((scan.next_offset, scan.valid_len, last_indexed))
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(super) fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The directory of partition `id` under a topic directory.

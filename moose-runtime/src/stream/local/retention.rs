@@ -11,7 +11,7 @@ use crate::stream::StreamError;
 impl Partition {
     /// The newest timestamp a segment may have and still be deleted.
     fn cutoff_ms(&self, now_ms: i64) -> i64 {
-        let retention_ms = i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX);
+        let retention_ms = i64::try_from(self.retention().as_millis()).unwrap_or(i64::MAX);
         now_ms.saturating_sub(retention_ms)
     }
 

@@ -32,6 +32,8 @@ struct TopicFile {
 #[derive(Debug)]
 pub(super) struct Topic {
     pub spec: TopicSpec,
+    /// The topic's directory.
+    pub dir: PathBuf,
     pub partitions: Vec<Arc<Partition>>,
     /// Next partition for a record with an empty key.
     round_robin: AtomicU64,
@@ -53,25 +55,68 @@ impl Topic {
                 spec.name
             )));
         }
+        // A directory without `topic.json` is a creation or deletion cut short: nothing in
+        // it was ever acknowledged (records are accepted only once the metadata exists), and
+        // a deleted topic's records must not come back, so it starts over empty.
+        if dir.exists() {
+            fs::remove_dir_all(dir).map_err(|e| {
+                io_error(
+                    format!("clearing leftover topic directory {}", dir.display()),
+                    e,
+                )
+            })?;
+        }
         fs::create_dir_all(dir)
             .map_err(|e| io_error(format!("creating topic directory {}", dir.display()), e))?;
         let topic = Topic::with_partitions(dir, spec.clone(), config)?;
-        let file = TopicFile {
-            name: spec.name.clone(),
-            partitions: spec.partitions,
-            retention_ms: u64::try_from(spec.retention.as_millis()).unwrap_or(u64::MAX),
-            format: FORMAT_VERSION,
-        };
-        let json = serde_json::to_vec_pretty(&file).expect("topic metadata serializes");
-        sync_dir(dir).map_err(|e| io_error(format!("syncing directory {}", dir.display()), e))?;
-        let path = dir.join(TOPIC_FILE);
-        write_atomic(&path, &json)
-            .map_err(|e| io_error(format!("writing {}", path.display()), e))?;
+        write_metadata(dir, spec)?;
         if let Some(parent) = dir.parent() {
             sync_dir(parent)
                 .map_err(|e| io_error(format!("syncing directory {}", parent.display()), e))?;
         }
         Ok(topic)
+    }
+
+    /// This topic changed to `spec`: retention set on every partition, and partitions added
+    /// up to `spec.partitions` (never fewer). The new partitions' directories are created
+    /// before `topic.json` names them, so a crash leaves the old topic or the new one.
+    /// Existing partitions are shared, not reopened.
+    pub fn altered(&self, spec: TopicSpec, config: LocalLogConfig) -> Result<Topic, StreamError> {
+        let current = self.partitions.len() as u32;
+        if spec.partitions < current {
+            return Err(StreamError::Other(format!(
+                "topic `{}` has {current} partitions and cannot shrink to {}: records in the \
+                 removed partitions would be lost and keys would move; keep the parallelism at \
+                 {current} or more, or give the stream a new version (a new topic)",
+                spec.name, spec.partitions
+            )));
+        }
+        let mut partitions = self.partitions.clone();
+        for id in current..spec.partitions {
+            let dir = partition::dir(&self.dir, id);
+            partitions.push(Arc::new(Partition::open(
+                dir,
+                id,
+                config,
+                spec.retention,
+                self.wake.clone(),
+            )?));
+        }
+        if spec.partitions > current {
+            sync_dir(&self.dir)
+                .map_err(|e| io_error(format!("syncing directory {}", self.dir.display()), e))?;
+        }
+        write_metadata(&self.dir, &spec)?;
+        for partition in &partitions {
+            partition.set_retention(spec.retention);
+        }
+        Ok(Topic {
+            spec,
+            dir: self.dir.clone(),
+            partitions,
+            round_robin: AtomicU64::new(self.round_robin.load(Ordering::Relaxed)),
+            wake: self.wake.clone(),
+        })
     }
 
     /// Opens a topic from its directory, recovering each partition.
@@ -115,6 +160,7 @@ impl Topic {
             .collect::<Result<_, _>>()?;
         Ok(Topic {
             spec,
+            dir: dir.to_path_buf(),
             partitions,
             round_robin: AtomicU64::new(0),
             wake,
@@ -132,6 +178,20 @@ impl Topic {
         };
         (slot % n) as usize
     }
+}
+
+/// Writes `topic.json` for `spec` atomically.
+fn write_metadata(dir: &Path, spec: &TopicSpec) -> Result<(), StreamError> {
+    let file = TopicFile {
+        name: spec.name.clone(),
+        partitions: spec.partitions,
+        retention_ms: partition::duration_ms(spec.retention),
+        format: FORMAT_VERSION,
+    };
+    let json = serde_json::to_vec_pretty(&file).expect("topic metadata serializes");
+    sync_dir(dir).map_err(|e| io_error(format!("syncing directory {}", dir.display()), e))?;
+    let path = dir.join(TOPIC_FILE);
+    write_atomic(&path, &json).map_err(|e| io_error(format!("writing {}", path.display()), e))
 }
 
 /// 64-bit FNV-1a: simple, fast on short keys, and fixed forever (partitioning depends on it).

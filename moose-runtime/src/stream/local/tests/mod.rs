@@ -1,5 +1,6 @@
 //! Tests of the embedded log through the `StreamBackend` / `StreamConsumer` traits.
 
+mod changes;
 mod faults;
 mod groups;
 mod produce;

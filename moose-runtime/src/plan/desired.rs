@@ -1,0 +1,98 @@
+//! [`Desired`]: the tables and topics the code declares, resolved for one ClickHouse server.
+
+use crate::graph::{Graph, LifeCycle};
+use crate::runtime::{table_name, topic_name};
+use crate::schema::{ClickHouseCapabilities, ResolvedTable, SchemaError, SchemaWarning};
+use crate::stream::TopicSpec;
+
+/// A declared table.
+#[derive(Debug, Clone)]
+pub struct DesiredTable {
+    /// The name it is declared under.
+    pub declared: String,
+    /// Its DDL and column types for this server, under its physical name.
+    pub resolved: ResolvedTable,
+    /// What moose may change about it.
+    pub life_cycle: LifeCycle,
+}
+
+/// A declared stream's topic.
+#[derive(Debug, Clone)]
+pub struct DesiredTopic {
+    /// The stream's declared name.
+    pub declared: String,
+    /// The topic as the code wants it.
+    pub spec: TopicSpec,
+    /// What moose may change about it.
+    pub life_cycle: LifeCycle,
+}
+
+/// Everything the code declares, in physical names.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// `MOOSE_NAMESPACE`: resources are recorded under it, so apps sharing a database or a
+    /// broker never drop each other's.
+    pub namespace: Option<String>,
+    /// The ClickHouse database.
+    pub database: String,
+    /// Tables, in declaration order.
+    pub tables: Vec<DesiredTable>,
+    /// Topics, in stream declaration order.
+    pub topics: Vec<DesiredTopic>,
+}
+
+impl Desired {
+    /// The graph's tables (resolved for a server with `caps`) and topics, named for
+    /// `namespace` in `database`.
+    pub fn from_graph(
+        graph: &Graph,
+        namespace: Option<&str>,
+        database: &str,
+        caps: &ClickHouseCapabilities,
+    ) -> Result<Desired, SchemaError> {
+        let mut tables = Vec::with_capacity(graph.tables.len());
+        for table in &graph.tables {
+            let mut config = table.config.clone();
+            config.name = table_name(namespace, &table.config.name);
+            tables.push(DesiredTable {
+                declared: table.name.clone(),
+                resolved: (table.model.resolve_table)(database, &config, caps)?,
+                life_cycle: table.life_cycle,
+            });
+        }
+        let topics = graph
+            .streams
+            .iter()
+            .map(|stream| DesiredTopic {
+                declared: stream.name.clone(),
+                spec: TopicSpec {
+                    name: topic_name(namespace, &stream.name, stream.config.version.as_deref()),
+                    partitions: stream.config.parallelism,
+                    retention: stream.config.retention_period,
+                },
+                life_cycle: stream.config.life_cycle,
+            })
+            .collect();
+        Ok(Desired {
+            namespace: namespace.map(str::to_owned),
+            database: database.to_owned(),
+            tables,
+            topics,
+        })
+    }
+
+    /// The fallbacks taken for this server, per table.
+    pub fn warnings(&self) -> impl Iterator<Item = &SchemaWarning> {
+        self.tables.iter().flat_map(|t| &t.resolved.warnings)
+    }
+
+    /// The declared table with physical name `name`.
+    pub fn table(&self, name: &str) -> Option<&DesiredTable> {
+        self.tables.iter().find(|t| t.resolved.config.name == name)
+    }
+
+    /// The declared topic named `name`.
+    pub fn topic(&self, name: &str) -> Option<&DesiredTopic> {
+        self.topics.iter().find(|t| t.spec.name == name)
+    }
+}
