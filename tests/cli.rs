@@ -48,3 +48,21 @@ fn ddl_prints_tables_and_topics_for_the_server_version() {
     let ddl = render_ddl(&stream_config::app(), &cli.config, &old).unwrap();
     insta::assert_snapshot!(ddl);
 }
+
+#[test]
+fn plan_and_allow_destructive_are_understood() {
+    let cli = Cli::try_parse_from(["app", "plan", "--json"]).unwrap();
+    assert!(matches!(cli.command, Some(Command::Plan { json: true })));
+    let cli = Cli::try_parse_from(["app", "start", "--allow-destructive"]).unwrap();
+    assert!(cli.config.allow_destructive);
+    let cli = Cli::try_parse_from(["app", "start"]).unwrap();
+    assert!(
+        !cli.config.allow_destructive,
+        "start holds destructive changes back by default"
+    );
+    let help = Cli::command().render_long_help().to_string();
+    assert!(
+        help.contains("plan") && help.contains("--allow-destructive"),
+        "{help}"
+    );
+}

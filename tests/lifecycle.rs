@@ -955,3 +955,43 @@ async fn plan_output_for_a_model_change() {
     assert_eq!(json["steps"][0]["kind"], "create");
     assert_eq!(json["steps"][0]["action"]["type"], "sql");
 }
+
+#[tokio::test]
+async fn plan_reads_the_servers_the_app_uses_and_changes_nothing() {
+    let ch = TestClickHouse::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
+    let app = App::new();
+    app.stream::<Event>("events", StreamConfig::default().destination("events"))
+        .unwrap();
+    app.table::<Event>("events", OlapConfig::default()).unwrap();
+
+    let plan = moose::runtime::runtime::plan_app(&app, &config)
+        .await
+        .unwrap();
+    let signs: Vec<String> = plan
+        .steps
+        .iter()
+        .map(|s| format!("{} {} {}", s.sign(), s.resource.as_str(), s.name))
+        .collect();
+    assert_eq!(signs, ["+ table events", "+ topic events"]);
+    assert!(!plan.needs_attention());
+    let again = moose::runtime::runtime::plan_app(&app, &config)
+        .await
+        .unwrap();
+    assert_eq!(again, plan, "planning changed nothing");
+
+    Runtime::start(&app, &config, Mode::Dev)
+        .await
+        .unwrap()
+        .shutdown()
+        .await;
+    let plan = moose::runtime::runtime::plan_app(&app, &config)
+        .await
+        .unwrap();
+    assert!(plan.is_empty(), "{plan}");
+    assert!(
+        plan.to_string()
+            .contains("No changes: tables and topics match the code.")
+    );
+}

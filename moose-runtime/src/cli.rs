@@ -1,4 +1,4 @@
-//! The command line every app binary gets: `dev`, `start`, `ddl`, `peek`.
+//! The command line every app binary gets: `dev`, `start`, `plan`, `ddl`, `peek`.
 
 use std::process::ExitCode;
 

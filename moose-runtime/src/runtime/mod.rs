@@ -1,5 +1,6 @@
-//! The runtime: starts the backends, creates tables and topics, spawns workers, serves HTTP,
-//! and shuts down cleanly (in-flight batches drained) on SIGINT/SIGTERM.
+//! The runtime: starts the backends, brings tables and topics to what the code declares
+//! (`crate::plan`), spawns workers, serves HTTP, and shuts down cleanly (in-flight batches
+//! drained) on SIGINT/SIGTERM.
 
 mod config;
 mod dead_letters;

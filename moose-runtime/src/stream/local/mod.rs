@@ -33,6 +33,13 @@
 //! [`LocalLog::enforce_retention`]), and consumers positioned before the oldest retained
 //! offset skip forward to it.
 //!
+//! Lifecycle management changes topics through `alter_topic` and `delete_topic`: a new
+//! retention is written to `topic.json` and applies to the open partitions at once; more
+//! partitions are new directories named in `topic.json` afterwards (fewer are refused);
+//! deleting a topic removes its groups' offsets, then `topic.json`, then its data, and a
+//! topic directory without `topic.json` is cleared when the topic is created again, so a
+//! deleted topic's records never come back.
+//!
 //! Keys are spread over partitions by 64-bit FNV-1a modulo the partition count, so one key
 //! always lands in one partition; records with an empty key go round-robin. Member
 //! `MemberId { index, count }` of a group reads the partitions `p % count == index`.
