@@ -995,3 +995,10 @@ async fn plan_reads_the_servers_the_app_uses_and_changes_nothing() {
             .contains("No changes: tables and topics match the code.")
     );
 }
+
+#[tokio::test]
+async fn the_embedded_log_passes_the_topic_change_checks_every_backend_must() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = LocalLog::open(dir.path()).unwrap();
+    common::topic_changes::check_topic_changes(&log, "lifecycle.").await;
+}

@@ -4,3 +4,4 @@
 pub mod app;
 pub mod clickhouse;
 pub mod models;
+pub mod topic_changes;
