@@ -24,7 +24,9 @@
 //! - a number too large for its float type (`1e400` for `f64`, `1e39` for `f32`) is refused;
 //!   `NaN` and `Infinity` are not JSON and are refused;
 //! - lone surrogate escapes (`"\ud800"`) are refused; a byte order mark before the JSON is
-//!   refused (RFC 8259 forbids sending one);
+//!   ignored (RFC 8259 lets parsers ignore one);
+//! - a record is a JSON object: a positional array (`["a", 1]`), which serde would read as a
+//!   struct, is refused;
 //! - strings within the body limit are stored whole (a 5 MiB string lands as sent);
 //! - route names are matched byte for byte against the raw path: `..`, percent-encoding,
 //!   a trailing slash or another case never reach an API;

@@ -105,6 +105,9 @@ fn split_records(
     format: BodyFormat,
     records: &mut Records<'_>,
 ) -> Result<(), IngestError> {
+    // RFC 8259 section 8.1: senders must not add a byte order mark, parsers may ignore one.
+    // Some Windows tools add it, and it is invisible in an editor: ignore it.
+    let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
     match format {
         BodyFormat::Json => {
             let start = body.iter().position(|b| !is_json_whitespace(*b));
@@ -140,6 +143,9 @@ fn split_records(
     }
     Ok(())
 }
+
+/// The UTF-8 byte order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// JSON's insignificant whitespace (RFC 8259 section 2).
 fn is_json_whitespace(byte: u8) -> bool {

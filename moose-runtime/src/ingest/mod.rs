@@ -7,11 +7,15 @@
 //!   - `Content-Type: application/json` (optional `charset=utf-8`): one JSON object, or an
 //!     array of objects; or
 //!   - `Content-Type: application/x-ndjson`: one object per line, blank lines ignored.
+//!
+//!   A UTF-8 byte order mark before the body is ignored.
 //! - When tokens are configured (`MOOSE_INGEST_TOKEN`), `Authorization: Bearer <token>`.
 //!
 //! Every record is decoded with the model's serde implementation. Fields the model does not
 //! know are ignored (serde's default) unless the model sets `#[serde(deny_unknown_fields)]`;
-//! they are not written to the stream.
+//! they are not written to the stream. A record must be a JSON object (serde would also read
+//! a struct from a positional array; ingest refuses that), and every value must fit its
+//! field: `256` for a `u8`, `1e2` for an integer, or `1e39` for an `f32` is invalid.
 //!
 //! # Answers
 //!

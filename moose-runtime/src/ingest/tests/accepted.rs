@@ -24,6 +24,23 @@ async fn single_object_is_written_then_answered_200() {
 }
 
 #[tokio::test]
+async fn a_leading_byte_order_mark_is_ignored() {
+    let h = default_harness();
+    for (content_type, body) in [
+        ("application/json", "\u{feff}{\"id\":\"a\",\"count\":1}"),
+        ("application/json", "\u{feff}[{\"id\":\"b\",\"count\":1}]"),
+        (
+            "application/x-ndjson",
+            "\u{feff}{\"id\":\"c\",\"count\":1}\n",
+        ),
+    ] {
+        let a = send(&h, post("/ingest/events", content_type, body)).await;
+        assert_eq!(a.status, StatusCode::OK, "{content_type}: {}", a.body);
+    }
+    assert_eq!(h.backend.calls().len(), 3);
+}
+
+#[tokio::test]
 async fn array_is_written_in_one_produce_call() {
     let h = default_harness();
     let body =
