@@ -811,20 +811,22 @@ async fn a_removed_stream_and_its_table_are_dropped_only_when_fully_managed() {
             .await;
     }
 
-    // Another app (another namespace) in the same database drops nothing of ours.
-    let other = Desired::from_graph(
+    // Another namespace, or another app in ours, sharing the database drops nothing of ours.
+    let other_namespace = Desired::from_graph(
         &App::new().graph(),
         Some("other"),
         "local",
         servers.ch.client.capabilities(),
     )
     .unwrap();
-    assert!(
-        plan::plan(&other, &servers.ch.client, &servers.log)
+    let mut other_app = servers.desired(&App::new());
+    other_app.app = "another_app".into();
+    for other in [other_namespace, other_app] {
+        let plan = plan::plan(&other, &servers.ch.client, &servers.log)
             .await
-            .unwrap()
-            .is_empty()
-    );
+            .unwrap();
+        assert!(plan.is_empty(), "{plan}");
+    }
 
     let v2 = App::new();
     let plan = servers.plan(&v2).await;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::PlanError;
-use super::registry::{REGISTRY_TABLE, Record, read_records};
+use super::registry::{Owner, REGISTRY_TABLE, Record, read_records};
 use crate::clickhouse::ClickHouse;
 use crate::schema::ColumnType;
 use crate::schema::sql::quote_string;
@@ -168,18 +168,18 @@ pub struct Actual {
 }
 
 impl Actual {
-    /// Reads the tables of `database`, moose's records, and the topics named in `topics`
+    /// Reads the tables of `database`, `owner`'s records, and the topics named in `topics`
     /// or in the records.
     pub async fn read(
         clickhouse: &ClickHouse,
         backend: &dyn StreamBackend,
         database: &str,
-        namespace: Option<&str>,
+        owner: &Owner<'_>,
         topics: impl IntoIterator<Item = &str>,
     ) -> Result<Actual, PlanError> {
         let tables = read_tables(clickhouse, database).await?;
         let records = if tables.contains_key(REGISTRY_TABLE) {
-            read_records(clickhouse, database, namespace).await?
+            read_records(clickhouse, database, owner).await?
         } else {
             Vec::new()
         };

@@ -160,7 +160,7 @@ async fn record(
     backend: &dyn StreamBackend,
 ) -> Result<(), PlanError> {
     let database = &desired.database;
-    let namespace = desired.namespace.as_deref();
+    let owner = desired.owner();
     ensure_registry(clickhouse, database).await?;
     let tables = read_tables(clickhouse, database).await?;
     let mut wanted = Vec::new();
@@ -184,7 +184,7 @@ async fn record(
             });
         }
     }
-    let recorded = read_records(clickhouse, database, namespace).await?;
+    let recorded = read_records(clickhouse, database, &owner).await?;
     for step in &report.applied {
         if step.kind == StepKind::Drop && step.change == NO_LONGER_DECLARED {
             let life_cycle = recorded
@@ -203,7 +203,7 @@ async fn record(
         .into_iter()
         .filter(|w| !recorded.contains(w))
         .collect();
-    write_records(clickhouse, database, namespace, &changed).await
+    write_records(clickhouse, database, &owner, &changed).await
 }
 
 /// What keeps the declared tables and topics from holding what the code writes, as they are
@@ -217,7 +217,7 @@ pub async fn verify(
         clickhouse,
         backend,
         &desired.database,
-        desired.namespace.as_deref(),
+        &desired.owner(),
         desired.topics.iter().map(|t| t.spec.name.as_str()),
     )
     .await?;

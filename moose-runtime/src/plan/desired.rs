@@ -1,5 +1,6 @@
 //! [`Desired`]: the tables and topics the code declares, resolved for one ClickHouse server.
 
+use super::registry::Owner;
 use crate::graph::{Graph, LifeCycle};
 use crate::runtime::{table_name, topic_name};
 use crate::schema::{ClickHouseCapabilities, ResolvedTable, SchemaError, SchemaWarning};
@@ -33,12 +34,24 @@ pub struct Desired {
     /// `MOOSE_NAMESPACE`: resources are recorded under it, so apps sharing a database or a
     /// broker never drop each other's.
     pub namespace: Option<String>,
+    /// The app's name (its executable's, see [`app_name`]): resources are recorded under it
+    /// too, so two apps that share a database and namespace never drop each other's.
+    pub app: String,
     /// The ClickHouse database.
     pub database: String,
     /// Tables, in declaration order.
     pub tables: Vec<DesiredTable>,
     /// Topics, in stream declaration order.
     pub topics: Vec<DesiredTopic>,
+}
+
+/// The name of the running executable (`my_app` for `target/release/my_app`), or
+/// `moose-app` when it cannot be known.
+pub fn app_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "moose-app".to_owned())
 }
 
 impl Desired {
@@ -75,10 +88,19 @@ impl Desired {
             .collect();
         Ok(Desired {
             namespace: namespace.map(str::to_owned),
+            app: app_name(),
             database: database.to_owned(),
             tables,
             topics,
         })
+    }
+
+    /// Whose records in `_moose_resources` are this app's.
+    pub fn owner(&self) -> Owner<'_> {
+        Owner {
+            namespace: self.namespace.as_deref(),
+            app: &self.app,
+        }
     }
 
     /// The fallbacks taken for this server, per table.

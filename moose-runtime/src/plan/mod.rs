@@ -15,9 +15,10 @@
 //! 4. [`apply`] runs what the lifecycles and the [`ApplyPolicy`] allow; [`verify`] then
 //!    checks that every declared table and topic can hold what the code writes.
 //!
-//! A resource is dropped when no longer declared only if the record says moose applied it
-//! under this namespace and its last lifecycle was `FullyManaged`: tables that were in the
-//! database before moose, or that belong to another namespace, are never dropped.
+//! A resource is dropped when no longer declared only if the record says this app (same
+//! executable name, same namespace) applied it and its last lifecycle was `FullyManaged`:
+//! tables that were in the database before moose, or that belong to another app or
+//! namespace, are never dropped.
 //!
 //! ```text
 //! $ my-app plan
@@ -40,7 +41,7 @@ mod types;
 
 pub use actual::{Actual, ActualColumn, ActualTable, read_tables};
 pub use apply::{ApplyPolicy, ApplyReport, apply, verify};
-pub use desired::{Desired, DesiredTable, DesiredTopic};
+pub use desired::{Desired, DesiredTable, DesiredTopic, app_name};
 pub use diff::diff;
 pub use error::{Mismatch, PlanError, Skipped};
 pub use step::{Action, Plan, ResourceKind, Step, StepKind};
@@ -59,7 +60,7 @@ pub async fn plan(
         clickhouse,
         backend,
         &desired.database,
-        desired.namespace.as_deref(),
+        &desired.owner(),
         desired.topics.iter().map(|t| t.spec.name.as_str()),
     )
     .await?;

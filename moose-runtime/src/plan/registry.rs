@@ -1,9 +1,9 @@
 //! The record of what moose manages: the table `_moose_resources` in the app's database.
 //!
 //! A table or topic is "ours", and may be dropped once the code no longer declares it, only
-//! when this record says moose applied it under this namespace, with the lifecycle it was last
-//! declared with. Tables that were in the database before, or that another app (another
-//! namespace) manages, are never dropped. The record is append-only (ClickHouse 18.16 has
+//! when this record says this app (same executable name, same namespace) applied it, and
+//! with the lifecycle it was last declared with. Tables that were in the database before,
+//! or that another app or namespace manages, are never dropped. The record is append-only (ClickHouse 18.16 has
 //! no cheap updates): the newest row per resource wins, and a row is written only when
 //! something changes.
 
@@ -16,6 +16,15 @@ use crate::schema::sql::{quote_identifier, quote_string};
 
 /// Name of the record table in the app's database.
 pub const REGISTRY_TABLE: &str = "_moose_resources";
+
+/// Whose records: the app's namespace and name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    /// `MOOSE_NAMESPACE`.
+    pub namespace: Option<&'a str>,
+    /// The app's name.
+    pub app: &'a str,
+}
 
 /// What moose last recorded about one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,15 +59,16 @@ fn qualified(database: &str) -> String {
 pub async fn read_records(
     clickhouse: &ClickHouse,
     database: &str,
-    namespace: Option<&str>,
+    owner: &Owner<'_>,
 ) -> Result<Vec<Record>, PlanError> {
     let rows = clickhouse
         .query_json(&format!(
             "SELECT kind, name, argMax(life_cycle, seq) AS life_cycle, \
-             argMax(present, seq) AS present FROM {} WHERE namespace = {} \
+             argMax(present, seq) AS present FROM {} WHERE namespace = {} AND app = {} \
              GROUP BY kind, name ORDER BY kind, name",
             qualified(database),
-            quote_string(namespace.unwrap_or_default())
+            quote_string(owner.namespace.unwrap_or_default()),
+            quote_string(owner.app)
         ))
         .await?;
     Ok(rows
@@ -94,9 +104,9 @@ pub async fn read_records(
 pub async fn ensure_registry(clickhouse: &ClickHouse, database: &str) -> Result<(), PlanError> {
     clickhouse
         .execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {} (namespace String, kind String, name String, \
-             life_cycle String, present UInt8, seq UInt64, recorded_at DateTime) \
-             ENGINE = MergeTree() ORDER BY (namespace, kind, name, seq)",
+            "CREATE TABLE IF NOT EXISTS {} (namespace String, app String, kind String, \
+             name String, life_cycle String, present UInt8, seq UInt64, recorded_at DateTime) \
+             ENGINE = MergeTree() ORDER BY (namespace, app, kind, name, seq)",
             qualified(database)
         ))
         .await?;
@@ -107,7 +117,7 @@ pub async fn ensure_registry(clickhouse: &ClickHouse, database: &str) -> Result<
 pub async fn write_records(
     clickhouse: &ClickHouse,
     database: &str,
-    namespace: Option<&str>,
+    owner: &Owner<'_>,
     records: &[Record],
 ) -> Result<(), PlanError> {
     if records.is_empty() {
@@ -121,8 +131,9 @@ pub async fn write_records(
         .enumerate()
         .map(|(i, r)| {
             format!(
-                "({}, {}, {}, {}, {}, {}, {})",
-                quote_string(namespace.unwrap_or_default()),
+                "({}, {}, {}, {}, {}, {}, {}, {})",
+                quote_string(owner.namespace.unwrap_or_default()),
+                quote_string(owner.app),
                 quote_string(r.kind.as_str()),
                 quote_string(&r.name),
                 quote_string(life_cycle_name(r.life_cycle)),
@@ -135,7 +146,8 @@ pub async fn write_records(
         .collect();
     clickhouse
         .execute(&format!(
-            "INSERT INTO {} (namespace, kind, name, life_cycle, present, seq, recorded_at) VALUES {}",
+            "INSERT INTO {} (namespace, app, kind, name, life_cycle, present, seq, recorded_at) \
+             VALUES {}",
             qualified(database),
             values.join(", ")
         ))
