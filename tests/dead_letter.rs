@@ -44,18 +44,13 @@ fn transform_app() -> App {
     }
 }
 
-/// Two arrays ClickHouse stores as one `Nested` structure (`pair.a`, `pair.b`): a row whose
-/// arrays differ in length is one the table cannot hold, and the server rejects the insert
-/// (code 190) though moose encodes it fine. A date before 1970 cannot be stored in 18.16's
-/// `Date` at all: moose refuses to encode it.
+/// A date before 1970 cannot be stored in 18.16's `Date` at all: moose refuses to encode it.
 #[data_model]
+#[derive(Debug)]
 pub struct Sample {
     #[key]
     pub id: String,
-    #[serde(rename = "pair.a")]
-    pub a: Vec<u8>,
-    #[serde(rename = "pair.b")]
-    pub b: Vec<u8>,
+    pub value: i64,
     pub day: chrono::NaiveDate,
 }
 
@@ -69,6 +64,24 @@ fn table_app() -> App {
         },
     }
 }
+
+/// The same pipeline over a table someone else created, which refuses negative values the
+/// way a CHECK constraint would (18.16 has none): a MATERIALIZED column computed with
+/// `throwIf` makes ClickHouse reject the whole insert holding such a row (code 395).
+fn guarded_table_app() -> App {
+    let app = App::new();
+    let mut config = IngestPipelineConfig::new()
+        .ingest(true)
+        .stream(true)
+        .table(true)
+        .dead_letter_queue(true);
+    config.table_config.life_cycle = LifeCycle::ExternallyManaged;
+    app.ingest_pipeline::<Sample>("samples", config).unwrap();
+    app
+}
+
+const GUARDED_TABLE: &str = "CREATE TABLE local.samples (id String, value Int64, day Date, \
+     guard UInt8 MATERIALIZED throwIf(value < 0)) ENGINE = MergeTree ORDER BY id";
 
 /// Polls `sql` until it returns at least `rows` rows or 30 s pass.
 async fn wait_rows(ch: &TestClickHouse, sql: &str, rows: usize) -> Vec<Value> {
@@ -163,18 +176,22 @@ async fn transform_errors_and_panics_land_in_the_dead_letter_table() {
 #[tokio::test]
 async fn a_poison_row_clickhouse_rejects_is_isolated_and_the_good_rows_land() {
     let ch = TestClickHouse::start().await;
+    ch.client.execute(GUARDED_TABLE).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&ch.server.http_url(), dir.path(), free_addr());
     // One batch holds everything, so the rejected rows must be split out of it.
     config.sync_max_delay_ms = 1000;
-    let runtime = Runtime::start(&table_app(), &config, Mode::Dev)
+    let runtime = Runtime::start(&guarded_table_app(), &config, Mode::Dev)
         .await
         .expect("starts");
     let body: Vec<Value> = (0..40)
-        .map(|i| match i {
-            7 | 29 => json!({"id": format!("s{i:02}"), "pair.a": [1, 2], "pair.b": [3], "day": "2024-01-01"}),
-            18 => json!({"id": format!("s{i:02}"), "pair.a": [], "pair.b": [], "day": "1960-01-01"}),
-            _ => json!({"id": format!("s{i:02}"), "pair.a": [i], "pair.b": [i], "day": "2024-01-01"}),
+        .map(|i| {
+            let (value, day) = match i {
+                7 | 29 => (-1, "2024-01-01"),
+                18 => (18, "1960-01-01"),
+                _ => (i, "2024-01-01"),
+            };
+            json!({"id": format!("s{i:02}"), "value": value, "day": day})
         })
         .collect();
     let client = reqwest::Client::new();
@@ -194,7 +211,7 @@ async fn a_poison_row_clickhouse_rejects_is_isolated_and_the_good_rows_land() {
         3,
     )
     .await;
-    let rows = wait_rows(&ch, "SELECT id, `pair.a` FROM local.samples", 37).await;
+    let rows = wait_rows(&ch, "SELECT id FROM local.samples", 37).await;
     let expected: Vec<String> = (0..40)
         .filter(|i| ![7, 18, 29].contains(i))
         .map(|i| format!("s{i:02}"))
@@ -209,12 +226,14 @@ async fn a_poison_row_clickhouse_rejects_is_isolated_and_the_good_rows_land() {
         assert_eq!(original["id"], format!("s{index:02}"));
     }
     let message = |i: usize| letters[i]["error_message"].as_str().unwrap();
-    assert!(
-        message(0).contains("ClickHouse rejected the row"),
-        "{}",
-        message(0)
-    );
-    assert!(message(0).contains("Code: 190"), "{}", message(0));
+    for i in [0, 2] {
+        assert!(
+            message(i).contains("ClickHouse rejected the row"),
+            "{}",
+            message(i)
+        );
+        assert!(message(i).contains("Code: 395"), "{}", message(i));
+    }
     assert!(
         message(1).contains("outside Date's range"),
         "{}",
@@ -225,12 +244,57 @@ async fn a_poison_row_clickhouse_rejects_is_isolated_and_the_good_rows_land() {
         &client,
         runtime.http_addr,
         "/ingest/samples",
-        json!({"id": "after", "pair.a": [], "pair.b": [], "day": "2024-01-02"}).to_string(),
+        json!({"id": "after", "value": 1, "day": "2024-01-02"}).to_string(),
     )
     .await;
     assert_eq!(status, 200);
     let rows = wait_rows(&ch, "SELECT id FROM local.samples", 38).await;
     assert_eq!(rows.len(), 38);
+    runtime.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pipeline_declared_with_dead_letter_queue_true_dead_letters_what_its_table_cannot_hold() {
+    let ch = TestClickHouse::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
+    let runtime = Runtime::start(&table_app(), &config, Mode::Dev)
+        .await
+        .expect("starts");
+    let body = json!([
+        {"id": "a", "value": 1, "day": "2024-01-01"},
+        {"id": "old", "value": 2, "day": "1960-01-01"},
+        {"id": "b", "value": 3, "day": "2024-01-02"}
+    ]);
+    let client = reqwest::Client::new();
+    let (status, _) = post_json(
+        &client,
+        runtime.http_addr,
+        "/ingest/samples",
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rows = wait_rows(&ch, "SELECT id FROM local.samples", 2).await;
+    let letters = wait_rows(
+        &ch,
+        "SELECT source_stream, error_kind, original_record, partition, offset \
+         FROM local.samples_dead_letter",
+        1,
+    )
+    .await;
+    assert_eq!(ids(&rows), ["a", "b"]);
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    assert_eq!(letters[0]["source_stream"], "samples");
+    assert_eq!(letters[0]["error_kind"], "insert_rejected");
+    assert_eq!(letters[0]["partition"], 0);
+    assert_eq!(letters[0]["offset"].to_string().trim_matches('"'), "1");
+    let original: Value =
+        serde_json::from_str(letters[0]["original_record"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        original,
+        json!({"id": "old", "value": 2, "day": "1960-01-01"})
+    );
     runtime.shutdown().await;
 }
 

@@ -404,7 +404,9 @@ impl App {
     }
 
     /// The stream and table `<pipeline>_dead_letter` of an ingest pipeline: same version,
-    /// retention and life cycle as the pipeline, ordered by source stream and time.
+    /// retention and life cycle as the pipeline, ordered by source stream and time. The table
+    /// is moose's own even when the pipeline's table is externally managed: it is then
+    /// created but never dropped (`DeletionProtected`).
     fn dead_letter_queue(
         &self,
         name: &str,
@@ -416,7 +418,10 @@ impl App {
             .or(pipeline.stream_config.version.clone());
         let mut table_config = OlapConfig::default()
             .order_by_fields(["source_stream", "failed_at"])
-            .life_cycle(pipeline.table_config.life_cycle);
+            .life_cycle(match pipeline.table_config.life_cycle {
+                LifeCycle::ExternallyManaged => LifeCycle::DeletionProtected,
+                other => other,
+            });
         table_config.version = version.clone();
         table_config.cluster = pipeline.table_config.cluster.clone();
         self.table::<DeadLetter>(name, table_config)?;

@@ -23,6 +23,14 @@
 //! [`StreamBackend::produce`](crate::stream::StreamBackend::produce) call after all of them
 //! are valid, and 200 comes only once the stream reports them durable.
 //!
+//! A route configured to dead-letter invalid records
+//! ([`InvalidRecordPolicy::DeadLetter`](crate::graph::InvalidRecordPolicy)) instead writes the
+//! valid records and sends each invalid one to the pipeline's dead-letter queue, answering
+//! 200 with `{"ingested": N, "dead_lettered": M, "records": [...]}`.
+//!
+//! Memory is bounded: at most [`MAX_BODY_BYTES_IN_FLIGHT`] of request bodies (counted at the
+//! body limit each) are read and held at once; further requests wait, unread.
+//!
 //! | status | when | body |
 //! |---|---|---|
 //! | 200 | all records written | `{"ingested": N}` |
@@ -66,6 +74,7 @@ mod config;
 mod dead_letter;
 mod decode;
 mod error;
+mod limit;
 mod router;
 
 #[cfg(test)]
@@ -78,4 +87,5 @@ pub use decode::{
     SortedRecords, decode_body, decode_body_sorted,
 };
 pub use error::{ACCEPTED_CONTENT_TYPES, IngestError, RETRY_AFTER_SECONDS};
+pub use limit::MAX_BODY_BYTES_IN_FLIGHT;
 pub use router::{IngestRoute, IngestState, router};

@@ -18,6 +18,7 @@ use super::config::IngestConfig;
 use super::dead_letter::{IngestDeadLetter, write_sorted};
 use super::decode::{decode_body, decode_body_sorted};
 use super::error::IngestError;
+use super::limit::InFlight;
 use crate::graph::ModelCodec;
 use crate::stream::StreamBackend;
 
@@ -72,6 +73,8 @@ struct Shared {
     config: IngestConfig,
     tokens: Tokens,
     ready: Arc<AtomicBool>,
+    /// Bounds the request bodies held at once.
+    in_flight: InFlight,
 }
 
 impl IngestState {
@@ -98,6 +101,7 @@ impl IngestState {
         let mut known: Vec<String> = by_key.values().map(IngestRoute::path).collect();
         known.sort();
         let tokens = Tokens::new(&config.tokens);
+        let in_flight = InFlight::new(config.body_limit);
         Self {
             inner: Arc::new(Shared {
                 routes: by_key,
@@ -106,6 +110,7 @@ impl IngestState {
                 config,
                 tokens,
                 ready,
+                in_flight,
             }),
         }
     }
@@ -197,6 +202,7 @@ async fn ingest(
         });
     }
     let format = body_format(&parts.headers)?;
+    let _room = shared.in_flight.enter().await;
     let body = read_body(
         body,
         &parts.headers,

@@ -16,6 +16,8 @@ mod dead_letter;
 mod ledger;
 mod status;
 mod sync;
+#[cfg(test)]
+mod tests;
 mod transform;
 
 pub use backoff::Backoff;

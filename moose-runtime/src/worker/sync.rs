@@ -37,6 +37,9 @@ use crate::stream::{ConsumedRecord, StreamConsumer};
 /// an insert is one block, which the server stores (and deduplicates) all or nothing.
 pub const MAX_ROWS_PER_INSERT: usize = 1_000_000;
 
+/// Pause before a single rejected row is tried a second time.
+const SECOND_OPINION_DELAY: Duration = Duration::from_millis(100);
+
 /// How long a batch being re-cut to a range recorded before a restart waits for the rest of
 /// that range. Records of a recorded range were durable when it was recorded, so they come
 /// back at once; this only guards against a stream that lost them.
@@ -321,7 +324,16 @@ impl SyncWorker {
                 entries[lo].offset,
                 entries[hi - 1].offset
             );
-            match self.insert_with_retry(slice, &token, hi - lo, cancel).await {
+            let mut outcome = self
+                .insert_with_retry(slice.clone(), &token, hi - lo, cancel)
+                .await;
+            if hi - lo == 1 && matches!(outcome, Err(Some(_))) {
+                // Once more before dead-lettering a row: only a rejection that repeats is
+                // about the row itself (a body cut short by the network also fails to parse).
+                tokio::time::sleep(SECOND_OPINION_DELAY).await;
+                outcome = self.insert_with_retry(slice, &token, 1, cancel).await;
+            }
+            match outcome {
                 Ok(()) => {}
                 Err(None) => return false,
                 Err(Some(rejected)) if hi - lo == 1 => {
