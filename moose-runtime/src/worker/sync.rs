@@ -162,8 +162,10 @@ impl SyncWorker {
                 // which cuts them the same way.
                 break;
             }
+            // Batches re-cut to a recorded range wait for records, not for the clock.
             let wait = batches
                 .values()
+                .filter(|b| b.recorded_end.is_none())
                 .filter_map(|b| b.started)
                 .map(|s| self.config.max_delay.saturating_sub(s.elapsed()))
                 .min()
