@@ -47,6 +47,9 @@ pub enum Outcome {
     /// This status without a JSON body: the HTTP layer (hyper) refused a request that is not
     /// valid HTTP before moose saw it, or the method was `HEAD`.
     Bare { status: u16 },
+    /// The server closes the connection without answering (a client too slow to send its
+    /// request head).
+    Disconnected,
     /// Checked by the case's own function.
     Custom,
 }
@@ -112,6 +115,12 @@ impl Case {
     /// moose saw it, or the method was HEAD); stores nothing.
     pub fn refused_bare(mut self, status: u16) -> Case {
         self.outcome = Outcome::Bare { status };
+        self
+    }
+
+    /// Disconnected without an answer; stores nothing.
+    pub fn disconnected(mut self) -> Case {
+        self.outcome = Outcome::Disconnected;
         self
     }
 

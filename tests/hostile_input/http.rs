@@ -12,6 +12,9 @@ use tokio::net::TcpStream;
 /// Longest any single exchange may take before it counts as a hang.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The error of an exchange whose connection the server closed without answering.
+pub const CLOSED_WITHOUT_ANSWER: &str = "the server closed the connection without an answer";
+
 /// A response as read off the wire.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -145,9 +148,14 @@ pub async fn exchange_with(
                     Ok(0) => break,
                     Ok(n) => raw.extend_from_slice(&buf[..n]),
                     // A reset after the whole answer arrived still leaves a usable answer.
-                    Err(e) if raw.is_empty() => return Err(format!("read: {e}")),
+                    Err(e) if raw.is_empty() && e.kind() != std::io::ErrorKind::ConnectionReset => {
+                        return Err(format!("read: {e}"));
+                    }
                     Err(_) => break,
                 }
+            }
+            if raw.is_empty() {
+                return Err(CLOSED_WITHOUT_ANSWER.to_owned());
             }
             parse(&raw)
         };

@@ -255,6 +255,28 @@ pub fn cases() -> Vec<Case> {
         )
         .refused(408, &["did not arrive within"]),
         Case::pieces(
+            "slow client: head trickled past the header timeout",
+            post_json(RAW, raw("slow-head", 1.0).to_string())
+                .chunks(4)
+                .map(<[u8]>::to_vec)
+                .collect(),
+            Duration::from_millis(200),
+            false,
+        )
+        .disconnected(),
+        Case::pieces(
+            "slow client: connects and sends nothing",
+            Vec::new(),
+            Duration::ZERO,
+            false,
+        )
+        .disconnected(),
+        Case::custom(
+            "slow client: idle kept-alive connection is closed",
+            |addr| Box::pin(idle_keep_alive(addr)),
+        )
+        .stores_raw(vec![raw("kept-alive", 1.0)]),
+        Case::pieces(
             "slow client: body in pieces within the timeout",
             {
                 let body = raw("slow-ok", 1.0).to_string().into_bytes();
@@ -527,6 +549,20 @@ async fn pipelined(addr: SocketAddr) -> Result<(), String> {
         Err(format!(
             "pipelined answers {statuses:?}, expected [400, 200]"
         ))
+    }
+}
+
+async fn idle_keep_alive(addr: SocketAddr) -> Result<(), String> {
+    let request = String::from_utf8(post_json(RAW, raw("kept-alive", 1.0).to_string()))
+        .unwrap()
+        .replacen("connection: close", "connection: keep-alive", 1)
+        .into_bytes();
+    // Reads until the server closes the connection, which it must do once the connection
+    // has idled for the header timeout.
+    let answers = http::pipelined(addr, &[request]).await?;
+    match answers.as_slice() {
+        [answer] if answer.status == 200 => Ok(()),
+        _ => Err(format!("expected one 200, got {answers:?}")),
     }
 }
 

@@ -15,6 +15,14 @@ pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 /// client that stalls mid-body stops holding a connection and a buffer after half a minute.
 pub const DEFAULT_REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default time a client has to send a request's line and headers: 30 s (hyper's own
+/// default, which takes effect only when the server has a timer).
+///
+/// An honest client sends its head in one packet; without a bound, a client that sends it a
+/// byte at a time, or opens connections and sends nothing, holds a connection and a file
+/// descriptor each, forever, until no one else can connect.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The environment variable that sets [`IngestConfig::body_limit`] (bytes); named in the
 /// 413 answer so a client's operator knows what to change.
 pub const BODY_LIMIT_ENV: &str = "MOOSE_INGEST_BODY_LIMIT";
@@ -42,6 +50,10 @@ pub struct IngestConfig {
     /// How long a client has to send its whole request body; slower ones get 408
     /// (`MOOSE_INGEST_BODY_TIMEOUT_MS`, default [`DEFAULT_REQUEST_BODY_TIMEOUT`]).
     pub request_body_timeout: Duration,
+    /// How long a client has to send a request's line and headers; then its connection is
+    /// closed without an answer (`MOOSE_INGEST_HEADER_TIMEOUT_MS`, default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]). Enforced by [`serve`](super::serve).
+    pub header_read_timeout: Duration,
 }
 
 impl Default for IngestConfig {
@@ -50,6 +62,7 @@ impl Default for IngestConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             tokens: Vec::new(),
             request_body_timeout: DEFAULT_REQUEST_BODY_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -61,6 +74,7 @@ impl std::fmt::Debug for IngestConfig {
             .field("body_limit", &self.body_limit)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("request_body_timeout", &self.request_body_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }

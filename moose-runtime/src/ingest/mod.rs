@@ -45,6 +45,11 @@
 //! | 415 | other or missing `Content-Type` | `{"error", "accepted"}` |
 //! | 503 | the stream did not confirm the write (`Retry-After`) | `{"error", "retryable"}` |
 //!
+//! A client that does not send a request's line and headers within the header timeout
+//! (`MOOSE_INGEST_HEADER_TIMEOUT_MS`) is disconnected without an answer. Requests that are
+//! not valid HTTP/1.1 are answered by hyper with an empty body: 400 (malformed), 414 (URI
+//! too long), 431 (head over ~400 KiB or more than 100 headers).
+//!
 //! `error` is always a sentence saying what was wrong and what to do. `GET /health` answers
 //! `{"status":"ok"}` while the process lives; `GET /ready` answers 200 once the runtime has
 //! started and the stream can take writes, else 503.
@@ -52,19 +57,22 @@
 //! # Example
 //!
 //! ```no_run
-//! # async fn serve(
+//! # async fn run(
 //! #     routes: Vec<moose_runtime::ingest::IngestRoute>,
 //! #     backend: std::sync::Arc<dyn moose_runtime::stream::StreamBackend>,
 //! # ) -> std::io::Result<()> {
 //! use std::sync::Arc;
 //! use std::sync::atomic::AtomicBool;
-//! use moose_runtime::ingest::{IngestConfig, IngestState, router};
+//! use moose_runtime::ingest::{IngestConfig, IngestState, router, serve};
 //!
+//! let config = IngestConfig::default();
+//! let header_read_timeout = config.header_read_timeout;
 //! let ready = Arc::new(AtomicBool::new(false));
-//! let state = IngestState::new(routes, backend, IngestConfig::default(), ready.clone());
+//! let state = IngestState::new(routes, backend, config, ready.clone());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
 //! ready.store(true, std::sync::atomic::Ordering::Release);
-//! axum::serve(listener, router(state)).await
+//! serve(listener, router(state), header_read_timeout, std::future::pending()).await;
+//! # Ok(())
 //! # }
 //! ```
 
@@ -76,11 +84,15 @@ mod decode;
 mod error;
 mod limit;
 mod router;
+mod serve;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{BODY_LIMIT_ENV, DEFAULT_BODY_LIMIT, DEFAULT_REQUEST_BODY_TIMEOUT, IngestConfig};
+pub use config::{
+    BODY_LIMIT_ENV, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_BODY_TIMEOUT,
+    IngestConfig,
+};
 pub use dead_letter::IngestDeadLetter;
 pub use decode::{
     BodyFormat, InvalidRecord, InvalidRecords, MAX_LISTED_RECORD_ERRORS, RecordError,
@@ -89,3 +101,4 @@ pub use decode::{
 pub use error::{ACCEPTED_CONTENT_TYPES, IngestError, RETRY_AFTER_SECONDS};
 pub use limit::MAX_BODY_BYTES_IN_FLIGHT;
 pub use router::{IngestRoute, IngestState, router};
+pub use serve::serve;

@@ -132,7 +132,7 @@ impl std::fmt::Debug for IngestState {
     }
 }
 
-/// The ingest API as an axum router, to be served with `axum::serve`.
+/// The ingest API as an axum router, to be served with [`serve`](super::serve).
 ///
 /// Requests are traced with `tower-http`'s `TraceLayer` at its default levels, which record
 /// method, path and status but no headers, so tokens never reach a log.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::ingest::DEFAULT_REQUEST_BODY_TIMEOUT;
+use crate::ingest::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_BODY_TIMEOUT};
 use crate::worker::{
     DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig,
 };
@@ -91,6 +91,11 @@ pub struct RuntimeConfig {
     /// Milliseconds a client has to send its whole ingest request body; slower ones get 408.
     #[arg(long, env = "MOOSE_INGEST_BODY_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_BODY_TIMEOUT.as_millis() as u64, global = true)]
     pub ingest_body_timeout_ms: u64,
+
+    /// Milliseconds a client has to send a request's line and headers; slower ones are
+    /// disconnected without an answer.
+    #[arg(long, env = "MOOSE_INGEST_HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64, global = true)]
+    pub ingest_header_timeout_ms: u64,
 
     /// Rows per ClickHouse insert at most.
     #[arg(long, env = "MOOSE_SYNC_MAX_ROWS", default_value_t = DEFAULT_SYNC_MAX_ROWS, global = true)]

@@ -17,7 +17,7 @@ use crate::clickhouse::{
     ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError,
 };
 use crate::graph::{App, Graph, InvalidRecordPolicy};
-use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router};
+use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router, serve};
 use crate::plan::{self, ApplyPolicy, Desired, PlanError};
 use crate::schema::{ResolvedTable, SchemaError};
 use crate::stream::local::LocalLog;
@@ -266,6 +266,7 @@ impl Runtime {
                 body_limit: config.ingest_body_limit,
                 tokens: config.tokens(),
                 request_body_timeout: Duration::from_millis(config.ingest_body_timeout_ms),
+                header_read_timeout: Duration::from_millis(config.ingest_header_timeout_ms),
             },
             ready.clone(),
         ));
@@ -297,12 +298,12 @@ impl Runtime {
         {
             let cancel = http_cancel.clone();
             let app = ingest.merge(peek);
+            let header_read_timeout = Duration::from_millis(config.ingest_header_timeout_ms);
             http.spawn(async move {
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move { cancel.cancelled().await });
-                if let Err(e) = served.await {
-                    tracing::error!(error = %e, "HTTP server failed");
-                }
+                serve(listener, app, header_read_timeout, async move {
+                    cancel.cancelled().await
+                })
+                .await;
             });
         }
         ready.store(true, Ordering::SeqCst);
