@@ -24,6 +24,9 @@ pub struct ActualColumn {
     /// `DEFAULT` expression as the server stores it (empty if none; other kinds such as
     /// `MATERIALIZED` are kept with their kind: `MATERIALIZED expr`).
     pub default: String,
+    /// `MATERIALIZED`, `ALIAS` or `EPHEMERAL`: computed by the server, never written by
+    /// inserts, so never part of a model; moose leaves such columns alone.
+    pub computed: bool,
     /// Comment (empty if none).
     pub comment: String,
     /// Part of the sorting, primary or partition key: its type cannot change in place.
@@ -273,6 +276,7 @@ pub async fn read_tables(
                 "" | "DEFAULT" => expression,
                 other => format!("{other} {expression}"),
             },
+            computed: matches!(kind.as_str(), "MATERIALIZED" | "ALIAS" | "EPHEMERAL"),
             comment: text(row, "comment"),
             in_key: flag(row, "is_in_partition_key")
                 || flag(row, "is_in_sorting_key")
@@ -332,6 +336,7 @@ fn fold_split_tuples(columns: &mut Vec<ActualColumn>) {
                     type_sql: ty.to_string(),
                     ty: Some(ty),
                     default: String::new(),
+                    computed: false,
                     comment: column.comment.clone(),
                     in_key: column.in_key,
                     parts: vec![column.name.clone()],
@@ -393,6 +398,7 @@ mod tests {
             type_sql: ty.into(),
             ty: ty.parse().ok(),
             default: String::new(),
+            computed: false,
             comment: String::new(),
             in_key: false,
             parts: Vec::new(),

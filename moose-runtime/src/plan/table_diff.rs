@@ -198,7 +198,8 @@ pub(crate) fn diff_table(
         ));
     }
     for existing in &actual.columns {
-        if table.columns.iter().any(|c| c.name == existing.name) {
+        // Computed columns were added by hand (a model cannot declare one): not moose's.
+        if existing.computed || table.columns.iter().any(|c| c.name == existing.name) {
             continue;
         }
         if existing.in_key {
@@ -368,9 +369,21 @@ fn recreate_step(
         }
     }
     let list = columns.join(", ");
-    let statements = vec![
+    let mut statements = vec![
         format!("DROP TABLE IF EXISTS {}", q(db, &new_name)),
         copy.create_table_sql(),
+    ];
+    // Computed columns added by hand come along (they are not moose's to drop).
+    for computed in actual.columns.iter().filter(|c| c.computed) {
+        statements.push(format!(
+            "ALTER TABLE {} ADD COLUMN {} {} {}",
+            q(db, &new_name),
+            quote_identifier(&computed.name),
+            computed.type_sql,
+            computed.default
+        ));
+    }
+    statements.extend([
         format!(
             "INSERT INTO {} ({list}) SELECT {list} FROM {}",
             q(db, &new_name),
@@ -384,7 +397,7 @@ fn recreate_step(
             q(db, name)
         ),
         format!("DROP TABLE {}", q(db, &old_name)),
-    ];
+    ]);
     let lossy = if lossy.is_empty() {
         String::new()
     } else {
@@ -476,6 +489,10 @@ pub(crate) fn mismatches(desired: &DesiredTable, actual: Option<&ActualTable>) -
             None => problems.push(format!(
                 "column `{}` ({}) is missing",
                 column.name, column.ty
+            )),
+            Some(existing) if existing.computed => problems.push(format!(
+                "column `{}` is `{}` on the server: inserts cannot write it",
+                column.name, existing.default
             )),
             Some(existing) => {
                 let problem = match &existing.ty {
