@@ -8,6 +8,7 @@ fn ui() {
     let t = trybuild::TestCases::new();
     // One line per macro: `ui-tests/compile_fail/<macro>/<fault_named_like_a_sentence>.rs`.
     t.compile_fail("ui-tests/compile_fail/data_model/*.rs");
+    t.compile_fail("ui-tests/compile_fail/pipeline/*.rs");
     // What must compile, and run: each case asserts in `main`.
     t.pass("ui-tests/pass/*.rs");
 }

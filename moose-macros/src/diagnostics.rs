@@ -46,6 +46,13 @@ impl Errors {
         self.push(syn::Error::new_spanned(tokens, message));
     }
 
+    /// Adds every error of `other`.
+    pub fn append(&mut self, other: Errors) {
+        if let Some(error) = other.0 {
+            self.push(error);
+        }
+    }
+
     /// Whether any error was collected.
     pub fn is_empty(&self) -> bool {
         self.0.is_none()

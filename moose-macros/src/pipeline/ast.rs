@@ -6,6 +6,9 @@ use syn::{Expr, Ident, Type};
 pub struct Pipeline {
     pub decls: Vec<Decl>,
     pub flows: Vec<Flow>,
+    /// Mistakes the parser read past (a misspelled item kind or flow step), so the checks
+    /// still run on everything else and report in the same compile.
+    pub errors: Vec<syn::Error>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -17,6 +20,19 @@ pub enum DeclKind {
 
 impl DeclKind {
     pub const NAMES: [&'static str; 3] = ["IngestPipeline", "Stream", "OlapTable"];
+    pub const ALL: [DeclKind; 3] = [
+        DeclKind::IngestPipeline,
+        DeclKind::Stream,
+        DeclKind::OlapTable,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DeclKind::IngestPipeline => "IngestPipeline",
+            DeclKind::Stream => "Stream",
+            DeclKind::OlapTable => "OlapTable",
+        }
+    }
 
     pub fn options(self) -> &'static [&'static str] {
         const STREAM: &[&str] = &[
@@ -61,7 +77,9 @@ impl DeclKind {
 /// `name: Kind<Model> { options }`.
 pub struct Decl {
     pub name: Ident,
-    pub kind: DeclKind,
+    /// `None` for a misspelled kind (already reported): the name is declared, nothing else
+    /// about it is checked.
+    pub kind: Option<DeclKind>,
     pub model: Type,
     pub options: Vec<Opt>,
 }
@@ -92,4 +110,6 @@ pub enum Step {
         function: Expr,
         options: Vec<Opt>,
     },
+    /// A misspelled step (already reported), with the destination that followed it, if any.
+    Unknown { destination: Option<Ident> },
 }

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
 use super::ast::{Decl, DeclKind, Opt, Pipeline, Step};
-use crate::diagnostics::{Errors, suggestion};
+use super::parse::unknown;
+use crate::diagnostics::{Errors, did_you_mean};
 
 pub enum OrderBy {
     Fields(Vec<Ident>),
@@ -23,6 +23,12 @@ pub enum Engine {
 /// A declaration with its options read.
 pub struct CheckedDecl<'a> {
     pub decl: &'a Decl,
+    /// The declared kind; `None` for a misspelled one (already reported), which makes every
+    /// check involving this name quiet.
+    pub kind: Option<DeclKind>,
+    /// Whether reading this declaration reported an error: its table checks are then left
+    /// out, as they would only repeat it.
+    pub has_errors: bool,
     pub ingest: bool,
     pub stream: bool,
     pub table: bool,
@@ -56,8 +62,16 @@ pub struct CheckedConsumer<'a> {
     pub dead_letter_queue: Option<usize>,
 }
 
+/// `stream { destination: table }`, both declared with the right kinds.
+pub struct CheckedDestination {
+    pub stream: usize,
+    pub table: usize,
+    pub name: Ident,
+}
+
 pub struct Checked<'a> {
     pub decls: Vec<CheckedDecl<'a>>,
+    pub destinations: Vec<CheckedDestination>,
     pub transforms: Vec<CheckedTransform<'a>>,
     pub consumers: Vec<CheckedConsumer<'a>>,
 }
@@ -122,12 +136,14 @@ fn check_version(version: &LitStr, errors: &mut Errors) {
     }
 }
 
-fn read_decl<'a>(decl: &'a Decl, errors: &mut Errors) -> CheckedDecl<'a> {
+fn read_decl<'a>(decl: &'a Decl, outer: &mut Errors) -> CheckedDecl<'a> {
     let mut out = CheckedDecl {
         decl,
+        kind: decl.kind,
+        has_errors: false,
         ingest: false,
-        stream: decl.kind == DeclKind::Stream,
-        table: decl.kind == DeclKind::OlapTable,
+        stream: decl.kind == Some(DeclKind::Stream),
+        table: decl.kind == Some(DeclKind::OlapTable),
         dead_letter_queue: false,
         parallelism: None,
         retention: None,
@@ -140,45 +156,45 @@ fn read_decl<'a>(decl: &'a Decl, errors: &mut Errors) -> CheckedDecl<'a> {
         engine: None,
         ttl: None,
     };
-    let allowed = decl.kind.options();
+    let Some(kind) = decl.kind else {
+        return out;
+    };
+    // Errors found while reading this declaration go to `own` first, to set `has_errors`.
+    let mut own = Errors::default();
+    let errors = &mut own;
+    let allowed = kind.options();
     let mut seen: HashMap<String, &Ident> = HashMap::new();
     for Opt { name, value } in &decl.options {
         let key = name.to_string();
         if !allowed.contains(&key.as_str()) {
-            let elsewhere = DeclKind::NAMES
-                .iter()
-                .zip([
-                    DeclKind::IngestPipeline,
-                    DeclKind::Stream,
-                    DeclKind::OlapTable,
-                ])
-                .filter(|(_, k)| k.options().contains(&key.as_str()))
-                .map(|(n, _)| format!("`{n}`"))
+            let elsewhere = DeclKind::ALL
+                .into_iter()
+                .filter(|k| k.options().contains(&key.as_str()))
+                .map(|k| format!("`{}`", k.name()))
                 .collect::<Vec<_>>();
-            let hint = if elsewhere.is_empty() {
-                String::new()
+            let message = if elsewhere.is_empty() {
+                unknown(
+                    &format!("`{}` option", kind.name()),
+                    &key,
+                    allowed.iter().copied(),
+                    &format!("the options are: {}", allowed.join(", ")),
+                )
             } else {
-                format!(" (it is an option of {})", elsewhere.join(" and "))
-            };
-            errors.spanned(
-                name,
                 format!(
-                    "unknown {:?} option `{key}`{}{hint}; the options are: {}",
-                    decl.kind,
-                    suggestion(&key, allowed.iter().copied()),
+                    "`{key}` is not a `{}` option (it is one of {}); the `{}` options are: {}",
+                    kind.name(),
+                    elsewhere.join(" and "),
+                    kind.name(),
                     allowed.join(", ")
-                ),
-            );
+                )
+            };
+            errors.spanned(name, message);
             continue;
         }
-        if let Some(first) = seen.insert(key.clone(), name) {
-            let _ = first;
+        if seen.insert(key.clone(), name).is_some() {
             errors.spanned(
                 name,
-                format!(
-                    "option `{key}` is given twice for `{}`; keep one",
-                    decl.name
-                ),
+                format!("`{key}` is given twice for `{}`; keep one", decl.name),
             );
             continue;
         }
@@ -205,9 +221,11 @@ fn read_decl<'a>(decl: &'a Decl, errors: &mut Errors) -> CheckedDecl<'a> {
                 Some(i) if LIFE_CYCLES.contains(&i.to_string().as_str()) => out.life_cycle = Some(i),
                 Some(i) => errors.spanned(
                     &i,
-                    format!(
-                        "unknown life_cycle `{i}`{}; use FullyManaged, DeletionProtected or ExternallyManaged",
-                        suggestion(&i.to_string(), LIFE_CYCLES)
+                    unknown(
+                        "`life_cycle`",
+                        &i.to_string(),
+                        LIFE_CYCLES,
+                        "use FullyManaged, DeletionProtected or ExternallyManaged",
                     ),
                 ),
                 None => errors.spanned(value, "`life_cycle` is FullyManaged, DeletionProtected or ExternallyManaged"),
@@ -220,7 +238,7 @@ fn read_decl<'a>(decl: &'a Decl, errors: &mut Errors) -> CheckedDecl<'a> {
             }
             "destination" => match ident(value) {
                 Some(i) => out.destination = Some(i),
-                None => errors.spanned(value, "`destination` names a table declared in this pipeline!"),
+                None => errors.spanned(value, "`destination` is the name of an `OlapTable` declared in this `pipeline!`"),
             },
             "order_by" => match value {
                 Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => out.order_by = Some(OrderBy::Expr(s.clone())),
@@ -240,7 +258,7 @@ fn read_decl<'a>(decl: &'a Decl, errors: &mut Errors) -> CheckedDecl<'a> {
             _ => unreachable!("every allowed option is handled"),
         }
     }
-    if decl.kind == DeclKind::IngestPipeline {
+    if kind == DeclKind::IngestPipeline {
         if out.ingest && !out.stream {
             let span = seen
                 .get("ingest")
@@ -266,6 +284,8 @@ fn read_decl<'a>(decl: &'a Decl, errors: &mut Errors) -> CheckedDecl<'a> {
             }
         }
     }
+    out.has_errors = !own.is_empty();
+    outer.append(own);
     out
 }
 
@@ -315,10 +335,11 @@ fn read_engine(value: &Expr, errors: &mut Errors) -> Option<Engine> {
         other => {
             errors.spanned(
                 &name,
-                format!(
-                    "unknown engine `{other}`{}; use one of: {}",
-                    suggestion(other, ENGINES),
-                    ENGINES.join(", ")
+                unknown(
+                    "engine",
+                    other,
+                    ENGINES,
+                    &format!("use one of: {}", ENGINES.join(", ")),
                 ),
             );
             None
@@ -331,19 +352,22 @@ fn find(names: &HashMap<String, usize>, name: &Ident, errors: &mut Errors) -> Op
     match names.get(&key) {
         Some(i) => Some(*i),
         None => {
-            errors.spanned(
-                name,
-                format!(
-                    "`{key}` is not declared in this pipeline!{}",
-                    suggestion(&key, names.keys().map(String::as_str))
+            let message = match did_you_mean(&key, names.keys().map(String::as_str)) {
+                Some(near) => {
+                    format!("`{key}` is not declared in this `pipeline!`; did you mean `{near}`?")
+                }
+                None => format!(
+                    "`{key}` is not declared in this `pipeline!`; declare it first, like `{key}: Stream<Model>`"
                 ),
-            );
+            };
+            errors.spanned(name, message);
             None
         }
     }
 }
 
 fn step_options(
+    keyword: &Ident,
     options: &[Opt],
     names: &HashMap<String, usize>,
     decls: &[CheckedDecl<'_>],
@@ -355,7 +379,7 @@ fn step_options(
     for Opt { name, value } in options {
         let key = name.to_string();
         if seen.contains(&key) {
-            errors.spanned(name, format!("option `{key}` is given twice; keep one"));
+            errors.spanned(name, format!("`{key}` is given twice; keep one"));
             continue;
         }
         seen.push(key.clone());
@@ -369,20 +393,32 @@ fn step_options(
             "dead_letter_queue" => match ident(value) {
                 Some(i) => {
                     if let Some(index) = find(names, &i, errors) {
-                        if decls[index].stream {
+                        let d = &decls[index];
+                        if d.stream || d.kind.is_none() {
                             dlq = Some(index);
                         } else {
-                            errors.spanned(&i, format!("dead-letter queue `{i}` has no stream; declare it as `Stream<DeadLetter>`"));
+                            let what = match d.kind {
+                                Some(DeclKind::OlapTable) => "an `OlapTable`".to_owned(),
+                                _ => format!(
+                                    "an `IngestPipeline` without a stream (add `stream: true` to `{i}`)"
+                                ),
+                            };
+                            errors.spanned(&i, format!("the dead-letter queue `{i}` is {what}; failed records are written to a stream, so name a `Stream` here"));
                         }
                     }
                 }
-                None => errors.spanned(value, "`dead_letter_queue` names a stream declared in this pipeline!"),
+                None => errors.spanned(
+                    value,
+                    "`dead_letter_queue` is the name of a `Stream` declared in this `pipeline!`",
+                ),
             },
             other => errors.spanned(
                 name,
-                format!(
-                    "unknown transform option `{other}`{}; the options are: version, dead_letter_queue",
-                    suggestion(other, ["version", "dead_letter_queue"])
+                unknown(
+                    &format!("`{keyword}` option"),
+                    other,
+                    ["version", "dead_letter_queue"],
+                    "the options are: version, dead_letter_queue",
                 ),
             ),
         }
@@ -391,6 +427,9 @@ fn step_options(
 }
 
 pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
+    for error in &pipeline.errors {
+        errors.push(error.clone());
+    }
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut decls = Vec::new();
     for decl in &pipeline.decls {
@@ -398,25 +437,36 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
         if names.contains_key(&key) {
             errors.spanned(
                 &decl.name,
-                format!("`{key}` is declared twice; streams and tables need distinct names (or distinct versions in separate pipelines)"),
+                format!("`{key}` is declared twice; give each stream and table its own name"),
             );
             continue;
         }
         names.insert(key, decls.len());
         decls.push(read_decl(decl, errors));
     }
-    for d in &decls {
-        if let Some(dest) = &d.destination
-            && let Some(i) = find(&names, dest, errors)
-            && decls[i].decl.kind != DeclKind::OlapTable
-        {
-            errors.spanned(
+    let mut destinations = Vec::new();
+    for (index, d) in decls.iter().enumerate() {
+        let Some(dest) = &d.destination else {
+            continue;
+        };
+        let Some(table) = find(&names, dest, errors) else {
+            continue;
+        };
+        match decls[table].kind {
+            Some(DeclKind::OlapTable) => destinations.push(CheckedDestination {
+                stream: index,
+                table,
+                name: dest.clone(),
+            }),
+            Some(other) => errors.spanned(
                 dest,
                 format!(
-                    "`destination` must name an `OlapTable`; `{dest}` is {:?}",
-                    decls[i].decl.kind
+                    "`destination` is the table this stream fills, but `{dest}` is {} `{}`; declare the table as `{dest}: OlapTable<Model>`",
+                    if other == DeclKind::IngestPipeline { "an" } else { "a" },
+                    other.name(),
                 ),
-            );
+            ),
+            None => {}
         }
     }
 
@@ -434,12 +484,13 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
                     destination,
                 } => {
                     let (version, dead_letter_queue) =
-                        step_options(options, &names, &decls, errors);
+                        step_options(keyword, options, &names, &decls, errors);
                     let to = find(&names, destination, errors);
                     if let (Some(from), Some(to)) = (current, to) {
                         let ok_from =
-                            require_stream(&decls[from], current_ident, "read from", errors);
-                        let ok_to = require_stream(&decls[to], destination, "written to", errors);
+                            require_stream(&decls[from], current_ident, Role::Source, errors);
+                        let ok_to =
+                            require_stream(&decls[to], destination, Role::Destination, errors);
                         if ok_from && ok_to {
                             let duplicate = transforms.iter().any(|t| {
                                 t.from == from
@@ -448,13 +499,16 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
                                         == version.as_ref().map(LitStr::value)
                             });
                             if duplicate {
-                                errors.spanned(
-                                    keyword,
-                                    format!(
-                                        "there is already a transform from `{current_ident}` to `{destination}`{}; give this one a distinct version: `transform(f, version: \"2\")`",
-                                        version.as_ref().map(|v| format!(" with version {:?}", v.value())).unwrap_or_default()
+                                let message = match &version {
+                                    None => format!(
+                                        "there is already a transform from `{current_ident}` to `{destination}`; give this one a version to tell them apart: `transform(function, version: \"2\")`"
                                     ),
-                                );
+                                    Some(v) => format!(
+                                        "there is already a transform from `{current_ident}` to `{destination}` with version {:?}; give this one another version",
+                                        v.value()
+                                    ),
+                                };
+                                errors.spanned(keyword, message);
                             } else {
                                 transforms.push(CheckedTransform {
                                     from,
@@ -476,9 +530,9 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
                     options,
                 } => {
                     let (version, dead_letter_queue) =
-                        step_options(options, &names, &decls, errors);
+                        step_options(keyword, options, &names, &decls, errors);
                     if let Some(stream) = current
-                        && require_stream(&decls[stream], current_ident, "consumed", errors)
+                        && require_stream(&decls[stream], current_ident, Role::Consumed, errors)
                     {
                         consumers.push(CheckedConsumer {
                             stream,
@@ -489,40 +543,64 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
                         });
                     }
                 }
+                Step::Unknown { destination } => match destination {
+                    // Already reported; its destination is still a name to check.
+                    Some(d) => {
+                        current = find(&names, d, errors);
+                        current_ident = d;
+                    }
+                    None => current = None,
+                },
             }
-        }
-        if flow.steps.is_empty() {
-            errors.spanned(
-                &flow.source,
-                "a flow needs at least one step: `source => transform(function) => destination`",
-            );
         }
     }
     check_cycles(&decls, &transforms, errors);
     Checked {
         decls,
+        destinations,
         transforms,
         consumers,
     }
 }
 
+#[derive(Clone, Copy)]
+enum Role {
+    Source,
+    Destination,
+    Consumed,
+}
+
+/// Whether `decl` has a stream for a flow to use; reports it if not. Quiet for a misspelled
+/// kind, and such a step is left out.
 fn require_stream(
     decl: &CheckedDecl<'_>,
     used_as: &Ident,
-    what: &str,
+    role: Role,
     errors: &mut Errors,
 ) -> bool {
     if decl.stream {
         return true;
     }
-    let fix = match decl.decl.kind {
-        DeclKind::OlapTable => "tables are filled from streams; connect the transform to a stream whose destination is this table".to_owned(),
-        _ => format!("add `stream: true` to `{}`", decl.decl.name),
+    let what = match role {
+        Role::Source => "a transform cannot read from it",
+        Role::Destination => "a transform cannot write to it",
+        Role::Consumed => "it cannot be consumed",
     };
-    errors.spanned(
-        used_as,
-        format!("`{used_as}` has no stream to be {what}; {fix}"),
-    );
+    let message = match decl.kind {
+        None => return false,
+        Some(DeclKind::OlapTable) => match role {
+            Role::Destination => format!(
+                "`{used_as}` is an `OlapTable`, and {what}: transforms write to streams, and a stream fills a table; write to a `Stream` declared with `destination: {used_as}`"
+            ),
+            _ => format!(
+                "`{used_as}` is an `OlapTable`, and {what}: flows read streams, not tables; read the stream that fills `{used_as}`"
+            ),
+        },
+        Some(_) => {
+            format!("`{used_as}` has no stream, so {what}; add `stream: true` to `{used_as}`")
+        }
+    };
+    errors.spanned(used_as, message);
     false
 }
 
@@ -544,7 +622,7 @@ fn check_cycles(
                     .map(|i| decls[i].decl.name.to_string())
                     .collect();
                 errors.at(
-                    span_of(t.keyword),
+                    t.keyword.span(),
                     format!(
                         "this transform closes a cycle ({}); records would loop forever, so pipelines must be acyclic",
                         names.join(" => ")
@@ -562,8 +640,4 @@ fn check_cycles(
             }
         }
     }
-}
-
-fn span_of(ident: &Ident) -> Span {
-    ident.span()
 }

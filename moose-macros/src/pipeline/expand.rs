@@ -1,12 +1,98 @@
 //! Expand phase: checked pipeline -> builder calls on `moose::App`. Quote only.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
 use super::ast::DeclKind;
 use super::check::{Checked, CheckedDecl, Engine, OrderBy};
+
+/// A local name of the expansion, resolved like the macro's own tokens (hygienic) but located
+/// at the user's token `span`, so an error involving it points there.
+fn local(name: &syn::Ident, span: Span) -> syn::Ident {
+    syn::Ident::new(&name.to_string(), Span::call_site().located_at(span))
+}
+
+/// The expansion's name for a declaration's model, at the model's tokens. Every use goes
+/// through it, so a model that does not resolve is reported once, where the user wrote it.
+/// A type alias is an item, which macro hygiene leaves alone: it can carry the user's span
+/// as is, and rustc reports a bound on it there (a macro-resolved span would widen to the
+/// whole `pipeline!`).
+fn model(d: &CheckedDecl<'_>) -> syn::Ident {
+    syn::Ident::new(
+        &format!("__moose_model_{}", d.decl.name),
+        d.decl.model.span(),
+    )
+}
+
+/// `type __moose_model_x = Model;`
+fn model_alias(d: &CheckedDecl<'_>) -> TokenStream {
+    if d.kind.is_none() {
+        return TokenStream::new();
+    }
+    let alias = model(d);
+    let ty = &d.decl.model;
+    quote! {
+        #[allow(non_camel_case_types)]
+        type #alias = #ty;
+    }
+}
+
+/// `tokens` with every span at the user's token `span` (resolved like the macro's own), so
+/// an error in generated code points at what the user wrote, not at the whole macro.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    let span = Span::call_site().located_at(span);
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+/// A model type as text, for messages.
+fn model_name(d: &CheckedDecl<'_>) -> String {
+    let model = &d.decl.model;
+    quote!(#model).to_string().replace(' ', "")
+}
+
+/// `::moose::__private::model_names::<Model>()`, all at `model_span`: the first place the
+/// pipeline names this model. Every use of the model's names is this very expression, and the
+/// pipeline evaluates it once per model before anything else, so a model that is not a data
+/// model gets one error there: rustc drops the same error repeated at the same place.
+fn model_names(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
+    let mut model = model(d);
+    model.set_span(model_span);
+    quote_spanned!(model_span=> ::moose::__private::model_names::<#model>())
+}
+
+/// `const _: () = assert!(...)` on the user's token `span`, with the message `prefix`
+/// followed by the model's columns, joined while compiling. Only global paths, so it can
+/// carry the user's span: an error there reads as the user's, without macro notes.
+fn column_assertion(
+    span: Span,
+    names: &TokenStream,
+    condition: TokenStream,
+    prefix: String,
+) -> TokenStream {
+    let columns = quote_spanned!(span=> #names.columns);
+    quote_spanned! {span=>
+        const _: () = ::core::assert!(
+            #condition,
+            "{}",
+            ::moose::__private::as_str(&::moose::__private::message::<{ ::moose::__private::message_len(#prefix, #columns) }>(#prefix, #columns))
+        );
+    }
+}
 
 fn option_string(value: Option<&LitStr>) -> TokenStream {
     match value {
@@ -23,33 +109,35 @@ fn stream_var(decl: &CheckedDecl<'_>) -> syn::Ident {
     format_ident!("__moose_stream_{}", decl.decl.name)
 }
 
-/// Compile-time checks of table options against the model, spanned on the user's tokens.
-fn table_assertions(d: &CheckedDecl<'_>) -> TokenStream {
-    if !d.table {
+/// Compile-time checks of table options against the model, on the user's tokens. Left out for
+/// a declaration that already has an error, which they would only repeat.
+fn table_assertions(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
+    if !d.table || d.has_errors {
         return TokenStream::new();
     }
-    let model = &d.decl.model;
-    let name = d.decl.name.to_string();
-    let s = quote!(::moose::__private::schema);
+    let names = model_names(d, model_span);
+    let name = &d.decl.name;
+    let model_name = model_name(d);
     let mut out = TokenStream::new();
     if d.order_by.is_none() {
-        let message = format!(
-            "table `{name}` has no order_by and model `{}` has no #[key] field, so ClickHouse has nothing to sort by: mark a field #[key] or add `order_by: [field]`",
-            quote!(#model).to_string().replace(' ', "")
-        );
-        let span = d.decl.name.span();
-        out.extend(quote_spanned! {span=>
-            const _: () = ::core::assert!(!<#model as #s::DataModel>::KEY_NAMES.is_empty(), #message);
-        });
+        let span = name.span();
+        out.extend(column_assertion(
+            span,
+            &names,
+            quote_spanned!(span=> !#names.keys.is_empty()),
+            format!(
+                "table `{name}` has nothing to sort by: model `{model_name}` has no #[key] field and `{name}` no `order_by`; mark a field #[key], or add `order_by: [column]` with columns of: "
+            ),
+        ));
     }
     let mut field_checks: Vec<(&syn::Ident, &str)> = Vec::new();
     if let Some(OrderBy::Fields(fields)) = &d.order_by {
-        field_checks.extend(fields.iter().map(|f| (f, "order_by")));
+        field_checks.extend(fields.iter().map(|f| (f, "`order_by`")));
     }
     if let Some(Expr::Path(p)) = &d.partition_by
         && let Some(field) = p.path.get_ident()
     {
-        field_checks.push((field, "partition_by"));
+        field_checks.push((field, "`partition_by`"));
     }
     match &d.engine {
         Some(Engine::Replacing(Some(v))) => {
@@ -62,13 +150,15 @@ fn table_assertions(d: &CheckedDecl<'_>) -> TokenStream {
     }
     for (field, option) in field_checks {
         let column = field.to_string();
-        let message = format!(
-            "table `{name}`: {option} names `{column}`, which model `{}` does not have as a column",
-            quote!(#model).to_string().replace(' ', "")
-        );
-        out.extend(quote_spanned! {field.span()=>
-            const _: () = ::core::assert!(::moose::__private::has_column(<#model as #s::DataModel>::COLUMN_NAMES, #column), #message);
-        });
+        let span = field.span();
+        out.extend(column_assertion(
+            span,
+            &names,
+            quote_spanned!(span=> ::moose::__private::has_column(#names.columns, #column)),
+            format!(
+                "table `{name}`: {option} names `{column}`, which is not a column of `{model_name}`; the columns are: "
+            ),
+        ));
     }
     out
 }
@@ -85,7 +175,7 @@ fn stream_config(d: &CheckedDecl<'_>) -> TokenStream {
     if let Some(l) = &d.life_cycle {
         fields.push(quote!(life_cycle: #g::LifeCycle::#l));
     }
-    if d.decl.kind == DeclKind::Stream {
+    if d.kind == Some(DeclKind::Stream) {
         let version = option_string(d.version.as_ref());
         fields.push(quote!(version: #version));
         if let Some(dest) = &d.destination {
@@ -151,35 +241,45 @@ fn table_config(d: &CheckedDecl<'_>) -> TokenStream {
     if let Some(l) = &d.life_cycle {
         fields.push(quote!(life_cycle: #g::LifeCycle::#l));
     }
-    if d.decl.kind == DeclKind::OlapTable {
+    if d.kind == Some(DeclKind::OlapTable) {
         let version = option_string(d.version.as_ref());
         fields.push(quote!(version: #version));
     }
     quote!(#g::OlapConfig { #(#fields,)* ..::core::default::Default::default() })
 }
 
-fn declaration(d: &CheckedDecl<'_>) -> TokenStream {
+/// `d`'s builder call. `model_span` is where the first declaration of the same model wrote
+/// it: a model that is not a data model is then reported once, not once per declaration
+/// (rustc drops a repeated error at the same place).
+fn declaration(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
+    let Some(kind) = d.kind else {
+        return TokenStream::new();
+    };
     let g = quote!(::moose::__private::graph);
     let var = var(d);
-    let model = &d.decl.model;
+    let mut model = model(d);
+    model.set_span(model_span);
     let name = d.decl.name.to_string();
     let checked = format!("pipeline! checked `{name}` while compiling");
-    let assertions = table_assertions(d);
-    let build = match d.decl.kind {
+    let assertions = table_assertions(d, model_span);
+    // On the declaration's name: if `model` is not a data model, that is where it shows.
+    let span = d.decl.name.span();
+    let app = local(&format_ident!("__moose_app"), span);
+    let build = match kind {
         DeclKind::Stream => {
             let config = stream_config(d);
-            quote!(__moose_app.stream::<#model>(#name, #config))
+            quote_spanned!(span=> ::moose::__private::graph::App::stream::<#model>(&#app, #name, #config))
         }
         DeclKind::OlapTable => {
             let config = table_config(d);
-            quote!(__moose_app.table::<#model>(#name, #config))
+            quote_spanned!(span=> ::moose::__private::graph::App::table::<#model>(&#app, #name, #config))
         }
         DeclKind::IngestPipeline => {
             let (ingest, stream, table, dlq) = (d.ingest, d.stream, d.table, d.dead_letter_queue);
             let stream_config = stream_config(d);
             let table_config = table_config(d);
             let version = option_string(d.version.as_ref());
-            quote!(__moose_app.ingest_pipeline::<#model>(#name, #g::IngestPipelineConfig {
+            let config = quote!(#g::IngestPipelineConfig {
                 ingest: #ingest,
                 stream: #stream,
                 table: #table,
@@ -188,10 +288,11 @@ fn declaration(d: &CheckedDecl<'_>) -> TokenStream {
                 version: #version,
                 dead_letter_queue: #dlq,
                 ..::core::default::Default::default()
-            }))
+            });
+            quote_spanned!(span=> ::moose::__private::graph::App::ingest_pipeline::<#model>(&#app, #name, #config))
         }
     };
-    let stream_handle = match (d.decl.kind, d.stream) {
+    let stream_handle = match (kind, d.stream) {
         (DeclKind::Stream, _) => {
             let sv = stream_var(d);
             quote!(let #sv = #var.clone();)
@@ -209,17 +310,54 @@ fn declaration(d: &CheckedDecl<'_>) -> TokenStream {
     }
 }
 
+/// The expansion: one block evaluating to the `App`. It is also emitted next to the errors
+/// of a pipeline that has some, for what was checked fine: rustc then reports type mistakes
+/// (a transform's signature, a table's columns) in the same compile.
 pub fn expand(checked: &Checked<'_>) -> TokenStream {
     let g = quote!(::moose::__private::graph);
-    let declarations = checked.decls.iter().map(declaration);
+    let aliases = checked.decls.iter().map(model_alias);
+    // Where each declaration's model is first named, and the names of each model once.
+    let mut first_mention: Vec<(String, Span)> = Vec::new();
+    let mut gates = TokenStream::new();
+    let mut model_spans = Vec::new();
+    for d in checked.decls.iter().filter(|d| d.kind.is_some()) {
+        let ty = &d.decl.model;
+        let text = quote!(#ty).to_string();
+        let span = match first_mention.iter().find(|(t, _)| *t == text) {
+            Some((_, span)) => *span,
+            None => {
+                first_mention.push((text, ty.span()));
+                let names = model_names(d, ty.span());
+                gates.extend(quote!(let _ = #names;));
+                ty.span()
+            }
+        };
+        model_spans.push(span);
+    }
+    let declarations = checked
+        .decls
+        .iter()
+        .filter(|d| d.kind.is_some())
+        .zip(model_spans)
+        .map(|(d, span)| declaration(d, span));
+    let destinations = checked.destinations.iter().map(|dest| {
+        let span = dest.name.span();
+        let stream = local(&stream_var(&checked.decls[dest.stream]), span);
+        let table = local(&var(&checked.decls[dest.table]), span);
+        quote_spanned! {span=>
+            ::moose::__private::same_model(::moose::__private::models(&#stream, &#table));
+        }
+    });
     let transforms = checked.transforms.iter().map(|t| {
         let from = &checked.decls[t.from];
         let to = &checked.decls[t.to];
-        let (from_var, to_var) = (stream_var(from), stream_var(to));
-        let (from_model, to_model) = (&from.decl.model, &to.decl.model);
         let function = t.function;
-        let checked_fn = quote_spanned! {function.span()=>
-            ::moose::__private::check_transform::<#from_model, #to_model, _, _>(#function)
+        let span = function.span();
+        let (from_var, to_var) = (local(&stream_var(from), span), local(&stream_var(to), span));
+        // Two checks on the user's function: it takes the source's model (rustc compares the
+        // signatures), then its return value fits the destination's.
+        let checked_fn = quote_spanned! {span=>
+            ::moose::__private::transform_destination(&#to_var, ::moose::__private::transform_source(&#from_var, #function))
         };
         let version = option_string(t.version.as_ref());
         let dlq = option_string(
@@ -227,20 +365,30 @@ pub fn expand(checked: &Checked<'_>) -> TokenStream {
                 .map(|i| LitStr::new(&checked.decls[i].decl.name.to_string(), t.keyword.span()))
                 .as_ref(),
         );
-        let message = format!("pipeline! checked the transform from `{}` to `{}` while compiling", from.decl.name, to.decl.name);
-        quote! {
-            #from_var
-                .add_transform_with(&#to_var, #checked_fn, #g::TransformConfig { version: #version, dead_letter_queue: #dlq })
+        let message = format!(
+            "pipeline! checked the transform from `{}` to `{}` while compiling",
+            from.decl.name, to.decl.name
+        );
+        // All at the keyword, resolved in the macro: a mix of the user's spans and the
+        // macro's would widen an error here to the whole `pipeline!`.
+        let span = Span::call_site().located_at(t.keyword.span());
+        let (from_var, to_var) = (local(&stream_var(from), span), local(&stream_var(to), span));
+        let config = respan(quote!(#g::TransformConfig { version: #version, dead_letter_queue: #dlq }), span);
+        quote_spanned! {span=>
+            let __moose_transform = #checked_fn;
+            // The marker named, so rustc looks into that one impl: a model that is not a
+            // data model is then reported once here, not also as "not a transform".
+            ::moose::__private::graph::Stream::add_transform_with::<_, ::moose::__private::graph::Checked>(&#from_var, &#to_var, __moose_transform, #config)
                 .expect(#message);
         }
     });
     let consumers = checked.consumers.iter().map(|c| {
         let stream = &checked.decls[c.stream];
-        let stream_var = stream_var(stream);
-        let model = &stream.decl.model;
         let function = c.function;
-        let checked_fn = quote_spanned! {function.span()=>
-            ::moose::__private::check_consumer::<#model, _, _>(#function)
+        let span = function.span();
+        let stream_var = local(&stream_var(stream), span);
+        let checked_fn = quote_spanned! {span=>
+            ::moose::__private::consumer_return(::moose::__private::consumer_source(&#stream_var, #function))
         };
         let version = option_string(c.version.as_ref());
         let dlq = option_string(
@@ -248,15 +396,26 @@ pub fn expand(checked: &Checked<'_>) -> TokenStream {
                 .map(|i| LitStr::new(&checked.decls[i].decl.name.to_string(), c.keyword.span()))
                 .as_ref(),
         );
-        let message = format!("pipeline! checked the consumer of `{}` while compiling", stream.decl.name);
-        quote! {
-            #stream_var.add_consumer_with(#checked_fn, #g::TransformConfig { version: #version, dead_letter_queue: #dlq }).expect(#message);
+        let message = format!(
+            "pipeline! checked the consumer of `{}` while compiling",
+            stream.decl.name
+        );
+        let span = Span::call_site().located_at(c.keyword.span());
+        let stream_var = local(&self::stream_var(stream), span);
+        let config = respan(quote!(#g::TransformConfig { version: #version, dead_letter_queue: #dlq }), span);
+        quote_spanned! {span=>
+            let __moose_consumer = #checked_fn;
+            ::moose::__private::graph::Stream::add_consumer_with::<::moose::__private::graph::Checked>(&#stream_var, __moose_consumer, #config)
+                .expect(#message);
         }
     });
     quote! {
         {
+            #(#aliases)*
+            #gates
             let __moose_app = #g::App::new();
             #(#declarations)*
+            #(#destinations)*
             #(#transforms)*
             #(#consumers)*
             __moose_app

@@ -4,6 +4,8 @@ mod ast;
 mod check;
 mod expand;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 use proc_macro2::TokenStream;
 
@@ -19,11 +21,9 @@ pub fn expand(input: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     let checked = check::check(&pipeline, &mut errors);
-    if errors.is_empty() {
-        expand::expand(&checked)
-    } else {
-        // Still an `App`, so the code around the macro type-checks and only our errors show.
-        let errors = errors.to_compile_errors();
-        quote::quote! {{ #errors ::moose::__private::graph::App::new() }}
-    }
+    // With errors, the parts that checked fine are still expanded (and never run): the code
+    // around the macro sees an `App`, and rustc reports type mistakes in the same compile.
+    let errors = errors.to_compile_errors();
+    let expansion = expand::expand(&checked);
+    quote::quote! {{ #errors #expansion }}
 }

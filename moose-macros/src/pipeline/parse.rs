@@ -1,20 +1,42 @@
 //! Parse phase: tokens -> [`Pipeline`]. Only syntax here; meaning is checked later.
+//!
+//! A misspelled item kind or flow step is a well-formed token in the wrong place: it is
+//! recorded in [`Pipeline::errors`] and parsing goes on, so the checks still report every
+//! other mistake in the same compile. Anything else malformed stops at the first error.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, Token, Type};
 
 use super::ast::{Decl, DeclKind, Flow, Opt, Pipeline, Step};
-use crate::diagnostics::suggestion;
+use crate::diagnostics::did_you_mean;
+
+/// "unknown {what} `{word}`; did you mean `x`?", or "...; {otherwise}" without a near miss.
+pub fn unknown<'a>(
+    what: &str,
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: &str,
+) -> String {
+    match did_you_mean(word, candidates) {
+        Some(near) => format!("unknown {what} `{word}`; did you mean `{near}`?"),
+        None => format!("unknown {what} `{word}`; {otherwise}"),
+    }
+}
 
 impl Parse for Pipeline {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut decls = Vec::new();
-        let mut flows = Vec::new();
+        let mut pipeline = Pipeline {
+            decls: Vec::new(),
+            flows: Vec::new(),
+            errors: Vec::new(),
+        };
         while !input.is_empty() {
             if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
-                decls.push(parse_decl(input)?);
+                let decl = parse_decl(input, &mut pipeline.errors)?;
+                pipeline.decls.push(decl);
             } else if input.peek(Ident) && input.peek2(Token![=>]) {
-                flows.push(parse_flow(input)?);
+                let flow = parse_flow(input, &mut pipeline.errors)?;
+                pipeline.flows.push(flow);
             } else {
                 return Err(input.error(
                     "expected a declaration `name: Stream<Model>` or a flow `source => transform(function) => destination`",
@@ -23,41 +45,38 @@ impl Parse for Pipeline {
             if input.is_empty() {
                 break;
             }
-            if !(input.peek(Token![,]) || input.peek(Token![;])) {
-                return Err(input.error("expected `,` between pipeline items"));
-            }
-            if input.peek(Token![,]) {
+            if input.peek(Token![;]) {
+                input.parse::<Token![;]>()?;
+            } else if input.peek(Token![,]) {
                 input.parse::<Token![,]>()?;
             } else {
-                input.parse::<Token![;]>()?;
+                return Err(input.error("expected `,` between pipeline items"));
             }
         }
-        Ok(Pipeline { decls, flows })
+        Ok(pipeline)
     }
 }
 
-fn parse_decl(input: ParseStream<'_>) -> syn::Result<Decl> {
+fn parse_decl(input: ParseStream<'_>, errors: &mut Vec<syn::Error>) -> syn::Result<Decl> {
     let name: Ident = input.parse()?;
     input.parse::<Token![:]>()?;
     let kind_ident: Ident = input.parse()?;
-    let kind = match kind_ident.to_string().as_str() {
-        "IngestPipeline" => DeclKind::IngestPipeline,
-        "Stream" => DeclKind::Stream,
-        "OlapTable" => DeclKind::OlapTable,
-        other => {
-            return Err(syn::Error::new(
-                kind_ident.span(),
-                format!(
-                    "unknown pipeline item `{other}`{}; declare `IngestPipeline<Model>`, `Stream<Model>` or `OlapTable<Model>`",
-                    suggestion(other, DeclKind::NAMES)
-                ),
-            ));
-        }
-    };
+    let kind = DeclKind::ALL.into_iter().find(|k| kind_ident == k.name());
+    if kind.is_none() {
+        errors.push(syn::Error::new(
+            kind_ident.span(),
+            unknown(
+                "pipeline item",
+                &kind_ident.to_string(),
+                DeclKind::NAMES,
+                "declare `IngestPipeline<Model>`, `Stream<Model>` or `OlapTable<Model>`",
+            ),
+        ));
+    }
     if !input.peek(Token![<]) {
         return Err(syn::Error::new(
             kind_ident.span(),
-            format!("`{kind_ident}` needs its model: `{kind_ident}<MyModel>`"),
+            format!("`{kind_ident}` needs its model: `{name}: {kind_ident}<MyModel>`"),
         ));
     }
     input.parse::<Token![<]>()?;
@@ -93,34 +112,74 @@ fn parse_options(input: ParseStream<'_>) -> syn::Result<Vec<Opt>> {
     Ok(options)
 }
 
-fn parse_flow(input: ParseStream<'_>) -> syn::Result<Flow> {
+/// `(function, options)` after `transform` or `consume`.
+fn parse_call(input: ParseStream<'_>) -> syn::Result<(Expr, Vec<Opt>)> {
+    let content;
+    syn::parenthesized!(content in input);
+    let function: Expr = content.parse()?;
+    let options = if content.is_empty() {
+        Vec::new()
+    } else {
+        content.parse::<Token![,]>()?;
+        parse_options(&content)?
+    };
+    Ok((function, options))
+}
+
+/// Whether the input continues `=> name` with `name` not itself a step `name(...)`.
+fn peek_destination(input: ParseStream<'_>) -> bool {
+    let fork = input.fork();
+    fork.parse::<Token![=>]>().is_ok()
+        && fork.parse::<Ident>().is_ok()
+        && !fork.peek(syn::token::Paren)
+}
+
+fn parse_flow(input: ParseStream<'_>, errors: &mut Vec<syn::Error>) -> syn::Result<Flow> {
     let source: Ident = input.parse()?;
     let mut steps = Vec::new();
+    let mut previous = source.clone();
     while input.peek(Token![=>]) {
         input.parse::<Token![=>]>()?;
         let keyword: Ident = input.parse()?;
-        let content;
-        match keyword.to_string().as_str() {
-            "transform" | "consume" => {}
-            other => {
-                return Err(syn::Error::new(
+        let word = keyword.to_string();
+        if word != "transform" && word != "consume" {
+            if !input.peek(syn::token::Paren) {
+                // `a => b`: two names with no step between them.
+                errors.push(syn::Error::new(
                     keyword.span(),
                     format!(
-                        "expected `transform(function)` or `consume(function)` after `=>`, found `{other}`{}",
-                        suggestion(other, ["transform", "consume"])
+                        "`{previous} => {keyword}` needs a step between the two: `{previous} => transform(function) => {keyword}`"
                     ),
                 ));
+                previous = keyword.clone();
+                steps.push(Step::Unknown {
+                    destination: Some(keyword),
+                });
+                continue;
             }
+            errors.push(syn::Error::new(
+                keyword.span(),
+                unknown(
+                    "flow step",
+                    &word,
+                    ["transform", "consume"],
+                    "after `=>` comes `transform(function) => destination` or `consume(function)`",
+                ),
+            ));
+            parse_call(input)?;
+            let destination = if peek_destination(input) {
+                input.parse::<Token![=>]>()?;
+                let destination: Ident = input.parse()?;
+                previous = destination.clone();
+                Some(destination)
+            } else {
+                None
+            };
+            steps.push(Step::Unknown { destination });
+            continue;
         }
-        syn::parenthesized!(content in input);
-        let function: Expr = content.parse()?;
-        let options = if content.is_empty() {
-            Vec::new()
-        } else {
-            content.parse::<Token![,]>()?;
-            parse_options(&content)?
-        };
-        if keyword == "consume" {
+        let (function, options) = parse_call(input)?;
+        if word == "consume" {
             steps.push(Step::Consume {
                 keyword,
                 function,
@@ -128,14 +187,17 @@ fn parse_flow(input: ParseStream<'_>) -> syn::Result<Flow> {
             });
             continue;
         }
-        if !input.peek(Token![=>]) {
+        if !peek_destination(input) {
             return Err(syn::Error::new(
                 keyword.span(),
-                "a transform needs a destination: `source => transform(function) => destination`",
+                format!(
+                    "this transform writes nowhere: name the stream it writes to, `{previous} => transform(function) => destination`; to only read `{previous}`, use `consume(function)`"
+                ),
             ));
         }
         input.parse::<Token![=>]>()?;
         let destination: Ident = input.parse()?;
+        previous = destination.clone();
         steps.push(Step::Transform {
             keyword,
             function,

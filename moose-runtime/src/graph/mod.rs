@@ -31,3 +31,8 @@ pub use transform::{
     AsyncFn, BoxFuture, ConsumerOutput, EncodedRecord, ErasedConsumer, ErasedTransform, Failure,
     FailureKind, IntoConsumer, IntoTransform, Outcome, SyncFn, TransformOutput,
 };
+#[doc(hidden)]
+pub use transform::{
+    Checked, CheckedConsumer, CheckedTransform, ConsumerReturn, ConsumerSource, TransformReturn,
+    TransformSource,
+};

@@ -28,25 +28,27 @@ pub trait TransformOutput<U>: Send {
     fn into_records(self) -> Result<Vec<U>, String>;
 }
 
-impl<U: DataModel> TransformOutput<U> for U {
+// No `U: DataModel` bound here: a model that failed `#[data_model]` is reported where it is
+// defined, not again as "cannot return `U`" at every transform into it.
+impl<U: Send> TransformOutput<U> for U {
     fn into_records(self) -> Result<Vec<U>, String> {
         Ok(vec![self])
     }
 }
 
-impl<U: DataModel> TransformOutput<U> for Option<U> {
+impl<U: Send> TransformOutput<U> for Option<U> {
     fn into_records(self) -> Result<Vec<U>, String> {
         Ok(self.into_iter().collect())
     }
 }
 
-impl<U: DataModel> TransformOutput<U> for Vec<U> {
+impl<U: Send> TransformOutput<U> for Vec<U> {
     fn into_records(self) -> Result<Vec<U>, String> {
         Ok(self)
     }
 }
 
-impl<U: DataModel, E: std::fmt::Display + Send> TransformOutput<U> for Result<U, E> {
+impl<U: Send, E: std::fmt::Display + Send> TransformOutput<U> for Result<U, E> {
     fn into_records(self) -> Result<Vec<U>, String> {
         self.map(|u| vec![u]).map_err(|e| e.to_string())
     }
@@ -358,5 +360,199 @@ where
             }
             outcomes
         })
+    }
+}
+
+/// Marker for [`CheckedTransform`] and [`CheckedConsumer`] in [`IntoTransform`] and
+/// [`IntoConsumer`].
+#[doc(hidden)]
+pub struct Checked;
+
+/// What a transform's function may return: a [`TransformOutput`] of `U`, or a future of one.
+///
+/// `pipeline!` checks a transform in two steps, each reported where the user wrote the
+/// function: it takes the source stream's model ([`TransformSource`]), then its return value
+/// fits the destination stream (this trait).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a transform into a stream of `{U}` cannot return `{Self}`",
+    label = "returns `{Self}`, which is not `{U}`, `Option<{U}>`, `Vec<{U}>` or `Result<{U}, E>`",
+    note = "a transform into a stream of `{U}` returns `{U}` (map), `Option<{U}>` (filter), `Vec<{U}>` (flat-map) or `Result<{U}, E>` (`Err` goes to the dead-letter queue), or is an async fn returning one of these",
+    note = "check that the stream after `=>` is the one this function is meant to write to"
+)]
+pub trait TransformReturn<U, Marker>: Sized + Send + 'static {
+    /// The erased transform running `function`.
+    fn erase<T, F>(function: F) -> Arc<dyn ErasedTransform>
+    where
+        T: DataModel,
+        U: DataModel,
+        F: Fn(T) -> Self + Send + Sync + 'static;
+}
+
+impl<U, O> TransformReturn<U, SyncFn<O>> for O
+where
+    O: TransformOutput<U> + 'static,
+{
+    fn erase<T, F>(function: F) -> Arc<dyn ErasedTransform>
+    where
+        T: DataModel,
+        U: DataModel,
+        F: Fn(T) -> Self + Send + Sync + 'static,
+    {
+        Arc::new(SyncTransform::<F, T, U, O>(function, PhantomData))
+    }
+}
+
+impl<U, Fut> TransformReturn<U, AsyncFn<Fut>> for Fut
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: TransformOutput<U>,
+{
+    fn erase<T, F>(function: F) -> Arc<dyn ErasedTransform>
+    where
+        T: DataModel,
+        U: DataModel,
+        F: Fn(T) -> Self + Send + Sync + 'static,
+    {
+        Arc::new(AsyncTransform::<F, T, U, Fut>(function, PhantomData))
+    }
+}
+
+/// A function checked to take one `T`, returning `O`; see [`TransformReturn`].
+#[doc(hidden)]
+pub struct TransformSource<T, O>(pub Box<dyn Fn(T) -> O + Send + Sync>);
+
+/// A transform from `T` to `U` checked by `pipeline!`. It is erased only when added to the
+/// graph, which is where `T` and `U` must be data models: a model that failed
+/// `#[data_model]` is then not reported again by every check of a transform using it.
+#[doc(hidden)]
+pub struct CheckedTransform<T, U>(Box<dyn EraseTransform<T, U>>);
+
+impl<T: 'static, U: 'static> CheckedTransform<T, U> {
+    /// `source`, whose return value `O` fits a stream of `U`.
+    pub fn new<O, M>(source: TransformSource<T, O>) -> Self
+    where
+        O: TransformReturn<U, M>,
+        M: 'static,
+    {
+        Self(Box::new(TransformHolder::<T, O, M>(source.0, PhantomData)))
+    }
+}
+
+/// A checked transform function, erased once its models are known to be data models.
+trait EraseTransform<T, U>: Send + Sync {
+    fn erase(self: Box<Self>) -> Arc<dyn ErasedTransform>
+    where
+        T: DataModel,
+        U: DataModel;
+}
+
+struct TransformHolder<T, O, M>(Box<dyn Fn(T) -> O + Send + Sync>, PhantomData<fn() -> M>);
+
+impl<T, U, O, M> EraseTransform<T, U> for TransformHolder<T, O, M>
+where
+    O: TransformReturn<U, M>,
+{
+    fn erase(self: Box<Self>) -> Arc<dyn ErasedTransform>
+    where
+        T: DataModel,
+        U: DataModel,
+    {
+        O::erase(self.0)
+    }
+}
+
+impl<T: DataModel, U: DataModel> IntoTransform<T, U, Checked> for CheckedTransform<T, U> {
+    fn into_erased(self) -> Arc<dyn ErasedTransform> {
+        self.0.erase()
+    }
+}
+
+/// What a consumer's function may return: a [`ConsumerOutput`], or a future of one.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a consumer cannot return `{Self}`",
+    label = "returns `{Self}`, which is not `()` or `Result<(), E>`",
+    note = "a consumer returns `()`, or `Result<(), E>` (`Err` goes to the dead-letter queue), or is an async fn returning one of these; to write records to a stream, use `transform(function) => stream`"
+)]
+pub trait ConsumerReturn<Marker>: Sized + Send + 'static {
+    /// The erased consumer running `function`.
+    fn erase<T, F>(function: F) -> Arc<dyn ErasedConsumer>
+    where
+        T: DataModel,
+        F: Fn(T) -> Self + Send + Sync + 'static;
+}
+
+impl<O> ConsumerReturn<SyncFn<O>> for O
+where
+    O: ConsumerOutput + 'static,
+{
+    fn erase<T, F>(function: F) -> Arc<dyn ErasedConsumer>
+    where
+        T: DataModel,
+        F: Fn(T) -> Self + Send + Sync + 'static,
+    {
+        Arc::new(SyncConsumer::<F, T, O>(function, PhantomData))
+    }
+}
+
+impl<Fut> ConsumerReturn<AsyncFn<Fut>> for Fut
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: ConsumerOutput,
+{
+    fn erase<T, F>(function: F) -> Arc<dyn ErasedConsumer>
+    where
+        T: DataModel,
+        F: Fn(T) -> Self + Send + Sync + 'static,
+    {
+        Arc::new(AsyncConsumer::<F, T, Fut>(function, PhantomData))
+    }
+}
+
+/// A function checked to take one `T`, returning `O`; see [`ConsumerReturn`].
+#[doc(hidden)]
+pub struct ConsumerSource<T, O>(pub Box<dyn Fn(T) -> O + Send + Sync>);
+
+/// A consumer of `T` checked by `pipeline!`, erased when added to the graph (see
+/// [`CheckedTransform`]).
+#[doc(hidden)]
+pub struct CheckedConsumer<T>(Box<dyn EraseConsumer<T>>);
+
+impl<T: 'static> CheckedConsumer<T> {
+    /// `source`, whose return value `O` is a consumer's.
+    pub fn new<O, M>(source: ConsumerSource<T, O>) -> Self
+    where
+        O: ConsumerReturn<M>,
+        M: 'static,
+    {
+        Self(Box::new(ConsumerHolder::<T, O, M>(source.0, PhantomData)))
+    }
+}
+
+/// A checked consumer function, erased once its model is known to be a data model.
+trait EraseConsumer<T>: Send + Sync {
+    fn erase(self: Box<Self>) -> Arc<dyn ErasedConsumer>
+    where
+        T: DataModel;
+}
+
+struct ConsumerHolder<T, O, M>(Box<dyn Fn(T) -> O + Send + Sync>, PhantomData<fn() -> M>);
+
+impl<T, O, M> EraseConsumer<T> for ConsumerHolder<T, O, M>
+where
+    O: ConsumerReturn<M>,
+{
+    fn erase(self: Box<Self>) -> Arc<dyn ErasedConsumer>
+    where
+        T: DataModel,
+    {
+        O::erase(self.0)
+    }
+}
+
+impl<T: DataModel> IntoConsumer<T, Checked> for CheckedConsumer<T> {
+    fn into_erased(self) -> Arc<dyn ErasedConsumer> {
+        self.0.erase()
     }
 }

@@ -1,0 +1,13 @@
+use moose::prelude::*;
+
+#[data_model]
+pub struct Click {
+    #[key]
+    pub id: String,
+}
+
+fn main() {
+    let _app = pipeline! {
+        clicks: Stream<Click> { retention: 3600, parallelism: 2, retention: 86400 },
+    };
+}

@@ -1,0 +1,15 @@
+use moose::prelude::*;
+
+#[data_model]
+pub struct Click {
+    #[key]
+    pub id: String,
+}
+
+fn main() {
+    let _app = pipeline! {
+        a: Stream<Click>,
+        b: Stream<Click>,
+        a => transform(dedupe) => b,
+    };
+}

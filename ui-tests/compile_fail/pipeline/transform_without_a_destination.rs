@@ -1,0 +1,18 @@
+use moose::prelude::*;
+
+#[data_model]
+pub struct Click {
+    #[key]
+    pub id: String,
+}
+
+fn same(click: Click) -> Click {
+    click
+}
+
+fn main() {
+    let _app = pipeline! {
+        clicks: Stream<Click>,
+        clicks => transform(same),
+    };
+}

@@ -1,0 +1,14 @@
+use moose::prelude::*;
+
+#[data_model]
+pub struct Click {
+    #[key]
+    pub id: String,
+}
+
+fn main() {
+    let _app = pipeline! {
+        clicks: Stream<Click>,
+        clicks: OlapTable<Click>,
+    };
+}
