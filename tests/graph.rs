@@ -302,3 +302,50 @@ fn transforms_map_filter_flat_map_fail_and_run_async() {
     assert_eq!(panicked[0], Err(FailureKind::Panic));
     assert!(panicked[1].is_ok(), "the worker lives on after a panic");
 }
+
+/// Each seed example written once more with the builder API: the same graph as `pipeline!`.
+#[test]
+fn builder_api_builds_the_same_graphs_as_the_macro() -> Result<(), GraphError> {
+    // chained_transforms
+    let app = App::new();
+    let raw = app.ingest_pipeline::<RawData>(
+        "raw_data",
+        IngestPipelineConfig::new().ingest(true).stream(true),
+    )?;
+    let intermediate =
+        app.stream::<IntermediateData>("intermediate_stream", StreamConfig::default())?;
+    let fin = app.ingest_pipeline::<FinalData>(
+        "final_stream",
+        IngestPipelineConfig::new().stream(true).table(true),
+    )?;
+    raw.stream()?
+        .add_transform(&intermediate, chained_transforms::double)?;
+    intermediate.add_transform(fin.stream()?, chained_transforms::triple)?;
+    assert_eq!(app.describe(), chained_transforms::app().describe());
+
+    // ingest_pipeline
+    let app = App::new();
+    app.ingest_pipeline::<ingest_pipeline::RawData>(
+        "raw_data",
+        IngestPipelineConfig::new()
+            .ingest(true)
+            .stream(true)
+            .table(true),
+    )?;
+    assert_eq!(app.describe(), ingest_pipeline::app().describe());
+
+    // single_transform
+    let app = App::new();
+    let raw = app.ingest_pipeline::<single_transform::RawData>(
+        "raw_data",
+        IngestPipelineConfig::new().ingest(true).stream(true),
+    )?;
+    let out = app.ingest_pipeline::<single_transform::TransformedData>(
+        "transformed_data",
+        IngestPipelineConfig::new().stream(true).table(true),
+    )?;
+    raw.stream()?
+        .add_transform(out.stream()?, single_transform::transform)?;
+    assert_eq!(app.describe(), single_transform::app().describe());
+    Ok(())
+}
