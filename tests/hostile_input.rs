@@ -133,6 +133,13 @@ async fn hostile_input_is_refused_clearly_stores_nothing_and_the_server_stays_he
         let name = case.name.clone();
         let raw = case.raw.clone();
         let typed = case.typed.clone();
+        let expected = match &case.outcome {
+            Outcome::Accepted => format!("200, {} stored", raw.len() + typed.len()),
+            Outcome::Refused { status, .. } => format!("{status}, nothing stored"),
+            Outcome::Bare { status } => format!("bare {status}, nothing stored"),
+            Outcome::Disconnected => "disconnected, nothing stored".to_owned(),
+            Outcome::Custom => format!("own checks, {} stored", raw.len() + typed.len()),
+        };
         match run_case(addr, runtime.backend.as_ref(), case, i).await {
             Ok(alive) => {
                 landed_raw.extend(raw);
@@ -148,7 +155,7 @@ async fn hostile_input_is_refused_clearly_stores_nothing_and_the_server_stays_he
             }
         }
         eprintln!(
-            "[{}/{total}] {name} ({} ms)",
+            "[{}/{total}] {name}: {expected} ({} ms)",
             i + 1,
             started.elapsed().as_millis()
         );
