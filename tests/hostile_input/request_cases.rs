@@ -491,6 +491,24 @@ pub fn cases() -> Vec<Case> {
             b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03hello".to_vec(),
         )
         .refused_bare(400),
+        // The other endpoints on the same port.
+        Case::send("peek: unknown name", http::get("/peek/nope"))
+            .refused(404, &["is neither a stream nor a table"]),
+        Case::send(
+            "peek: SQL in the name",
+            http::get("/peek/final_stream%3B%20DROP%20TABLE%20local.final_stream"),
+        )
+        .refused(404, &["is neither a stream nor a table"]),
+        Case::send(
+            "peek: row count not a number",
+            http::get("/peek/final_stream?n=1;DROP"),
+        )
+        .refused(400, &["`n` is how many rows to show"]),
+        Case::send(
+            "peek: negative row count",
+            http::get("/peek/final_stream?n=-1"),
+        )
+        .refused(400, &["`n` is how many rows to show"]),
         // Connections.
         Case::custom(
             "connections: bad then good pipelined on one connection",

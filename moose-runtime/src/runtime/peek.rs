@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -49,8 +50,21 @@ fn error(status: StatusCode, message: String) -> Response {
 async fn peek(
     State(state): State<PeekState>,
     Path(name): Path<String>,
-    Query(q): Query<PeekQuery>,
+    query: Result<Query<PeekQuery>, QueryRejection>,
 ) -> Response {
+    // axum's own rejection is plain text; every answer of this server is JSON.
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{}; `n` is how many rows to show, a whole number (at most {MAX_PEEK_ROWS})",
+                    rejection.body_text()
+                ),
+            );
+        }
+    };
     let n = q.n.unwrap_or(DEFAULT_PEEK_ROWS).min(MAX_PEEK_ROWS);
     if let Some((_, table)) = state.tables.iter().find(|(declared, _)| *declared == name) {
         return match state
