@@ -5,7 +5,7 @@
 #   scripts/setup.sh               ClickHouse server + client (Debian packages), chdb (PyPI),
 #                                  rustfmt and clippy (rustup components)
 #   scripts/setup.sh --with-tansu  also tansu 0.6.0, the Kafka-compatible broker
-#                                  (cargo install, ~9 min cold; cached afterwards)
+#                                  (built from source with a patch, ~10 min cold; cached)
 #
 # Environment:
 #   MOOSE_TOOLS_DIR  where built tools are cached (default: ~/.cache/moose-tools);
@@ -148,18 +148,46 @@ for component in rustfmt clippy; do
 done
 
 # --- tansu: Kafka-compatible broker for the Kafka backend's integration tests ------------
+# Built from the crates.io sources of tansu 0.6.0 with two changes, both named in the stamp
+# file next to the binary so a stale build is noticed and replaced:
+#   - the `libsql` storage engine (the tests keep the broker's data in an SQLite file, so the
+#     broker can be stopped and started again with its topics and offsets);
+#   - scripts/tansu/group-heartbeat-expiry.patch on tansu-broker: without it a consumer group
+#     never hands the partitions of a crashed member to the survivors.
+tansu_stamp="tansu $TANSU_VERSION features=libsql patches=$(cd "$(dirname "${BASH_SOURCE[0]}")/tansu" && cat ./*.patch | cksum | cut -d' ' -f1)"
+build_tansu() {
+    have curl || apt_install curl ca-certificates
+    have patch || apt_install patch
+    local src="$TOOLS_DIR/src"
+    rm -rf "$src"
+    mkdir -p "$src" "$TOOLS_DIR/bin"
+    for crate in tansu tansu-broker; do
+        curl -sSfL "https://static.crates.io/crates/$crate/$crate-$TANSU_VERSION.crate" |
+            tar xz -C "$src" || die "downloading $crate $TANSU_VERSION from crates.io failed"
+    done
+    local patch
+    for patch in "$(dirname "${BASH_SOURCE[0]}")"/tansu/*.patch; do
+        quietly "patch $(basename "$patch")" patch -d "$src/tansu-broker-$TANSU_VERSION" -p1 -i "$(realpath "$patch")"
+    done
+    printf '\n[patch.crates-io]\ntansu-broker = { path = "../tansu-broker-%s" }\n' "$TANSU_VERSION" \
+        >>"$src/tansu-$TANSU_VERSION/Cargo.toml"
+    # `cargo build` keeps every other version of tansu's own Cargo.lock (`cargo install` would
+    # resolve afresh, and `--locked` refuses the patched path); its own target dir, so an
+    # interrupted build resumes and the project's stays clean.
+    quietly "cargo build tansu" cargo build --release --quiet --no-default-features \
+        --features libsql --manifest-path "$src/tansu-$TANSU_VERSION/Cargo.toml" \
+        --target-dir "$TOOLS_DIR/build"
+    cp "$TOOLS_DIR/build/release/tansu" "$TOOLS_DIR/bin/tansu.new"
+    mv "$TOOLS_DIR/bin/tansu.new" "$TOOLS_DIR/bin/tansu"
+    echo "$tansu_stamp" >"$TOOLS_DIR/bin/tansu.stamp"
+    rm -rf "$TOOLS_DIR/build" "$src"
+}
 if [ "$with_tansu" -eq 1 ]; then
-    if have tansu; then
-        say "tansu: $(command -v tansu)"
-    elif [ -x "$TOOLS_DIR/bin/tansu" ]; then
+    if [ -x "$TOOLS_DIR/bin/tansu" ] && [ "$(cat "$TOOLS_DIR/bin/tansu.stamp" 2>/dev/null)" = "$tansu_stamp" ]; then
         say "tansu: $TOOLS_DIR/bin/tansu (cached; scripts/test.sh puts $TOOLS_DIR/bin on PATH)"
     else
-        say "building tansu $TANSU_VERSION into $TOOLS_DIR (cargo install, ~9 min the first time)"
-        mkdir -p "$TOOLS_DIR"
-        # Its own target dir, so an interrupted build resumes and the project's stays clean.
-        quietly "cargo install tansu" cargo install tansu --version "$TANSU_VERSION" --locked \
-            --features dynostore --quiet --root "$TOOLS_DIR" --target-dir "$TOOLS_DIR/build"
-        rm -rf "$TOOLS_DIR/build"
+        say "building $tansu_stamp into $TOOLS_DIR (~10 min the first time)"
+        build_tansu
         say "tansu: $TOOLS_DIR/bin/tansu"
     fi
 fi

@@ -3,251 +3,32 @@
 //! and ClickHouse outages lose nothing that got a 200.
 
 mod common;
-
-#[allow(dead_code)]
-#[path = "../examples/chained_transforms.rs"]
-mod chained_transforms;
-#[allow(dead_code)]
-#[path = "../examples/ingest_pipeline.rs"]
-mod ingest_pipeline;
-#[allow(dead_code)]
-#[path = "../examples/single_transform.rs"]
-mod single_transform;
-#[allow(dead_code)]
-#[path = "../examples/stream_config.rs"]
-mod stream_config;
+#[path = "common/seed.rs"]
+mod seed;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::app::{ChildApp, child_main, free_addr, is_child, post_json, test_config};
+use common::app::{ChildApp, child_main, free_addr, is_child, post_json};
 use common::clickhouse::TestClickHouse;
-use moose::{Mode, Runtime};
+use seed::{Backend, as_f64, chained_transforms};
 use serde_json::{Value, json};
 
-/// Polls `sql` until it returns `rows` rows or 30 s pass.
-async fn wait_rows(ch: &TestClickHouse, sql: &str, rows: usize) -> Vec<Value> {
-    let start = Instant::now();
-    loop {
-        let got = ch.client.query_json(sql).await.unwrap_or_default();
-        if got.len() >= rows || start.elapsed() > Duration::from_secs(30) {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn as_f64(v: &Value) -> f64 {
-    v.as_f64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        .unwrap()
-}
+// The seed examples' scenarios are shared with the Kafka tests (`tests/runtime_kafka.rs`).
 
 #[tokio::test]
 async fn chained_transforms_land_doubled_then_tripled() {
-    let ch = TestClickHouse::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-    let runtime = Runtime::start(&chained_transforms::app(), &config, Mode::Dev)
-        .await
-        .expect("starts");
-    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
-    let records: Vec<Value> = (0..500)
-        .map(|i| json!({"id": format!("r{i}"), "value": i as f64 + 0.5}))
-        .collect();
-    let client = reqwest::Client::new();
-    let (status, body) = post_json(
-        &client,
-        runtime.http_addr,
-        "/ingest/raw_data",
-        Value::Array(records).to_string(),
-    )
-    .await;
-    assert_eq!((status, body), (200, json!({"ingested": 500})));
-    let (status, _) = post_json(
-        &client,
-        runtime.http_addr,
-        "/ingest/raw_data",
-        json!({"id": "single", "value": 2}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 200);
-
-    let rows = wait_rows(
-        &ch,
-        "SELECT id, tripled_value, toUnixTimestamp(timestamp) AS ts FROM local.final_stream",
-        501,
-    )
-    .await;
-    assert_eq!(rows.len(), 501, "every record lands exactly once");
-    let by_id: HashMap<String, &Value> = rows
-        .iter()
-        .map(|r| (r["id"].as_str().unwrap().to_owned(), r))
-        .collect();
-    assert_eq!(
-        as_f64(&by_id["single"]["tripled_value"]),
-        12.0,
-        "2 doubled is 4, tripled is 12"
-    );
-    for i in 0..500 {
-        let row = by_id[&format!("r{i}")];
-        assert_eq!(as_f64(&row["tripled_value"]), (i as f64 + 0.5) * 6.0);
-        assert!(
-            as_f64(&row["ts"]) >= before.timestamp() as f64,
-            "timestamp set by the transforms"
-        );
-    }
-    runtime.shutdown().await;
+    seed::chained_transforms_land_doubled_then_tripled(Backend::Embedded).await;
 }
 
 #[tokio::test]
 async fn every_seed_example_lands_its_rows() {
-    let ch = TestClickHouse::start().await;
-    let client = reqwest::Client::new();
-    // ingest_pipeline: raw_data is ingest + stream + table.
-    {
-        let dir = tempfile::tempdir().unwrap();
-        let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-        let runtime = Runtime::start(&ingest_pipeline::app(), &config, Mode::Dev)
-            .await
-            .unwrap();
-        let body =
-            json!([{"id": "a", "value": 1.5, "timestamp": "2024-01-02T03:04:05Z"}]).to_string();
-        assert_eq!(
-            post_json(&client, runtime.http_addr, "/ingest/raw_data", body)
-                .await
-                .0,
-            200
-        );
-        let rows = wait_rows(
-            &ch,
-            "SELECT id, value, toString(timestamp) AS ts FROM local.raw_data",
-            1,
-        )
-        .await;
-        assert_eq!(
-            rows,
-            [json!({"id": "a", "value": 1.5, "ts": "2024-01-02 03:04:05"})]
-        );
-        runtime.shutdown().await;
-    }
-    // single_transform: raw_data -> transformed_data (value doubled).
-    {
-        let dir = tempfile::tempdir().unwrap();
-        let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-        let runtime = Runtime::start(&single_transform::app(), &config, Mode::Dev)
-            .await
-            .unwrap();
-        let body = json!([{"id": "x", "value": 21}]).to_string();
-        assert_eq!(
-            post_json(&client, runtime.http_addr, "/ingest/raw_data", body)
-                .await
-                .0,
-            200
-        );
-        let rows = wait_rows(&ch, "SELECT id, value FROM local.transformed_data", 1).await;
-        assert_eq!(rows, [json!({"id": "x", "value": 42})]);
-        runtime.shutdown().await;
-    }
-    // stream_config: the protected pipeline has an ingest API and a table; 4-partition stream.
-    {
-        let dir = tempfile::tempdir().unwrap();
-        let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-        {
-            // The `external` stream is ExternallyManaged: its owner creates the topic.
-            use moose::runtime::stream::{StreamBackend as _, TopicSpec, local::LocalLog};
-            let log = LocalLog::open(&dir.path().join("streams")).unwrap();
-            let topic = TopicSpec {
-                name: "external".into(),
-                partitions: 1,
-                retention: Duration::from_secs(3600),
-            };
-            log.ensure_topic(&topic).await.unwrap();
-        }
-        let runtime = Runtime::start(&stream_config::app(), &config, Mode::Dev)
-            .await
-            .unwrap();
-        let body: Vec<Value> = (0..40)
-            .map(|i| json!({"id": format!("e{i}"), "value": i}))
-            .collect();
-        assert_eq!(
-            post_json(
-                &client,
-                runtime.http_addr,
-                "/ingest/protected",
-                Value::Array(body).to_string()
-            )
-            .await
-            .0,
-            200
-        );
-        let rows = wait_rows(&ch, "SELECT id FROM local.protected", 40).await;
-        assert_eq!(rows.len(), 40);
-        runtime.shutdown().await;
-    }
+    seed::every_seed_example_lands_its_rows(Backend::Embedded).await;
 }
 
 #[tokio::test]
 async fn a_batch_with_bad_records_is_refused_whole_and_never_lands() {
-    let ch = TestClickHouse::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-    let runtime = Runtime::start(&chained_transforms::app(), &config, Mode::Dev)
-        .await
-        .unwrap();
-    let client = reqwest::Client::new();
-    let bad = json!([
-        {"id": "bad-0", "value": 1},
-        {"id": "bad-1", "value": "not a number"},
-        {"id": "bad-2"},
-        {"id": 3, "value": 1}
-    ]);
-    let (status, body) = post_json(
-        &client,
-        runtime.http_addr,
-        "/ingest/raw_data",
-        bad.to_string(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    let listed: Vec<(u64, String)> = body["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["index"].as_u64().unwrap(),
-                r["path"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        listed,
-        [
-            (1, ".value".to_owned()),
-            (2, ".".to_owned()),
-            (3, ".id".to_owned())
-        ]
-    );
-    // A good batch after it lands; the bad batch's valid record never does.
-    let (status, _) = post_json(
-        &client,
-        runtime.http_addr,
-        "/ingest/raw_data",
-        json!({"id": "good", "value": 1}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let rows = wait_rows(&ch, "SELECT id FROM local.final_stream", 1).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rows_later = ch
-        .client
-        .query_json("SELECT id FROM local.final_stream")
-        .await
-        .unwrap();
-    assert_eq!(rows, [json!({"id": "good"})]);
-    assert_eq!(rows_later, [json!({"id": "good"})]);
-    runtime.shutdown().await;
+    seed::a_batch_with_bad_records_is_refused_whole_and_never_lands(Backend::Embedded).await;
 }
 
 /// Entry point of the child app used by the restart tests.

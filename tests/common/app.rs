@@ -123,7 +123,8 @@ pub fn is_child() -> bool {
     std::env::var_os("MOOSE_TEST_CHILD").is_some()
 }
 
-/// Body of a child app: runs `app` in dev mode until SIGTERM, like a real binary.
+/// Body of a child app: runs `app` until SIGTERM, like a real binary: `start` on Kafka when
+/// `MOOSE_KAFKA_BROKERS` is set, dev mode otherwise.
 pub fn child_main(app: moose::App) {
     let config = {
         #[derive(Parser)]
@@ -135,7 +136,11 @@ pub fn child_main(app: moose::App) {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let runtime = moose::Runtime::start(&app, &config, moose::Mode::Dev)
+        let mode = match config.kafka_brokers {
+            Some(_) => moose::Mode::Start,
+            None => moose::Mode::Dev,
+        };
+        let runtime = moose::Runtime::start(&app, &config, mode)
             .await
             .expect("child app starts");
         let mut term =

@@ -4,4 +4,5 @@
 pub mod app;
 pub mod clickhouse;
 pub mod models;
+pub mod tansu;
 pub mod topic_changes;

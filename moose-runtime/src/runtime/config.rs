@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::ingest::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_BODY_TIMEOUT};
+use crate::stream::StreamError;
+use crate::stream::kafka::{KafkaConfig, parse_properties};
 use crate::worker::{
     DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig,
 };
@@ -65,6 +67,44 @@ pub struct RuntimeConfig {
     #[arg(long, env = "MOOSE_KAFKA_BROKERS", global = true)]
     pub kafka_brokers: Option<String>,
 
+    /// Kafka `security.protocol`: `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`; unset,
+    /// `sasl_ssl` when a SASL user is set, `plaintext` otherwise.
+    #[arg(long, env = "MOOSE_KAFKA_SECURITY_PROTOCOL", global = true)]
+    pub kafka_security_protocol: Option<String>,
+
+    /// Kafka SASL mechanism: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`; unset, `PLAIN` when a
+    /// SASL user is set.
+    #[arg(long, env = "MOOSE_KAFKA_SASL_MECHANISM", global = true)]
+    pub kafka_sasl_mechanism: Option<String>,
+
+    /// Kafka SASL user name (managed Kafka/Redpanda: the API key).
+    #[arg(long, env = "MOOSE_KAFKA_SASL_USERNAME", global = true)]
+    pub kafka_sasl_username: Option<String>,
+
+    /// Kafka SASL password (managed Kafka/Redpanda: the API secret).
+    #[arg(
+        long,
+        env = "MOOSE_KAFKA_SASL_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub kafka_sasl_password: Option<String>,
+
+    /// Replication factor of the topics `start` creates on Kafka; unset, the broker's default.
+    #[arg(long, env = "MOOSE_KAFKA_REPLICATION_FACTOR", global = true)]
+    pub kafka_replication_factor: Option<u16>,
+
+    /// Further librdkafka properties for every Kafka client, `name=value` pairs separated by
+    /// commas (`ssl.ca.location=/etc/ca.pem,session.timeout.ms=10000`); they win over moose's
+    /// own settings.
+    #[arg(
+        long,
+        env = "MOOSE_KAFKA_CONFIG",
+        hide_env_values = true,
+        global = true
+    )]
+    pub kafka_config: Option<String>,
+
     /// `start` also applies destructive schema changes: drops of tables, topics and columns
     /// the code no longer declares, narrowing type changes, table re-creates (ORDER BY,
     /// engine, partitioning) and shorter retention. `dev` always does; `plan` shows them.
@@ -118,6 +158,25 @@ impl RuntimeConfig {
             max_bytes: self.sync_max_bytes.max(1),
             max_delay: Duration::from_millis(self.sync_max_delay_ms),
         }
+    }
+
+    /// The Kafka settings, when brokers are configured.
+    pub fn kafka(&self) -> Result<Option<KafkaConfig>, StreamError> {
+        let Some(brokers) = &self.kafka_brokers else {
+            return Ok(None);
+        };
+        Ok(Some(KafkaConfig {
+            brokers: brokers.clone(),
+            security_protocol: self.kafka_security_protocol.clone(),
+            sasl_mechanism: self.kafka_sasl_mechanism.clone(),
+            sasl_username: self.kafka_sasl_username.clone(),
+            sasl_password: self.kafka_sasl_password.clone(),
+            replication_factor: self.kafka_replication_factor.map(i32::from),
+            properties: match &self.kafka_config {
+                Some(list) => parse_properties(list)?,
+                None => Vec::new(),
+            },
+        }))
     }
 
     /// The ingest tokens.

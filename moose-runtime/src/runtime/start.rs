@@ -20,6 +20,7 @@ use crate::graph::{App, Graph, InvalidRecordPolicy};
 use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router, serve};
 use crate::plan::{self, ApplyPolicy, Desired, PlanError};
 use crate::schema::{ResolvedTable, SchemaError};
+use crate::stream::kafka::KafkaBackend;
 use crate::stream::local::LocalLog;
 use crate::stream::{MemberId, StreamBackend, StreamError};
 use crate::worker::{
@@ -79,6 +80,7 @@ pub struct Runtime {
     pub backend: Arc<dyn StreamBackend>,
     /// Tables as created, by declared name.
     pub tables: Vec<(String, ResolvedTable)>,
+    failures: Arc<FailureCounts>,
     local_server: Option<LocalClickHouse>,
     transform_cancel: CancellationToken,
     sync_cancel: CancellationToken,
@@ -86,7 +88,6 @@ pub struct Runtime {
     transforms: JoinSet<()>,
     syncs: JoinSet<()>,
     http: JoinSet<()>,
-    failures: Arc<FailureCounts>,
 }
 
 /// How often the embedded log's retention is enforced.
@@ -101,19 +102,25 @@ impl Runtime {
     ) -> Result<Runtime, RuntimeError> {
         let graph = app.graph();
         let ns = config.namespace.as_deref();
-        if mode == Mode::Dev || config.kafka_brokers.is_none() {
-            // Dev mode always uses the embedded log.
-        } else {
-            return Err(RuntimeError::Unsupported(
-                "MOOSE_KAFKA_BROKERS is set, but this build has no Kafka backend yet; unset it to use the embedded log".into(),
-            ));
-        }
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StreamError::Io {
             context: format!("creating data dir {}", config.data_dir.display()),
             source,
         })?;
-        let log = LocalLog::open(&config.data_dir.join("streams"))?;
-        let backend: Arc<dyn StreamBackend> = Arc::new(log.clone());
+        // `start` with brokers: Kafka. Otherwise (and always in dev mode) the embedded log.
+        let (backend, log): (Arc<dyn StreamBackend>, Option<LocalLog>) = match config.kafka()? {
+            Some(kafka) if mode == Mode::Start => {
+                (Arc::new(KafkaBackend::connect(kafka).await?), None)
+            }
+            kafka => {
+                if kafka.is_some() {
+                    tracing::info!(
+                        "dev mode uses the embedded stream log; `start` uses MOOSE_KAFKA_BROKERS"
+                    );
+                }
+                let log = LocalLog::open(&config.data_dir.join("streams"))?;
+                (Arc::new(log.clone()), Some(log))
+            }
+        };
 
         let (clickhouse_url, local_server) = match &config.clickhouse_url {
             Some(url) => (url.clone(), None),
@@ -221,8 +228,7 @@ impl Runtime {
                 syncs.spawn(worker.run(sync_cancel.clone()));
             }
         }
-        {
-            let log = log.clone();
+        if let Some(log) = log.clone() {
             let cancel = sync_cancel.clone();
             syncs.spawn(async move {
                 loop {

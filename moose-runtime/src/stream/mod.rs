@@ -9,6 +9,7 @@
 
 mod backend;
 mod error;
+pub mod kafka;
 pub mod local;
 
 pub use backend::{

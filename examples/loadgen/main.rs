@@ -1,0 +1,583 @@
+//! End-to-end load generator: the seed's chained pipeline (`raw_data` -> `double` ->
+//! `intermediate_stream` -> `triple` -> `final_stream` -> ClickHouse) started in this process
+//! with `Runtime::start`, fed with batched POSTs over K loopback connections, and measured
+//! against what bounds it, in the same run:
+//!
+//! - **pipeline (max)**: N records as fast as the ingest API answers; rows/s from the first
+//!   request until every row is queryable in `final_stream`, request latency, queryable
+//!   latency, peak RSS;
+//! - **pipeline (fixed rate)**: the same at half that rate (or `--rate`), for latency;
+//! - **reference: ClickHouse**: the same records, batches and connections as
+//!   `INSERT INTO t FORMAT JSONEachRow` straight into ClickHouse;
+//! - **reference: stream**: the same records produced straight to the stream backend;
+//! - **outage** (`--outage-secs S`): the pipeline at the fixed rate while ClickHouse is
+//!   killed for S seconds; RSS before, during and after.
+//!
+//! Queryable latency: the first and last record of every request are samples; every 20 ms
+//! one `SELECT id ... WHERE id IN (samples)` looks for them, and a sample's latency runs from
+//! its request's (scheduled) start to the first `SELECT` that returns it.
+//!
+//! ```text
+//! cargo run --release --example loadgen -- --records 2000000 --connections 4 --batch 10000
+//! ```
+//!
+//! ClickHouse: `MOOSE_CLICKHOUSE_URL` (and `_USER`, `_PASSWORD`) or, unset, a local server
+//! started from `clickhouse-server` on PATH in a temporary directory. Other `MOOSE_*`
+//! settings (`MOOSE_SYNC_MAX_DELAY_MS`, ...) apply to the pipeline as usual.
+
+mod clickhouse;
+mod load;
+mod records;
+mod rss;
+
+#[path = "../chained_transforms.rs"]
+#[allow(dead_code)]
+mod chained;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hdrhistogram::Histogram;
+use moose::runtime::clickhouse::LocalClickHouse;
+use moose::runtime::stream::TopicSpec;
+use moose::{Mode, Runtime, RuntimeConfig};
+use tokio::sync::mpsc;
+
+use crate::clickhouse::Http;
+use crate::load::{Load, Target};
+use crate::records::BodyFormat;
+use crate::rss::{RssSampler, mib, reset_peak, status_kib};
+
+/// End-to-end benchmark of the chained pipeline against direct ClickHouse and stream writes.
+#[derive(Debug, Clone, Parser)]
+struct Args {
+    /// Records per phase.
+    #[arg(long, default_value_t = 2_000_000)]
+    records: usize,
+    /// Concurrent connections (each sends one request at a time).
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Records per request.
+    #[arg(long, default_value_t = 10_000)]
+    batch: usize,
+    /// Request body format for the ingest API (ClickHouse always gets JSONEachRow).
+    #[arg(long, value_enum, default_value_t = BodyFormat::Json)]
+    format: BodyFormat,
+    /// Kafka bootstrap servers: run the pipeline on Kafka (`start` mode) instead of the
+    /// embedded log.
+    #[arg(long)]
+    kafka: Option<String>,
+    /// Rows per second for the fixed-rate phase; default: half the max phase's rate.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Skip the fixed-rate phase.
+    #[arg(long)]
+    no_fixed_rate: bool,
+    /// Kill ClickHouse for this many seconds in an extra phase at the fixed rate (needs the
+    /// local server: `MOOSE_CLICKHOUSE_URL` unset).
+    #[arg(long)]
+    outage_secs: Option<u64>,
+    /// Where the pipeline's data dirs go (default: a temporary directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// One pipeline phase's results.
+struct PipelineRun {
+    name: String,
+    rows_per_sec: f64,
+    ingest_rows_per_sec: f64,
+    latency: Histogram<u64>,
+    queryable: Histogram<u64>,
+    peak_rss_kib: u64,
+    start_rss_kib: u64,
+    retries: usize,
+}
+
+/// Everything the phases share.
+struct Bench {
+    args: Args,
+    http: Http,
+    base_config: RuntimeConfig,
+    local: Option<Arc<Mutex<LocalClickHouse>>>,
+    data_root: PathBuf,
+    run_id: String,
+    server_version: String,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if args.records == 0 || args.batch == 0 || args.connections == 0 {
+        eprintln!("loadgen: --records, --batch and --connections must be above 0");
+        return std::process::ExitCode::FAILURE;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let temp = tempfile::tempdir().map_err(|e| format!("creating a temp dir: {e}"))?;
+    let data_root = args.data_dir.clone().unwrap_or_else(|| temp.path().to_owned());
+    let mut base_config = {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: RuntimeConfig,
+        }
+        Wrapper::parse_from(["loadgen"]).config
+    };
+    base_config.http_addr = "127.0.0.1:0".parse().expect("an address");
+    base_config.ingest_token = None;
+    base_config.kafka_brokers = args.kafka.clone();
+
+    let local = match &base_config.clickhouse_url {
+        Some(_) => None,
+        None => {
+            let dir = data_root.join("clickhouse");
+            let server = tokio::task::spawn_blocking(move || LocalClickHouse::start(&dir))
+                .await
+                .expect("starting ClickHouse does not panic")
+                .map_err(|e| format!("starting a local ClickHouse: {e}"))?;
+            base_config.clickhouse_url = Some(server.http_url());
+            Some(Arc::new(Mutex::new(server)))
+        }
+    };
+    let url = base_config.clickhouse_url.clone().expect("set above");
+    let http = Http::new(
+        &url,
+        &base_config.clickhouse_user,
+        &base_config.clickhouse_password,
+    );
+    let server_version = http.query("SELECT version()").await?.trim().to_owned();
+    let run_id = format!(
+        "loadgen_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    );
+    if args.outage_secs.is_some() && local.is_none() {
+        return Err(
+            "--outage-secs kills the local ClickHouse server; unset MOOSE_CLICKHOUSE_URL".into(),
+        );
+    }
+    let bench = Bench {
+        args,
+        http,
+        base_config,
+        local,
+        data_root,
+        run_id,
+        server_version,
+    };
+    let result = bench.phases().await;
+    for suffix in ["max", "rate", "outage", "ref"] {
+        let _ = bench
+            .http
+            .query(&format!("DROP DATABASE IF EXISTS `{}_{suffix}`", bench.run_id))
+            .await;
+    }
+    if let Some(local) = bench.local {
+        let server = Arc::try_unwrap(local)
+            .map_err(|_| "the local ClickHouse is still in use".to_owned())?
+            .into_inner()
+            .expect("not poisoned");
+        let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+    }
+    result
+}
+
+impl Bench {
+    fn load(&self, rate: Option<f64>) -> Load {
+        Load {
+            records: self.args.records,
+            batch: self.args.batch,
+            connections: self.args.connections,
+            rate,
+        }
+    }
+
+    fn backend_name(&self) -> &'static str {
+        if self.args.kafka.is_some() {
+            "Kafka"
+        } else {
+            "embedded log"
+        }
+    }
+
+    async fn phases(&self) -> Result<(), String> {
+        let a = &self.args;
+        println!(
+            "loadgen: {} records per phase, batches of {}, {} connections, {} bodies; {} stream backend; ClickHouse {}",
+            a.records,
+            a.batch,
+            a.connections,
+            a.format.content_type(),
+            self.backend_name(),
+            self.server_version
+        );
+        println!("machine: {}", machine());
+
+        let (runtime, max) = match self.pipeline("max", self.load(None), None).await {
+            Ok(done) => done,
+            Err(PhaseError::Skipped(why)) => {
+                println!("{} mode skipped: {why}", self.backend_name());
+                return Ok(());
+            }
+            Err(PhaseError::Failed(e)) => return Err(e),
+        };
+        print_run(&max);
+        let stream = self.stream_reference(&runtime).await;
+        runtime.shutdown().await;
+        self.http.settle(Duration::from_secs(30)).await;
+        let direct =
+            clickhouse::direct_insert(&self.http, &format!("{}_ref", self.run_id), self.load(None))
+                .await;
+        let mut runs = vec![max];
+        let rate = a.rate.unwrap_or(runs[0].rows_per_sec / 2.0);
+        if !a.no_fixed_rate {
+            self.http.settle(Duration::from_secs(30)).await;
+            let (runtime, fixed) = self
+                .pipeline("rate", self.load(Some(rate)), None)
+                .await
+                .map_err(PhaseError::into_message)?;
+            runtime.shutdown().await;
+            print_run(&fixed);
+            runs.push(fixed);
+        }
+        let mut outage = None;
+        if let Some(secs) = a.outage_secs {
+            self.http.settle(Duration::from_secs(30)).await;
+            let (runtime, run, report) = self.outage(rate, Duration::from_secs(secs)).await?;
+            runtime.shutdown().await;
+            print_run(&run);
+            runs.push(run);
+            outage = Some(report);
+        }
+
+        println!();
+        println!("| phase | rows/s end to end | ingest p50 / p99 | ingest-to-queryable p50 / p99 | peak RSS |");
+        println!("|---|---|---|---|---|");
+        for run in &runs {
+            println!(
+                "| {} | {} | {} / {} | {} / {} | {} |",
+                run.name,
+                thousands(run.rows_per_sec),
+                ms(run.latency.value_at_quantile(0.5)),
+                ms(run.latency.value_at_quantile(0.99)),
+                ms(run.queryable.value_at_quantile(0.5)),
+                ms(run.queryable.value_at_quantile(0.99)),
+                mib(run.peak_rss_kib),
+            );
+        }
+        let ours = runs[0].rows_per_sec;
+        match &direct {
+            Ok(rate) => println!(
+                "| reference: ClickHouse `INSERT ... FORMAT JSONEachRow` | {} | | | |",
+                thousands(*rate)
+            ),
+            Err(e) => println!("| reference: ClickHouse JSONEachRow | failed: {e} | | | |"),
+        }
+        match &stream {
+            Ok(rate) => println!(
+                "| reference: raw produce to the {} | {} | | | |",
+                self.backend_name(),
+                thousands(*rate)
+            ),
+            Err(e) => println!("| reference: raw produce | failed: {e} | | | |"),
+        }
+        println!();
+        if let Ok(direct) = direct {
+            println!("pipeline / ClickHouse JSONEachRow: {:.2}x", ours / direct);
+        }
+        if let Ok(stream) = stream {
+            println!("pipeline / raw stream produce:     {:.2}x", ours / stream);
+        }
+        if let Some(report) = outage {
+            println!("{report}");
+        }
+        Ok(())
+    }
+
+    /// A runtime config for one phase: its own data dir and database.
+    fn config(&self, phase: &str) -> RuntimeConfig {
+        let mut config = self.base_config.clone();
+        config.data_dir = self.data_root.join(phase);
+        config.clickhouse_database = format!("{}_{phase}", self.run_id);
+        if config.kafka_brokers.is_some() {
+            // Topics outlive the run on a broker: a fresh namespace starts them empty.
+            config.namespace = Some(format!("{}_{phase}", self.run_id));
+        }
+        config
+    }
+
+    async fn start(&self, phase: &str) -> Result<Runtime, PhaseError> {
+        let mode = if self.args.kafka.is_some() {
+            Mode::Start
+        } else {
+            Mode::Dev
+        };
+        Runtime::start(&chained::app(), &self.config(phase), mode)
+            .await
+            .map_err(|e| {
+                let text = e.to_string();
+                if self.args.kafka.is_some() && text.contains("no Kafka backend") {
+                    PhaseError::Skipped(text)
+                } else {
+                    PhaseError::Failed(format!("starting the pipeline: {text}"))
+                }
+            })
+    }
+
+    /// Starts the pipeline and sends one phase's records; returns once every row is
+    /// queryable.
+    async fn pipeline(
+        &self,
+        phase: &str,
+        load: Load,
+        during: Option<Box<dyn FnOnce() -> tokio::task::JoinHandle<()> + Send>>,
+    ) -> Result<(Runtime, PipelineRun), PhaseError> {
+        let start_rss = status_kib("VmRSS");
+        reset_peak();
+        let runtime = self.start(phase).await?;
+        let (database, table) = runtime
+            .tables
+            .iter()
+            .find(|(name, _)| name == "final_stream")
+            .map(|(_, t)| (t.database.clone(), t.config.name.clone()))
+            .ok_or_else(|| PhaseError::Failed("the pipeline has no final_stream table".into()))?;
+        let target = Target {
+            url: format!("http://{}/ingest/raw_data", runtime.http_addr),
+            format: self.args.format,
+            auth: None,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let http = self.http.clone();
+        let expected = load.records as u64;
+        let watcher = tokio::spawn(async move {
+            clickhouse::watch(&http, &database, &table, expected, rx, Duration::from_secs(120)).await
+        });
+        let side = during.map(|f| f());
+        let sent = load::send(load, target, Some(tx)).await;
+        if let Some(side) = side {
+            let _ = side.await;
+        }
+        let watched = watcher
+            .await
+            .expect("the watcher does not panic")
+            .ok_or_else(|| PhaseError::Failed(format!("phase {phase}: not every row arrived")))?;
+        let elapsed = watched.complete.duration_since(sent.first_send);
+        let run = PipelineRun {
+            name: match load.rate {
+                Some(rate) => format!("pipeline at {} rows/s", thousands(rate)),
+                None => "pipeline, max rate".into(),
+            },
+            rows_per_sec: load.records as f64 / elapsed.as_secs_f64(),
+            ingest_rows_per_sec: load.records as f64
+                / sent.last_ack.duration_since(sent.first_send).as_secs_f64(),
+            latency: sent.latency,
+            queryable: watched.queryable,
+            peak_rss_kib: status_kib("VmHWM"),
+            start_rss_kib: start_rss,
+            retries: sent.retries,
+        };
+        Ok((runtime, run))
+    }
+
+    /// The same records produced straight to the pipeline's stream backend, on a topic of
+    /// their own with the raw stream's partitions; rows per second.
+    async fn stream_reference(&self, runtime: &Runtime) -> Result<f64, String> {
+        let backend = runtime.backend.clone();
+        let name = match &self.config("max").namespace {
+            Some(ns) => format!("{ns}.loadgen_reference"),
+            None => "loadgen_reference".to_owned(),
+        };
+        let spec = TopicSpec {
+            name: name.clone(),
+            partitions: 1,
+            retention: Duration::from_secs(3600),
+        };
+        backend.ensure_topic(&spec).await.map_err(|e| e.to_string())?;
+        let load = self.load(None);
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..load.connections {
+            let (backend, next, name) = (backend.clone(), next.clone(), name.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if index >= load.batches() {
+                        return Ok::<(), String>(());
+                    }
+                    let (first, count) = load.range(index);
+                    let batch = records::encoded(first, count);
+                    backend
+                        .produce(&name, &batch)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("a producer task does not panic")?;
+        }
+        let rate = load.records as f64 / start.elapsed().as_secs_f64();
+        let _ = backend.delete_topic(&name).await;
+        Ok(rate)
+    }
+
+    /// The pipeline at `rate` while ClickHouse is killed for `outage`, five seconds in;
+    /// enough records to keep sending for 15 seconds after it is back.
+    async fn outage(
+        &self,
+        rate: f64,
+        outage: Duration,
+    ) -> Result<(Runtime, PipelineRun, String), String> {
+        let local = self.local.clone().expect("checked at start");
+        let sampler = RssSampler::start(Duration::from_millis(250));
+        let window = Arc::new(Mutex::new(None));
+        let window_out = window.clone();
+        let during: Box<dyn FnOnce() -> tokio::task::JoinHandle<()> + Send> = Box::new(move || {
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let server = local.clone();
+                tokio::task::spawn_blocking(move || server.lock().expect("not poisoned").kill())
+                    .await
+                    .expect("kill does not panic")
+                    .expect("killing ClickHouse");
+                let down = Instant::now();
+                eprintln!("loadgen: ClickHouse killed for {outage:?}");
+                tokio::time::sleep(outage).await;
+                let up = Instant::now();
+                tokio::task::spawn_blocking(move || local.lock().expect("not poisoned").restart())
+                    .await
+                    .expect("restart does not panic")
+                    .expect("restarting ClickHouse");
+                eprintln!("loadgen: ClickHouse back");
+                *window_out.lock().expect("not poisoned") = Some((down, up));
+            })
+        });
+        let records = ((rate * (outage.as_secs_f64() + 20.0)) as usize).max(self.args.records);
+        let load = Load {
+            records,
+            ..self.load(Some(rate))
+        };
+        let (runtime, mut run) = self
+            .pipeline("outage", load, Some(during))
+            .await
+            .map_err(PhaseError::into_message)?;
+        run.name = format!(
+            "pipeline at {} rows/s, ClickHouse down {}s",
+            thousands(rate),
+            outage.as_secs()
+        );
+        let (down, up) = window
+            .lock()
+            .expect("not poisoned")
+            .ok_or("the outage did not happen")?;
+        let before = sampler.between(down - Duration::from_secs(5), down);
+        let during = sampler.between(down, up);
+        let after = sampler.between(up, Instant::now());
+        let range = |s: &[u64]| match (s.iter().min(), s.iter().max()) {
+            (Some(lo), Some(hi)) => format!("{} .. {}", mib(*lo), mib(*hi)),
+            _ => "no samples".into(),
+        };
+        let report = format!(
+            "outage ({records} records at {} rows/s, ClickHouse killed {}s in for {}s): RSS before {}, during {} ({} samples), after {}",
+            thousands(rate),
+            5,
+            outage.as_secs(),
+            range(&before),
+            range(&during),
+            during.len(),
+            range(&after),
+        );
+        Ok((runtime, run, report))
+    }
+}
+
+enum PhaseError {
+    Skipped(String),
+    Failed(String),
+}
+
+impl PhaseError {
+    fn into_message(self) -> String {
+        match self {
+            PhaseError::Skipped(s) | PhaseError::Failed(s) => s,
+        }
+    }
+}
+
+fn print_run(run: &PipelineRun) {
+    println!(
+        "{}: {} rows/s end to end ({} rows/s acknowledged by ingest), ingest p50 {} p99 {} max {}, queryable p50 {} p99 {} max {} ({} samples), RSS {} at start, peak {}{}",
+        run.name,
+        thousands(run.rows_per_sec),
+        thousands(run.ingest_rows_per_sec),
+        ms(run.latency.value_at_quantile(0.5)),
+        ms(run.latency.value_at_quantile(0.99)),
+        ms(run.latency.max()),
+        ms(run.queryable.value_at_quantile(0.5)),
+        ms(run.queryable.value_at_quantile(0.99)),
+        ms(run.queryable.max()),
+        run.queryable.len(),
+        mib(run.start_rss_kib),
+        mib(run.peak_rss_kib),
+        if run.retries > 0 {
+            format!(", {} requests retried", run.retries)
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// µs as milliseconds.
+fn ms(micros: u64) -> String {
+    if micros < 10_000 {
+        format!("{:.2} ms", micros as f64 / 1000.0)
+    } else {
+        format!("{:.0} ms", micros as f64 / 1000.0)
+    }
+}
+
+/// A rate with thousands separators.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Cores and CPU model.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim()))
+        .unwrap_or("unknown CPU");
+    format!("{cores} cores, {model}")
+}

@@ -1,0 +1,275 @@
+//! [`Topics`]: creating, describing, changing and deleting topics through the admin API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, ConfigSource, NewPartitions, NewTopic,
+    ResourceSpecifier, TopicReplication,
+};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+use super::config::{ADMIN_TIMEOUT, KafkaConfig};
+use super::context::LogContext;
+use super::error::{admin_error, stream_error};
+use crate::stream::{StreamError, TopicChange, TopicSpec};
+
+/// How often a just created or deleted topic is looked up until the cluster agrees.
+const PROPAGATION_POLL: Duration = Duration::from_millis(100);
+
+/// The topic property that holds retention.
+const RETENTION_MS: &str = "retention.ms";
+
+/// The admin client of a backend.
+pub(super) struct Topics {
+    admin: Arc<AdminClient<LogContext>>,
+    /// Replication factor of new topics; -1: the broker's default (Kafka 2.4+, Redpanda).
+    replication: i32,
+}
+
+impl Topics {
+    pub fn new(config: &KafkaConfig) -> Result<Self, StreamError> {
+        let admin = config
+            .admin()
+            .create_with_context(LogContext)
+            .map_err(|e| stream_error("creating the admin client for", &config.brokers, &e))?;
+        Ok(Self {
+            admin: Arc::new(admin),
+            replication: config.replication_factor.unwrap_or(-1),
+        })
+    }
+
+    fn options() -> AdminOptions {
+        AdminOptions::new()
+            .request_timeout(Some(ADMIN_TIMEOUT))
+            .operation_timeout(Some(ADMIN_TIMEOUT))
+    }
+
+    /// Partition count of `topic`, `None` when it does not exist.
+    pub async fn partitions(&self, topic: &str) -> Result<Option<u32>, StreamError> {
+        let (admin, name) = (self.admin.clone(), topic.to_owned());
+        // Metadata requests block; off the async threads.
+        let found = tokio::task::spawn_blocking(move || {
+            let metadata = admin.inner().fetch_metadata(Some(&name), ADMIN_TIMEOUT)?;
+            Ok::<_, KafkaError>(
+                metadata
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == name)
+                    .map(|t| (t.partitions().len() as u32, t.error())),
+            )
+        })
+        .await
+        .unwrap_or(Err(KafkaError::Canceled))
+        .map_err(|e| stream_error("looking up topic", topic, &e))?;
+        match found {
+            None => Ok(None),
+            Some((partitions, None)) => Ok(Some(partitions)),
+            Some((_, Some(code))) => match RDKafkaErrorCode::from(code) {
+                RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => {
+                    Ok(None)
+                }
+                code => Err(admin_error("looking up topic", topic, code)),
+            },
+        }
+    }
+
+    /// Waits until the cluster's metadata shows `topic` with `partitions` (or, for `None`,
+    /// no longer shows it), at most [`ADMIN_TIMEOUT`].
+    async fn settle(&self, topic: &str, partitions: Option<u32>) -> Result<(), StreamError> {
+        let give_up = tokio::time::Instant::now() + ADMIN_TIMEOUT;
+        loop {
+            let now = self.partitions(topic).await?;
+            let settled = match (partitions, now) {
+                (None, None) => true,
+                (Some(want), Some(have)) => have >= want,
+                _ => false,
+            };
+            if settled {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(StreamError::Unavailable(format!(
+                    "topic `{topic}`: the cluster did not show the change within {ADMIN_TIMEOUT:?}"
+                )));
+            }
+            tokio::time::sleep(PROPAGATION_POLL).await;
+        }
+    }
+
+    pub async fn ensure(&self, spec: &TopicSpec) -> Result<(), StreamError> {
+        if self.partitions(&spec.name).await?.is_some() {
+            return Ok(());
+        }
+        let retention = retention_ms(spec.retention);
+        let topic = NewTopic::new(
+            &spec.name,
+            spec.partitions as i32,
+            TopicReplication::Fixed(self.replication),
+        )
+        .set(RETENTION_MS, &retention);
+        let results = self
+            .admin
+            .create_topics([&topic], &Self::options())
+            .await
+            .map_err(|e| stream_error("creating topic", &spec.name, &e))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => return Err(admin_error("creating topic", &name, code)),
+            }
+        }
+        self.settle(&spec.name, Some(spec.partitions)).await
+    }
+
+    pub async fn describe(&self, name: &str) -> Result<Option<TopicSpec>, StreamError> {
+        let Some(partitions) = self.partitions(name).await? else {
+            return Ok(None);
+        };
+        let retention = self
+            .config(name)
+            .await?
+            .into_iter()
+            .find(|(key, _, _)| key == RETENTION_MS)
+            .and_then(|(_, value, _)| value.parse::<i64>().ok())
+            .map(|ms| match u64::try_from(ms) {
+                Ok(ms) => Duration::from_millis(ms),
+                // -1: kept forever.
+                Err(_) => Duration::MAX,
+            })
+            .ok_or_else(|| {
+                StreamError::Other(format!(
+                    "topic `{name}`: the broker did not report its `{RETENTION_MS}`"
+                ))
+            })?;
+        Ok(Some(TopicSpec {
+            name: name.to_owned(),
+            partitions,
+            retention,
+        }))
+    }
+
+    /// The topic's configuration: name, value, whether it was set on the topic itself.
+    async fn config(&self, name: &str) -> Result<Vec<(String, String, bool)>, StreamError> {
+        let described = self
+            .admin
+            .describe_configs([&ResourceSpecifier::Topic(name)], &Self::options())
+            .await
+            .map_err(|e| stream_error("describing topic", name, &e))?;
+        let mut out = Vec::new();
+        for resource in described {
+            let resource = resource.map_err(|code| admin_error("describing topic", name, code))?;
+            for entry in resource.entries {
+                if let Some(value) = entry.value {
+                    let own = matches!(entry.source, ConfigSource::DynamicTopic)
+                        && !entry.is_default
+                        && !entry.is_read_only
+                        && !entry.is_sensitive;
+                    out.push((entry.name, value, own));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn alter(&self, name: &str, change: &TopicChange) -> Result<(), StreamError> {
+        let Some(current) = self.partitions(name).await? else {
+            return Err(StreamError::UnknownTopic(name.to_owned()));
+        };
+        if let Some(retention) = change.retention {
+            // AlterConfigs replaces the topic's whole configuration: carry over what was set
+            // on the topic itself, then set retention.
+            let own: Vec<(String, String)> = self
+                .config(name)
+                .await?
+                .into_iter()
+                .filter(|(key, _, own)| *own && key != RETENTION_MS)
+                .map(|(key, value, _)| (key, value))
+                .collect();
+            let retention = retention_ms(retention);
+            let mut alter = AlterConfig::new(ResourceSpecifier::Topic(name));
+            for (key, value) in &own {
+                alter = alter.set(key, value);
+            }
+            alter = alter.set(RETENTION_MS, &retention);
+            let results = self
+                .admin
+                .alter_configs([&alter], &Self::options())
+                .await
+                .map_err(|e| admin_failure("changing the retention of topic", name, &e))?;
+            for result in results {
+                result.map_err(|(_, code)| {
+                    admin_error("changing the retention of topic", name, code)
+                })?;
+            }
+        }
+        if let Some(partitions) = change.partitions {
+            if partitions < current {
+                return Err(StreamError::Other(format!(
+                    "topic `{name}` has {current} partitions; lowering them to {partitions} would \
+                     lose the records of the removed partitions and move keys: Kafka cannot do \
+                     it. Keep {current} or more, or create a new stream version"
+                )));
+            }
+            if partitions > current {
+                let more = NewPartitions::new(name, partitions as usize);
+                let results = self
+                    .admin
+                    .create_partitions([&more], &Self::options())
+                    .await
+                    .map_err(|e| admin_failure("adding partitions to topic", name, &e))?;
+                for result in results {
+                    result.map_err(|(_, code)| {
+                        admin_error("adding partitions to topic", name, code)
+                    })?;
+                }
+                self.settle(name, Some(partitions)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete(&self, name: &str) -> Result<(), StreamError> {
+        let results = self
+            .admin
+            .delete_topics(&[name], &Self::options())
+            .await
+            .map_err(|e| admin_failure("deleting topic", name, &e))?;
+        for result in results {
+            match result {
+                Ok(_)
+                | Err((
+                    _,
+                    RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic,
+                )) => {}
+                Err((_, code)) => return Err(admin_error("deleting topic", name, code)),
+            }
+        }
+        self.settle(name, None).await
+    }
+
+    /// Whether the cluster answers a metadata request within `timeout`.
+    pub async fn reachable(&self, timeout: Duration) -> bool {
+        let admin = self.admin.clone();
+        tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout).is_ok())
+            .await
+            .unwrap_or(false)
+    }
+}
+
+/// An admin request that failed as a whole (the broker refused the request type, or could
+/// not be reached).
+fn admin_failure(what: &str, topic: &str, error: &KafkaError) -> StreamError {
+    match error {
+        KafkaError::AdminOp(code) => admin_error(what, topic, *code),
+        other => stream_error(what, topic, other),
+    }
+}
+
+/// `retention.ms` for a retention; `-1` (forever) for one too long to express.
+fn retention_ms(retention: Duration) -> String {
+    match i64::try_from(retention.as_millis()) {
+        Ok(ms) => ms.to_string(),
+        Err(_) => "-1".to_owned(),
+    }
+}

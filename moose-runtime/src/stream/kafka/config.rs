@@ -1,0 +1,268 @@
+//! Settings of the Kafka backend, the named defaults with their reasons, and the librdkafka
+//! properties built from them.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
+
+use crate::stream::StreamError;
+
+/// How long a produce waits for every record to be acknowledged by all in-sync replicas
+/// before it fails with [`StreamError::Unavailable`] (librdkafka `message.timeout.ms`, the
+/// Java client's `delivery.timeout.ms`). While the brokers are unreachable, ingest answers 503
+/// after at most this long: long enough to ride out a leader election (seconds), well under
+/// the usual 30 s HTTP client timeout.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the producer waits to fill a batch (`linger.ms`). Concurrent ingest requests and
+/// a transform's outputs share one request per partition; an acknowledgement is delayed by at
+/// most this much.
+pub const PRODUCER_LINGER: Duration = Duration::from_millis(5);
+
+/// Largest batch of records per partition in one produce request (`batch.size`): 1 MiB,
+/// the broker's default message size limit, so a full batch is one request.
+pub const PRODUCER_BATCH_BYTES: usize = 1 << 20;
+
+/// Batch compression (`compression.type`). JSON compresses several times over; lz4 costs the
+/// least CPU per byte saved on both ends and every Kafka client and broker reads it.
+pub const PRODUCER_COMPRESSION: &str = "lz4";
+
+/// How keys choose partitions (`partitioner`): murmur2, the Java client's partitioner, so one
+/// key lands in the same partition whichever client wrote it (Java, kafka-python, Redpanda's
+/// tools); records without a key go to a random partition.
+pub const PARTITIONER: &str = "murmur2_random";
+
+/// How consumers of a group share partitions (`partition.assignment.strategy`). The range
+/// assignor orders members by member id, which the broker derives from `client.id`; the
+/// runtime names its `n`th consumer of a group `moose-<n>`, so members of several instances
+/// interleave and every instance gets its share of the partitions (see the module docs).
+pub const ASSIGNMENT_STRATEGY: &str = "range";
+
+/// Admin requests (create, describe, alter, delete topics), metadata and offset look-ups.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long `/ready` waits for the cluster to answer a metadata request.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Where a Kafka backend connects and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, `host:port,...`.
+    pub brokers: String,
+    /// `security.protocol`: `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`. Unset:
+    /// `sasl_ssl` when a SASL user is given (managed clouds), librdkafka's `plaintext`
+    /// otherwise.
+    pub security_protocol: Option<String>,
+    /// `sasl.mechanism`: `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `OAUTHBEARER`. Unset:
+    /// `PLAIN` when a SASL user is given.
+    pub sasl_mechanism: Option<String>,
+    /// `sasl.username`.
+    pub sasl_username: Option<String>,
+    /// `sasl.password`.
+    pub sasl_password: Option<String>,
+    /// Replication factor of the topics the runtime creates; unset, the broker's default.
+    pub replication_factor: Option<i32>,
+    /// Any further librdkafka properties, applied last to every client (they win over the
+    /// runtime's own settings).
+    pub properties: Vec<(String, String)>,
+}
+
+impl KafkaConfig {
+    /// Brokers only, everything else default.
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Properties every client shares: brokers, security, logging, then the user's own.
+    fn client(&self, role_defaults: &[(&str, String)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (key, value) in role_defaults {
+            config.set(*key, value);
+        }
+        let protocol = self
+            .security_protocol
+            .clone()
+            .or_else(|| self.sasl_username.as_ref().map(|_| "sasl_ssl".to_owned()));
+        if let Some(protocol) = protocol {
+            config.set("security.protocol", protocol);
+        }
+        let mechanism = self
+            .sasl_mechanism
+            .clone()
+            .or_else(|| self.sasl_username.as_ref().map(|_| "PLAIN".to_owned()));
+        if let Some(mechanism) = mechanism {
+            config.set("sasl.mechanism", mechanism);
+        }
+        if let Some(user) = &self.sasl_username {
+            config.set("sasl.username", user);
+        }
+        if let Some(password) = &self.sasl_password {
+            config.set("sasl.password", password);
+        }
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        // librdkafka's log lines go to `tracing` (target `librdkafka`); with a `debug`
+        // property set, its debug lines are wanted too.
+        let level = if config.get("debug").is_some() {
+            RDKafkaLogLevel::Debug
+        } else {
+            RDKafkaLogLevel::Info
+        };
+        config.set_log_level(level);
+        config
+    }
+
+    /// The producer: durable (acks from all in-sync replicas), idempotent (a retried batch is
+    /// not written twice), batched and compressed.
+    pub(super) fn producer(&self) -> ClientConfig {
+        self.client(&[
+            ("client.id", "moose-producer".to_owned()),
+            ("acks", "all".to_owned()),
+            ("enable.idempotence", "true".to_owned()),
+            (
+                "message.timeout.ms",
+                DELIVERY_TIMEOUT.as_millis().to_string(),
+            ),
+            ("linger.ms", PRODUCER_LINGER.as_millis().to_string()),
+            ("batch.size", PRODUCER_BATCH_BYTES.to_string()),
+            ("compression.type", PRODUCER_COMPRESSION.to_owned()),
+            ("partitioner", PARTITIONER.to_owned()),
+        ])
+    }
+
+    /// Member `index` of consumer group `group`: offsets committed by the runtime only, a new
+    /// group starting at the beginning of the topic.
+    pub(super) fn consumer(&self, group: &str, index: u32) -> ClientConfig {
+        self.client(&[
+            ("client.id", member_client_id(index)),
+            ("group.id", group.to_owned()),
+            ("enable.auto.commit", "false".to_owned()),
+            ("enable.auto.offset.store", "false".to_owned()),
+            ("auto.offset.reset", "earliest".to_owned()),
+            (
+                "partition.assignment.strategy",
+                ASSIGNMENT_STRATEGY.to_owned(),
+            ),
+            ("enable.partition.eof", "false".to_owned()),
+        ])
+    }
+
+    /// A consumer that reads by explicit assignment and never joins or commits (`peek`).
+    pub(super) fn reader(&self) -> ClientConfig {
+        self.client(&[
+            ("client.id", "moose-peek".to_owned()),
+            // librdkafka wants a group for assignments; this one is never joined.
+            ("group.id", "moose.peek".to_owned()),
+            ("enable.auto.commit", "false".to_owned()),
+            ("enable.auto.offset.store", "false".to_owned()),
+            ("enable.partition.eof", "false".to_owned()),
+        ])
+    }
+
+    /// The admin client (topics) and metadata requests.
+    pub(super) fn admin(&self) -> ClientConfig {
+        self.client(&[("client.id", "moose-admin".to_owned())])
+    }
+}
+
+/// `client.id` of the `index`th consumer of a group in one instance. Zero-padded so member
+/// ids (`<client.id>-<uuid>`) sort by index first, then by instance.
+pub(super) fn member_client_id(index: u32) -> String {
+    format!("moose-{index:04}")
+}
+
+/// Parses `key=value` pairs separated by commas (`MOOSE_KAFKA_CONFIG`). A piece without `=`
+/// continues the previous value, so list values such as
+/// `partition.assignment.strategy=range,roundrobin` need no quoting.
+pub fn parse_properties(list: &str) -> Result<Vec<(String, String)>, StreamError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for piece in list.split(',') {
+        match piece.split_once('=') {
+            Some((key, value)) => {
+                let key = key.trim();
+                if key.is_empty() {
+                    return Err(StreamError::Other(format!(
+                        "Kafka property `{piece}` has no name; write `name=value` pairs separated by commas"
+                    )));
+                }
+                out.push((key.to_owned(), value.trim().to_owned()));
+            }
+            None if piece.trim().is_empty() => {}
+            None => match out.last_mut() {
+                Some((_, value)) => {
+                    value.push(',');
+                    value.push_str(piece.trim());
+                }
+                None => {
+                    return Err(StreamError::Other(format!(
+                        "Kafka property `{}` has no value; write `name=value` pairs separated by commas",
+                        piece.trim()
+                    )));
+                }
+            },
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_are_pairs_and_list_values_survive() {
+        assert_eq!(
+            parse_properties(
+                "session.timeout.ms=6000, partition.assignment.strategy=range,roundrobin,debug=cgrp"
+            )
+            .unwrap(),
+            [
+                ("session.timeout.ms".to_owned(), "6000".to_owned()),
+                (
+                    "partition.assignment.strategy".to_owned(),
+                    "range,roundrobin".to_owned()
+                ),
+                ("debug".to_owned(), "cgrp".to_owned()),
+            ]
+        );
+        assert_eq!(parse_properties("").unwrap(), []);
+        assert!(parse_properties("linger.ms").is_err());
+        assert!(parse_properties("=5").is_err());
+    }
+
+    #[test]
+    fn sasl_user_means_sasl_ssl_with_plain_unless_told_otherwise() {
+        let mut config = KafkaConfig::new("b:9092");
+        config.sasl_username = Some("u".into());
+        config.sasl_password = Some("p".into());
+        let client = config.producer();
+        assert_eq!(client.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(client.get("sasl.mechanism"), Some("PLAIN"));
+        assert_eq!(client.get("sasl.username"), Some("u"));
+        config.sasl_mechanism = Some("SCRAM-SHA-256".into());
+        config.security_protocol = Some("sasl_plaintext".into());
+        let client = config.consumer("g", 0);
+        assert_eq!(client.get("security.protocol"), Some("sasl_plaintext"));
+        assert_eq!(client.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
+        assert_eq!(KafkaConfig::new("b").admin().get("security.protocol"), None);
+    }
+
+    #[test]
+    fn user_properties_win_over_the_defaults() {
+        let mut config = KafkaConfig::new("b:9092");
+        config.properties = vec![("linger.ms".into(), "50".into())];
+        let producer = config.producer();
+        assert_eq!(producer.get("linger.ms"), Some("50"));
+        assert_eq!(producer.get("acks"), Some("all"));
+        assert_eq!(producer.get("enable.idempotence"), Some("true"));
+        let consumer = config.consumer("moose.sync.t.t", 3);
+        assert_eq!(consumer.get("client.id"), Some("moose-0003"));
+        assert_eq!(consumer.get("enable.auto.commit"), Some("false"));
+    }
+}

@@ -1,0 +1,298 @@
+//! The seed examples end to end, written once and run on both stream backends: the embedded
+//! log (`tests/runtime_dev.rs`) and Kafka on tansu (`tests/runtime_kafka.rs`), so both are
+//! held to the same assertions. Those two test files include it as `mod seed` next to
+//! `mod common` (not from `common/mod.rs`: other tests include the examples themselves).
+#![allow(dead_code)]
+
+#[allow(dead_code)]
+#[path = "../../examples/chained_transforms.rs"]
+pub mod chained_transforms;
+#[allow(dead_code)]
+#[path = "../../examples/ingest_pipeline.rs"]
+pub mod ingest_pipeline;
+#[allow(dead_code)]
+#[path = "../../examples/single_transform.rs"]
+pub mod single_transform;
+#[allow(dead_code)]
+#[path = "../../examples/stream_config.rs"]
+pub mod stream_config;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use moose::runtime::stream::local::LocalLog;
+use moose::runtime::stream::{StreamBackend as _, TopicSpec};
+use moose::{App, Mode, Runtime, RuntimeConfig};
+use serde_json::{Value, json};
+
+use crate::common::app::{free_addr, post_json, test_config};
+use crate::common::clickhouse::TestClickHouse;
+use crate::common::tansu::TestTansu;
+
+/// Which stream backend a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded log (`dev`).
+    Embedded,
+    /// Kafka on a fresh tansu broker (`start` with `MOOSE_KAFKA_BROKERS`).
+    Kafka,
+}
+
+/// One app's surroundings: a fresh data dir and, for Kafka, a fresh broker.
+pub struct Deployment {
+    pub config: RuntimeConfig,
+    pub mode: Mode,
+    pub broker: Option<TestTansu>,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    /// A fresh data dir (and broker) for an app using `ch`.
+    pub fn deploy(self, ch: &TestClickHouse) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(&ch.server.http_url(), dir.path(), free_addr());
+        let (mode, broker) = match self {
+            Backend::Embedded => (Mode::Dev, None),
+            Backend::Kafka => {
+                let broker = TestTansu::start();
+                config.kafka_brokers = Some(broker.brokers());
+                config.kafka_config = Some("session.timeout.ms=6000".into());
+                (Mode::Start, Some(broker))
+            }
+        };
+        Deployment {
+            config,
+            mode,
+            broker,
+            _dir: dir,
+        }
+    }
+}
+
+impl Deployment {
+    /// Starts `app` here.
+    pub async fn start(&self, app: &App) -> Runtime {
+        Runtime::start(app, &self.config, self.mode)
+            .await
+            .unwrap_or_else(|e| panic!("the app starts: {e}"))
+    }
+
+    /// Creates a topic as its owner would (for `ExternallyManaged` streams).
+    pub async fn create_topic(&self, spec: &TopicSpec) {
+        match &self.broker {
+            None => {
+                let log = LocalLog::open(&self.config.data_dir.join("streams")).unwrap();
+                log.ensure_topic(spec).await.unwrap();
+            }
+            Some(broker) => broker.backend().await.ensure_topic(spec).await.unwrap(),
+        }
+    }
+}
+
+/// Polls `sql` until it returns `rows` rows or 60 s pass.
+pub async fn wait_rows(ch: &TestClickHouse, sql: &str, rows: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let got = ch.client.query_json(sql).await.unwrap_or_default();
+        if got.len() >= rows || start.elapsed() > Duration::from_secs(60) {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn as_f64(v: &Value) -> f64 {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap()
+}
+
+/// The chained example: 501 records posted land doubled then tripled, exactly once.
+pub async fn chained_transforms_land_doubled_then_tripled(backend: Backend) {
+    let ch = TestClickHouse::start().await;
+    let deployment = backend.deploy(&ch);
+    let runtime = deployment.start(&chained_transforms::app()).await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let records: Vec<Value> = (0..500)
+        .map(|i| json!({"id": format!("r{i}"), "value": i as f64 + 0.5}))
+        .collect();
+    let client = reqwest::Client::new();
+    let (status, body) = post_json(
+        &client,
+        runtime.http_addr,
+        "/ingest/raw_data",
+        Value::Array(records).to_string(),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"ingested": 500})));
+    let (status, _) = post_json(
+        &client,
+        runtime.http_addr,
+        "/ingest/raw_data",
+        json!({"id": "single", "value": 2}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let rows = wait_rows(
+        &ch,
+        "SELECT id, tripled_value, toUnixTimestamp(timestamp) AS ts FROM local.final_stream",
+        501,
+    )
+    .await;
+    assert_eq!(rows.len(), 501, "every record lands exactly once");
+    let by_id: HashMap<String, &Value> = rows
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_owned(), r))
+        .collect();
+    assert_eq!(
+        as_f64(&by_id["single"]["tripled_value"]),
+        12.0,
+        "2 doubled is 4, tripled is 12"
+    );
+    for i in 0..500 {
+        let row = by_id[&format!("r{i}")];
+        assert_eq!(as_f64(&row["tripled_value"]), (i as f64 + 0.5) * 6.0);
+        assert!(
+            as_f64(&row["ts"]) >= before.timestamp() as f64,
+            "timestamp set by the transforms"
+        );
+    }
+    runtime.shutdown().await;
+}
+
+/// The other three seed examples each land their rows.
+pub async fn every_seed_example_lands_its_rows(backend: Backend) {
+    let ch = TestClickHouse::start().await;
+    let client = reqwest::Client::new();
+    // ingest_pipeline: raw_data is ingest + stream + table.
+    {
+        let deployment = backend.deploy(&ch);
+        let runtime = deployment.start(&ingest_pipeline::app()).await;
+        let body =
+            json!([{"id": "a", "value": 1.5, "timestamp": "2024-01-02T03:04:05Z"}]).to_string();
+        assert_eq!(
+            post_json(&client, runtime.http_addr, "/ingest/raw_data", body)
+                .await
+                .0,
+            200
+        );
+        let rows = wait_rows(
+            &ch,
+            "SELECT id, value, toString(timestamp) AS ts FROM local.raw_data",
+            1,
+        )
+        .await;
+        assert_eq!(
+            rows,
+            [json!({"id": "a", "value": 1.5, "ts": "2024-01-02 03:04:05"})]
+        );
+        runtime.shutdown().await;
+    }
+    // single_transform: raw_data -> transformed_data (value doubled).
+    {
+        let deployment = backend.deploy(&ch);
+        let runtime = deployment.start(&single_transform::app()).await;
+        let body = json!([{"id": "x", "value": 21}]).to_string();
+        assert_eq!(
+            post_json(&client, runtime.http_addr, "/ingest/raw_data", body)
+                .await
+                .0,
+            200
+        );
+        let rows = wait_rows(&ch, "SELECT id, value FROM local.transformed_data", 1).await;
+        assert_eq!(rows, [json!({"id": "x", "value": 42})]);
+        runtime.shutdown().await;
+    }
+    // stream_config: the protected pipeline has an ingest API and a table; 4-partition stream.
+    {
+        let deployment = backend.deploy(&ch);
+        // The `external` stream is ExternallyManaged: its owner creates the topic.
+        deployment
+            .create_topic(&TopicSpec {
+                name: "external".into(),
+                partitions: 1,
+                retention: Duration::from_secs(3600),
+            })
+            .await;
+        let runtime = deployment.start(&stream_config::app()).await;
+        let body: Vec<Value> = (0..40)
+            .map(|i| json!({"id": format!("e{i}"), "value": i}))
+            .collect();
+        assert_eq!(
+            post_json(
+                &client,
+                runtime.http_addr,
+                "/ingest/protected",
+                Value::Array(body).to_string()
+            )
+            .await
+            .0,
+            200
+        );
+        let rows = wait_rows(&ch, "SELECT id FROM local.protected", 40).await;
+        assert_eq!(rows.len(), 40);
+        runtime.shutdown().await;
+    }
+}
+
+/// A batch with invalid records is refused whole with every bad record listed; none of it
+/// ever lands, a good batch after it does.
+pub async fn a_batch_with_bad_records_is_refused_whole_and_never_lands(backend: Backend) {
+    let ch = TestClickHouse::start().await;
+    let deployment = backend.deploy(&ch);
+    let runtime = deployment.start(&chained_transforms::app()).await;
+    let client = reqwest::Client::new();
+    let bad = json!([
+        {"id": "bad-0", "value": 1},
+        {"id": "bad-1", "value": "not a number"},
+        {"id": "bad-2"},
+        {"id": 3, "value": 1}
+    ]);
+    let (status, body) = post_json(
+        &client,
+        runtime.http_addr,
+        "/ingest/raw_data",
+        bad.to_string(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let listed: Vec<(u64, String)> = body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap(),
+                r["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (1, ".value".to_owned()),
+            (2, ".".to_owned()),
+            (3, ".id".to_owned())
+        ]
+    );
+    // A good batch after it lands; the bad batch's valid record never does.
+    let (status, _) = post_json(
+        &client,
+        runtime.http_addr,
+        "/ingest/raw_data",
+        json!({"id": "good", "value": 1}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rows = wait_rows(&ch, "SELECT id FROM local.final_stream", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rows_later = ch
+        .client
+        .query_json("SELECT id FROM local.final_stream")
+        .await
+        .unwrap();
+    assert_eq!(rows, [json!({"id": "good"})]);
+    assert_eq!(rows_later, [json!({"id": "good"})]);
+    runtime.shutdown().await;
+}
