@@ -109,6 +109,7 @@ impl TransformWorker {
             if records.is_empty() {
                 continue;
             }
+            let polled = std::time::Instant::now();
             let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
             let outcomes = self.function.apply_batch(&payloads).await;
             let mut outputs: Vec<EncodedRecord> = Vec::with_capacity(records.len());
@@ -143,6 +144,7 @@ impl TransformWorker {
                 // after a restart.
                 break;
             }
+            let produced = std::time::Instant::now();
             commit_with_retry(
                 self.consumer.as_mut(),
                 &next_offsets(&records),
@@ -150,6 +152,14 @@ impl TransformWorker {
                 &cancel,
             )
             .await;
+            tracing::debug!(
+                worker = %self.name,
+                records = records.len(),
+                outputs = outputs.len(),
+                apply_and_produce_us = produced.duration_since(polled).as_micros() as u64,
+                commit_us = produced.elapsed().as_micros() as u64,
+                "batch moved"
+            );
             backoff.reset();
             self.status.set(WorkerState::Running);
         }
