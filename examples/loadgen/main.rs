@@ -52,6 +52,8 @@ use crate::rss::{RssSampler, cpu_seconds, mib, reset_peak, status_kib};
 
 /// End-to-end benchmark of the chained pipeline against direct ClickHouse and stream writes.
 #[derive(Debug, Clone, Parser)]
+// A later `--records` wins (scripts/bench.sh passes defaults, then the caller's arguments).
+#[command(args_override_self = true)]
 struct Args {
     /// Records per phase.
     #[arg(long, default_value_t = 2_000_000)]

@@ -26,6 +26,16 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait TransformOutput<U>: Send {
     /// The records to write, or the error message for the dead-letter queue.
     fn into_records(self) -> Result<Vec<U>, String>;
+
+    /// The records encoded for the destination stream (what the workers call).
+    fn into_encoded(self) -> Result<Vec<EncodedRecord>, String>
+    where
+        U: DataModel,
+        Self: Sized,
+    {
+        self.into_records()
+            .map(|records| records.iter().map(EncodedRecord::encode).collect())
+    }
 }
 
 // No `U: DataModel` bound here: a model that failed `#[data_model]` is reported where it is
@@ -33,6 +43,14 @@ pub trait TransformOutput<U>: Send {
 impl<U: Send> TransformOutput<U> for U {
     fn into_records(self) -> Result<Vec<U>, String> {
         Ok(vec![self])
+    }
+
+    // A map (the common transform) encodes its one record without a `Vec<U>` in between.
+    fn into_encoded(self) -> Result<Vec<EncodedRecord>, String>
+    where
+        U: DataModel,
+    {
+        Ok(vec![EncodedRecord::encode(&self)])
     }
 }
 
@@ -133,13 +151,10 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> Failure {
 }
 
 fn encode_outputs<U: DataModel, O: TransformOutput<U>>(output: O) -> Outcome<Vec<EncodedRecord>> {
-    output
-        .into_records()
-        .map(|records| records.iter().map(EncodedRecord::encode).collect())
-        .map_err(|message| Failure {
-            kind: FailureKind::Error,
-            message,
-        })
+    output.into_encoded().map_err(|message| Failure {
+        kind: FailureKind::Error,
+        message,
+    })
 }
 
 /// Marker for plain functions in [`IntoTransform`] and [`IntoConsumer`].
