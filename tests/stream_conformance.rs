@@ -373,6 +373,12 @@ async fn latest_shows_the_newest_records_oldest_first(subject: Subject) {
     ));
 }
 
+/// Lifecycle's topic changes: retention, more partitions, fewer refused, deletion.
+async fn topic_changes_are_applied(subject: Subject) {
+    let backend = subject.open().await;
+    common::topic_changes::check_topic_changes(backend.as_ref(), "lifecycle.").await;
+}
+
 macro_rules! conformance {
     ($($property:ident),* $(,)?) => {
         /// The embedded log.
@@ -404,4 +410,5 @@ conformance!(
     consumer_groups_are_independent,
     members_of_a_group_share_the_partitions,
     latest_shows_the_newest_records_oldest_first,
+    topic_changes_are_applied,
 );
