@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use common::app::{ChildApp, child_main, free_addr, is_child, post_json};
 use common::clickhouse::TestClickHouse;
-use seed::{Backend, as_f64, chained_transforms};
 use common::tansu::TestTansu;
 use moose::prelude::*;
 use moose::runtime::stream::{MemberId, StreamBackend as _};
+use seed::{Backend, as_f64, chained_transforms};
 use serde_json::{Value, json};
 
 /// Deadlock guard for loops that wait for something to happen; never reached when it works.

@@ -71,14 +71,22 @@ pub fn client(connections: usize) -> reqwest::Client {
 
 /// Sends every batch of `load` to `target`; every batch is retried until it gets 200. The
 /// first and last record of each batch are reported to `samples` once acknowledged.
-pub async fn send(load: Load, target: Target, samples: Option<mpsc::UnboundedSender<Sample>>) -> Sent {
+pub async fn send(
+    load: Load,
+    target: Target,
+    samples: Option<mpsc::UnboundedSender<Sample>>,
+) -> Sent {
     let client = client(load.connections);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..load.connections {
-        let (client, next, target, samples) =
-            (client.clone(), next.clone(), target.clone(), samples.clone());
+        let (client, next, target, samples) = (
+            client.clone(),
+            next.clone(),
+            target.clone(),
+            samples.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut latency = new_histogram();
             let mut retries = 0;
@@ -151,7 +159,11 @@ async fn post_until_ok(client: &reqwest::Client, target: &Target, body: Bytes) -
                 let status = response.status();
                 let text = response.text().await.unwrap_or_default();
                 if failed == 0 {
-                    eprintln!("loadgen: {} answered {status}: {}; retrying", target.url, text.trim());
+                    eprintln!(
+                        "loadgen: {} answered {status}: {}; retrying",
+                        target.url,
+                        text.trim()
+                    );
                 }
             }
             Err(e) => {

@@ -132,7 +132,10 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let temp = tempfile::tempdir().map_err(|e| format!("creating a temp dir: {e}"))?;
-    let data_root = args.data_dir.clone().unwrap_or_else(|| temp.path().to_owned());
+    let data_root = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_owned());
     let mut base_config = {
         #[derive(Parser)]
         struct Wrapper {
@@ -190,7 +193,10 @@ async fn run(args: Args) -> Result<(), String> {
     for suffix in ["max", "rate", "outage", "ref"] {
         let _ = bench
             .http
-            .query(&format!("DROP DATABASE IF EXISTS `{}_{suffix}`", bench.run_id))
+            .query(&format!(
+                "DROP DATABASE IF EXISTS `{}_{suffix}`",
+                bench.run_id
+            ))
             .await;
     }
     if let Some(local) = bench.local {
@@ -272,7 +278,9 @@ impl Bench {
         }
 
         println!();
-        println!("| phase | rows/s end to end | ingest p50 / p99 | ingest-to-queryable p50 / p99 | peak RSS |");
+        println!(
+            "| phase | rows/s end to end | ingest p50 / p99 | ingest-to-queryable p50 / p99 | peak RSS |"
+        );
         println!("|---|---|---|---|---|");
         for run in &runs {
             println!(
@@ -371,7 +379,15 @@ impl Bench {
         let http = self.http.clone();
         let expected = load.records as u64;
         let watcher = tokio::spawn(async move {
-            clickhouse::watch(&http, &database, &table, expected, rx, Duration::from_secs(120)).await
+            clickhouse::watch(
+                &http,
+                &database,
+                &table,
+                expected,
+                rx,
+                Duration::from_secs(120),
+            )
+            .await
         });
         let side = during.map(|f| f());
         let sent = load::send(load, target, Some(tx)).await;
@@ -413,7 +429,10 @@ impl Bench {
             partitions: 1,
             retention: Duration::from_secs(3600),
         };
-        backend.ensure_topic(&spec).await.map_err(|e| e.to_string())?;
+        backend
+            .ensure_topic(&spec)
+            .await
+            .map_err(|e| e.to_string())?;
         let load = self.load(None);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let start = Instant::now();
@@ -577,7 +596,11 @@ fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim()))
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split_once(':')
+                .map(|(_, m)| m.trim())
+        })
         .unwrap_or("unknown CPU");
     format!("{cores} cores, {model}")
 }

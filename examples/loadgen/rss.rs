@@ -35,7 +35,9 @@ impl RssSampler {
             loop {
                 tick.tick().await;
                 let rss = status_kib("VmRSS");
-                sink.lock().expect("not poisoned").push((Instant::now(), rss));
+                sink.lock()
+                    .expect("not poisoned")
+                    .push((Instant::now(), rss));
             }
         });
         Self { samples, task }
