@@ -48,7 +48,7 @@ use tokio::sync::mpsc;
 use crate::clickhouse::Http;
 use crate::load::{Load, Target};
 use crate::records::BodyFormat;
-use crate::rss::{RssSampler, mib, reset_peak, status_kib};
+use crate::rss::{RssSampler, cpu_seconds, mib, reset_peak, status_kib};
 
 /// End-to-end benchmark of the chained pipeline against direct ClickHouse and stream writes.
 #[derive(Debug, Clone, Parser)]
@@ -87,6 +87,7 @@ struct Args {
 /// One pipeline phase's results.
 struct PipelineRun {
     name: String,
+    records: usize,
     rows_per_sec: f64,
     ingest_rows_per_sec: f64,
     latency: Histogram<u64>,
@@ -94,6 +95,10 @@ struct PipelineRun {
     peak_rss_kib: u64,
     start_rss_kib: u64,
     retries: usize,
+    /// CPU seconds this process (pipeline and load generator) used in the phase.
+    cpu_self: f64,
+    /// CPU seconds the local ClickHouse server used in the phase (0 for a remote one).
+    cpu_clickhouse: f64,
 }
 
 /// Everything the phases share.
@@ -107,9 +112,20 @@ struct Bench {
     server_version: String,
 }
 
+/// The pipeline allocates every record several times (decoded, re-encoded, read back) on one
+/// thread and often frees it on another; glibc's malloc spent about a quarter of the
+/// pipeline's CPU on that in profiles, mimalloc a fraction of it. An application picks its
+/// allocator in its own `main`, as here; see the README's Performance section.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
+    // `RUST_LOG=moose_runtime=debug` shows every batch a worker moves; default: warnings.
     tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -238,7 +254,11 @@ impl Bench {
             self.backend_name(),
             self.server_version
         );
-        println!("machine: {}", machine());
+        println!(
+            "machine: {}; load average at start: {}",
+            machine(),
+            load_average()
+        );
 
         let (runtime, max) = match self.pipeline("max", self.load(None), None).await {
             Ok(done) => done,
@@ -252,9 +272,11 @@ impl Bench {
         let stream = self.stream_reference(&runtime).await;
         runtime.shutdown().await;
         self.http.settle(Duration::from_secs(30)).await;
+        let cpu_before = self.clickhouse_cpu();
         let direct =
             clickhouse::direct_insert(&self.http, &format!("{}_ref", self.run_id), self.load(None))
                 .await;
+        let direct_cpu = self.clickhouse_cpu() - cpu_before;
         let mut runs = vec![max];
         let rate = a.rate.unwrap_or(runs[0].rows_per_sec / 2.0);
         if !a.no_fixed_rate {
@@ -279,12 +301,13 @@ impl Bench {
 
         println!();
         println!(
-            "| phase | rows/s end to end | ingest p50 / p99 | ingest-to-queryable p50 / p99 | peak RSS |"
+            "| phase | rows/s end to end | ingest p50 / p99 | ingest-to-queryable p50 / p99 | peak RSS | CPU µs/row (pipeline + ClickHouse) |"
         );
-        println!("|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|");
         for run in &runs {
+            let records = run.records as f64;
             println!(
-                "| {} | {} | {} / {} | {} / {} | {} |",
+                "| {} | {} | {} / {} | {} / {} | {} | {:.2} + {:.2} |",
                 run.name,
                 thousands(run.rows_per_sec),
                 ms(run.latency.value_at_quantile(0.5)),
@@ -292,23 +315,26 @@ impl Bench {
                 ms(run.queryable.value_at_quantile(0.5)),
                 ms(run.queryable.value_at_quantile(0.99)),
                 mib(run.peak_rss_kib),
+                run.cpu_self * 1e6 / records,
+                run.cpu_clickhouse * 1e6 / records,
             );
         }
         let ours = runs[0].rows_per_sec;
         match &direct {
             Ok(rate) => println!(
-                "| reference: ClickHouse `INSERT ... FORMAT JSONEachRow` | {} | | | |",
-                thousands(*rate)
+                "| reference: ClickHouse `INSERT ... FORMAT JSONEachRow` | {} | | | | 0 + {:.2} |",
+                thousands(*rate),
+                direct_cpu * 1e6 / a.records as f64
             ),
-            Err(e) => println!("| reference: ClickHouse JSONEachRow | failed: {e} | | | |"),
+            Err(e) => println!("| reference: ClickHouse JSONEachRow | failed: {e} | | | | |"),
         }
         match &stream {
             Ok(rate) => println!(
-                "| reference: raw produce to the {} | {} | | | |",
+                "| reference: raw produce to the {} | {} | | | | |",
                 self.backend_name(),
                 thousands(*rate)
             ),
-            Err(e) => println!("| reference: raw produce | failed: {e} | | | |"),
+            Err(e) => println!("| reference: raw produce | failed: {e} | | | | |"),
         }
         println!();
         if let Ok(direct) = direct {
@@ -320,7 +346,17 @@ impl Bench {
         if let Some(report) = outage {
             println!("{report}");
         }
+        println!("load average at the end: {}", load_average());
         Ok(())
+    }
+
+    /// CPU seconds the local ClickHouse server has used so far (0 for a remote one).
+    fn clickhouse_cpu(&self) -> f64 {
+        let pid = self
+            .local
+            .as_ref()
+            .and_then(|l| l.lock().expect("not poisoned").pid());
+        pid.map_or(0.0, |pid| cpu_seconds(&pid.to_string()))
     }
 
     /// A runtime config for one phase: its own data dir and database.
@@ -363,6 +399,7 @@ impl Bench {
     ) -> Result<(Runtime, PipelineRun), PhaseError> {
         let start_rss = status_kib("VmRSS");
         reset_peak();
+        let cpu_at_start = (cpu_seconds("self"), self.clickhouse_cpu());
         let runtime = self.start(phase).await?;
         let (database, table) = runtime
             .tables
@@ -400,6 +437,7 @@ impl Bench {
             .ok_or_else(|| PhaseError::Failed(format!("phase {phase}: not every row arrived")))?;
         let elapsed = watched.complete.duration_since(sent.first_send);
         let run = PipelineRun {
+            records: load.records,
             name: match load.rate {
                 Some(rate) => format!("pipeline at {} rows/s", thousands(rate)),
                 None => "pipeline, max rate".into(),
@@ -412,6 +450,8 @@ impl Bench {
             peak_rss_kib: status_kib("VmHWM"),
             start_rss_kib: start_rss,
             retries: sent.retries,
+            cpu_self: cpu_seconds("self") - cpu_at_start.0,
+            cpu_clickhouse: self.clickhouse_cpu() - cpu_at_start.1,
         };
         Ok((runtime, run))
     }
@@ -547,7 +587,7 @@ impl PhaseError {
 
 fn print_run(run: &PipelineRun) {
     println!(
-        "{}: {} rows/s end to end ({} rows/s acknowledged by ingest), ingest p50 {} p99 {} max {}, queryable p50 {} p99 {} max {} ({} samples), RSS {} at start, peak {}{}",
+        "{}: {} rows/s end to end ({} rows/s acknowledged by ingest), ingest p50 {} p99 {} max {}, queryable p50 {} p99 {} max {} ({} samples), RSS {} at start, peak {}, CPU {:.1} s in this process + {:.1} s in ClickHouse{}",
         run.name,
         thousands(run.rows_per_sec),
         thousands(run.ingest_rows_per_sec),
@@ -560,6 +600,8 @@ fn print_run(run: &PipelineRun) {
         run.queryable.len(),
         mib(run.start_rss_kib),
         mib(run.peak_rss_kib),
+        run.cpu_self,
+        run.cpu_clickhouse,
         if run.retries > 0 {
             format!(", {} requests retried", run.retries)
         } else {
@@ -588,6 +630,15 @@ fn thousands(value: f64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute averages.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Cores and CPU model.

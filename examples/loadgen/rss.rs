@@ -65,3 +65,20 @@ impl Drop for RssSampler {
 pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
+
+/// CPU time (user + system, all threads) of process `pid` (`"self"` for this one), in
+/// seconds, from `/proc/<pid>/stat`; 0 if it cannot be read.
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start with field 3, `state`;
+    // `utime` and `stime` are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(14 - 3) + ticks(15 - 3)) as f64 / 100.0
+}

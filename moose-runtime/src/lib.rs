@@ -175,6 +175,8 @@ pub mod __private {
 
     impl<T> SameModel<T> for T {}
 
+    #[cfg(feature = "chrono")]
+    pub use crate::schema::value::chrono_utc;
     pub use serde;
     pub use serde_json;
     #[cfg(feature = "time")]

@@ -125,7 +125,9 @@ fn strip_serde_derives(attrs: &mut Vec<syn::Attribute>) {
 
 /// `time::OffsetDateTime` has no RFC 3339 serde form by default; JSON producers send RFC 3339,
 /// so a field spelled `OffsetDateTime` (or `Option<OffsetDateTime>`) gets it unless the user
-/// chose a format with `#[serde(with = ...)]`.
+/// chose a format with `#[serde(with = ...)]`. A field spelled `DateTime<Utc>` gets chrono's
+/// own format through a faster writer and reader (`Option<DateTime<Utc>>` keeps chrono's
+/// serde, so a missing field still reads as `None`).
 fn add_timestamp_format(field: &mut syn::Field) {
     let has_with = field.attrs.iter().any(|a| {
         a.path().is_ident("serde") && {
@@ -143,17 +145,23 @@ fn add_timestamp_format(field: &mut syn::Field) {
     let Some(segment) = last(&field.ty) else {
         return;
     };
+    let first_type_argument = |segment: &syn::PathSegment| match &segment.arguments {
+        syn::PathArguments::AngleBracketed(args) => match args.args.first() {
+            Some(syn::GenericArgument::Type(t)) => last(t),
+            _ => None,
+        },
+        _ => None,
+    };
     let module = if segment.ident == "OffsetDateTime" {
         "::moose::__private::time_rfc3339"
+    } else if segment.ident == "DateTime"
+        && first_type_argument(&segment).is_some_and(|tz| tz.ident == "Utc")
+    {
+        // chrono's own format, written and read faster (`chrono_utc`); records are
+        // re-encoded at every stage of a pipeline.
+        "::moose::__private::chrono_utc"
     } else if segment.ident == "Option" {
-        let inner = match &segment.arguments {
-            syn::PathArguments::AngleBracketed(args) => match args.args.first() {
-                Some(syn::GenericArgument::Type(t)) => last(t),
-                _ => None,
-            },
-            _ => None,
-        };
-        match inner {
+        match first_type_argument(&segment) {
             Some(inner) if inner.ident == "OffsetDateTime" => {
                 "::moose::__private::time_rfc3339::option"
             }

@@ -15,7 +15,7 @@ pub mod rowbinary;
 pub mod sql;
 mod table;
 mod types;
-mod value;
+pub(crate) mod value;
 
 pub use capabilities::{ClickHouseCapabilities, Feature, ParseVersionError, ServerVersion};
 pub use error::{EncodeError, SchemaError, SchemaWarning};

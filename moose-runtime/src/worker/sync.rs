@@ -273,6 +273,7 @@ impl SyncWorker {
         if let Some(recorded) = ledger.take() {
             *ledger = Some(record_range(recorded, partition, first, last + 1, &self.name).await);
         }
+        let flush_start = Instant::now();
         let rows = Bytes::from(batch.rows);
         let mut letters = batch.letters;
         if !self
@@ -296,7 +297,7 @@ impl SyncWorker {
             cancel,
         )
         .await;
-        tracing::debug!(worker = %self.name, partition, first, last, rows = batch.entries.len(), "inserted");
+        tracing::debug!(worker = %self.name, partition, first, last, rows = batch.entries.len(), flush_us = flush_start.elapsed().as_micros() as u64, "inserted");
         self.status.set(WorkerState::Running);
         true
     }

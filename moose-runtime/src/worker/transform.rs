@@ -2,11 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::{DeadLetterSink, produce_durably};
-use super::{Backoff, DEFAULT_POLL_WAIT, DEFAULT_TRANSFORM_BATCH, WorkerState, WorkerStatus};
+use super::{
+    Backoff, DEFAULT_POLL_WAIT, DEFAULT_TRANSFORM_BATCH, DEFAULT_TRANSFORM_COMMIT_INTERVAL,
+    WorkerState, WorkerStatus,
+};
 use crate::graph::{
     DeadLetter, DeadLetterSource, EncodedRecord, ErasedConsumer, ErasedTransform, Failure,
 };
@@ -86,12 +90,15 @@ impl TransformWorker {
     /// Runs until `cancel`; the batch in hand is finished (produced and committed) first.
     ///
     /// Per batch: apply the function, write the outputs, write the dead letters (decode
-    /// failures, `Err` returns, panics), and only once both are durable commit the source
-    /// offsets. A crash anywhere before the commit re-reads the batch: outputs and dead
-    /// letters may then be written twice (at-least-once), never lost.
+    /// failures, `Err` returns, panics), and only once both are durable mark the source
+    /// offsets for commit. Marked offsets are committed at most every
+    /// [`DEFAULT_TRANSFORM_COMMIT_INTERVAL`], when the source is idle, and when stopping. A
+    /// crash anywhere before a commit re-reads its batches: outputs and dead letters may then
+    /// be written twice (at-least-once), never lost.
     pub async fn run(mut self, cancel: CancellationToken) {
         self.status.set(WorkerState::Running);
         let mut backoff = Backoff::default();
+        let mut unacked = Uncommitted::default();
         while !cancel.is_cancelled() {
             let records = match self
                 .consumer
@@ -107,8 +114,12 @@ impl TransformWorker {
                 }
             };
             if records.is_empty() {
+                unacked
+                    .commit(self.consumer.as_mut(), &self.name, &cancel)
+                    .await;
                 continue;
             }
+            let polled = Instant::now();
             let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
             let outcomes = self.function.apply_batch(&payloads).await;
             let mut outputs: Vec<EncodedRecord> = Vec::with_capacity(records.len());
@@ -143,17 +154,65 @@ impl TransformWorker {
                 // after a restart.
                 break;
             }
-            commit_with_retry(
-                self.consumer.as_mut(),
-                &next_offsets(&records),
-                &self.name,
-                &cancel,
-            )
-            .await;
+            unacked.add(&records);
+            let produced = Instant::now();
+            if unacked
+                .since
+                .is_some_and(|s| s.elapsed() >= DEFAULT_TRANSFORM_COMMIT_INTERVAL)
+            {
+                unacked
+                    .commit(self.consumer.as_mut(), &self.name, &cancel)
+                    .await;
+            }
+            tracing::debug!(
+                worker = %self.name,
+                records = records.len(),
+                outputs = outputs.len(),
+                apply_and_produce_us = produced.duration_since(polled).as_micros() as u64,
+                commit_us = produced.elapsed().as_micros() as u64,
+                "batch moved"
+            );
             backoff.reset();
             self.status.set(WorkerState::Running);
         }
+        // Batches whose outputs are durable are committed even when stopping.
+        unacked
+            .commit(self.consumer.as_mut(), &self.name, &cancel)
+            .await;
         self.status.set(WorkerState::Stopped);
+    }
+}
+
+/// Source offsets whose batches' outputs are durable, not yet committed.
+#[derive(Default)]
+struct Uncommitted {
+    /// Next offset per partition.
+    next: BTreeMap<u32, u64>,
+    /// When the oldest of them was marked.
+    since: Option<Instant>,
+}
+
+impl Uncommitted {
+    fn add(&mut self, records: &[ConsumedRecord]) {
+        for (partition, offset) in next_offsets(records) {
+            let entry = self.next.entry(partition).or_default();
+            *entry = (*entry).max(offset);
+        }
+        self.since.get_or_insert_with(Instant::now);
+    }
+
+    async fn commit(
+        &mut self,
+        consumer: &mut dyn StreamConsumer,
+        what: &str,
+        cancel: &CancellationToken,
+    ) {
+        if self.next.is_empty() {
+            return;
+        }
+        let offsets: Vec<(u32, u64)> = std::mem::take(&mut self.next).into_iter().collect();
+        self.since = None;
+        commit_with_retry(consumer, &offsets, what, cancel).await;
     }
 }
 

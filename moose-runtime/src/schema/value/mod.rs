@@ -3,6 +3,8 @@
 //! The mapping is by trait, not by spelling, so type aliases and paths work, and a type
 //! without a mapping is a compile error that says so.
 
+#[cfg(feature = "chrono")]
+pub mod chrono_utc;
 mod containers;
 mod primitives;
 mod temporal;
