@@ -105,6 +105,25 @@ else
     say "ClickHouse server: $binary"
 fi
 
+# pip install, through --break-system-packages where Debian's Python refuses (PEP 668).
+pip_install() {
+    local package=$1
+    local pip_log
+    pip_log=$(mktemp "${TMPDIR:-/tmp}/moose-setup.XXXXXX")
+    if ! python3 -m pip install --quiet --disable-pip-version-check "$package" >"$pip_log" 2>&1; then
+        if grep -q externally-managed-environment "$pip_log"; then
+            # Debian's system Python refuses pip installs (PEP 668); this is a test machine.
+            quietly "pip install $package" python3 -m pip install --quiet \
+                --disable-pip-version-check --break-system-packages "$package"
+        else
+            tail -n 40 "$pip_log" >&2
+            rm -f "$pip_log"
+            die "pip install $package failed"
+        fi
+    fi
+    rm -f "$pip_log"
+}
+
 # --- chdb: a modern ClickHouse in-process, used to check DDL and RowBinary ------------------
 if ! have python3; then
     say "installing python3 (apt-get)"
@@ -118,19 +137,7 @@ else
         apt_install python3-pip
     fi
     say "installing chdb-core (pip, ~180 MB)"
-    pip_log=$(mktemp "${TMPDIR:-/tmp}/moose-setup.XXXXXX")
-    if ! python3 -m pip install --quiet --disable-pip-version-check chdb-core >"$pip_log" 2>&1; then
-        if grep -q externally-managed-environment "$pip_log"; then
-            # Debian's system Python refuses pip installs (PEP 668); this is a test machine.
-            quietly "pip install chdb-core" python3 -m pip install --quiet \
-                --disable-pip-version-check --break-system-packages chdb-core
-        else
-            tail -n 40 "$pip_log" >&2
-            rm -f "$pip_log"
-            die "pip install chdb-core failed"
-        fi
-    fi
-    rm -f "$pip_log"
+    pip_install chdb-core
     python3 -c 'import chdb' >/dev/null 2>&1 ||
         die "chdb-core was installed but 'python3 -c \"import chdb\"' still fails"
     say "chdb: $(python3 -c 'import chdb; print(chdb.__version__)' 2>/dev/null || echo installed)"
@@ -183,6 +190,13 @@ build_tansu() {
     rm -rf "$TOOLS_DIR/build" "$src"
 }
 if [ "$with_tansu" -eq 1 ]; then
+    # kafka-python: a Kafka client that is not ours, for the interoperability test.
+    if python3 -c 'import kafka' >/dev/null 2>&1; then
+        say "kafka-python: installed"
+    else
+        say "installing kafka-python (pip)"
+        pip_install kafka-python
+    fi
     if [ -x "$TOOLS_DIR/bin/tansu" ] && [ "$(cat "$TOOLS_DIR/bin/tansu.stamp" 2>/dev/null)" = "$tansu_stamp" ]; then
         say "tansu: $TOOLS_DIR/bin/tansu (cached; scripts/test.sh puts $TOOLS_DIR/bin on PATH)"
     else

@@ -5,12 +5,9 @@
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   cargo test --workspace
 #
-# Integration tests start their own ClickHouse servers on free loopback ports; this script
-# only makes sure a server binary is installed and on PATH.
-#
-# Options:
-#   --with-tansu   also install tansu (Kafka-compatible broker) for the Kafka tests;
-#                  the same as MOOSE_TEST_WITH_TANSU=1
+# Integration tests start their own ClickHouse servers and tansu brokers (Kafka protocol) on
+# free loopback ports; this script makes sure the binaries (and kafka-python, the foreign
+# client the Kafka tests use) are installed and on PATH. The first run builds tansu (~10 min).
 #
 # Environment:
 #   CARGO_TARGET_DIR  build directory (default: <repo>/target)
@@ -20,15 +17,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-setup_args=()
-if [ "${MOOSE_TEST_WITH_TANSU:-0}" = 1 ]; then
-    setup_args+=(--with-tansu)
-fi
 for arg in "$@"; do
     case "$arg" in
-        --with-tansu) setup_args+=(--with-tansu) ;;
         -h | --help)
-            sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -40,8 +32,8 @@ done
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "scripts/setup.sh ${setup_args[*]:-}"
-"$repo/scripts/setup.sh" "${setup_args[@]}"
+step "scripts/setup.sh --with-tansu"
+"$repo/scripts/setup.sh" --with-tansu
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 tools_dir="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"

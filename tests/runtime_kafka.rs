@@ -298,9 +298,17 @@ async fn two_instances_share_a_4_partition_stream_and_one_takes_over_when_the_ot
     tokio::task::spawn_blocking(move || b.kill9())
         .await
         .unwrap();
+    let killed = Instant::now();
     let after = ids("c", 0..1000);
     post_readings(addr_a, &after).await;
     let rows = wait_landed(&ch, &after).await;
+    eprintln!(
+        "scale-out: {warm_count} warm-up + {} records over two instances, partitions {owner_of:?}; \
+         after b's kill -9 the {} records posted to a landed within {:.1} s",
+        posted.len(),
+        after.len(),
+        killed.elapsed().as_secs_f64()
+    );
     let have: BTreeSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     let missing: Vec<&String> = posted
         .iter()
@@ -552,6 +560,12 @@ async fn broker_down_ingest_answers_503_and_everything_acked_lands_after_it_retu
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let missing: Vec<&String> = acked.iter().filter(|id| !landed.contains(*id)).collect();
+    eprintln!(
+        "broker outage: {} records acknowledged, {acked_while_down} requests answered 200 while the \
+         broker was down, {refused} answered 503, {} missing",
+        acked.len(),
+        missing.len()
+    );
     assert!(
         missing.is_empty(),
         "{} acknowledged records never landed, e.g. {:?} (200s while down: {acked_while_down})",

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::tansu::TestTansu;
+use common::topic_changes::{AddPartitions, check_topic_changes};
 use moose::runtime::stream::local::LocalLog;
 use moose::runtime::stream::{
     ConsumedRecord, EncodedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicSpec,
@@ -373,6 +374,17 @@ async fn latest_shows_the_newest_records_oldest_first(subject: Subject) {
     ));
 }
 
+/// Lifecycle's topic changes: retention, more partitions (tansu 0.6 cannot add partitions:
+/// there the refusal is checked), fewer refused, deletion.
+async fn topic_changes_are_applied(subject: Subject) {
+    let add_partitions = match subject {
+        Subject::Local(_) => AddPartitions::Supported,
+        Subject::Kafka(_) => AddPartitions::RefusedByServer,
+    };
+    let backend = subject.open().await;
+    check_topic_changes(backend.as_ref(), "lifecycle.", add_partitions).await;
+}
+
 macro_rules! conformance {
     ($($property:ident),* $(,)?) => {
         /// The embedded log.
@@ -404,4 +416,5 @@ conformance!(
     consumer_groups_are_independent,
     members_of_a_group_share_the_partitions,
     latest_shows_the_newest_records_oldest_first,
+    topic_changes_are_applied,
 );

@@ -51,9 +51,23 @@ async fn read_all(backend: &dyn StreamBackend, topic: &str, group: &str, n: usiz
     out
 }
 
+/// Whether the backend's server can add partitions to a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPartitions {
+    /// It can: the topic grows and keeps every record.
+    Supported,
+    /// It cannot (tansu 0.6 has no CreatePartitions): the change is refused with a sentence
+    /// that says so, and the topic stays as it was.
+    RefusedByServer,
+}
+
 /// Retention changes, more partitions, refused fewer partitions, and deletion, on topics
 /// whose names start with `prefix`.
-pub async fn check_topic_changes(backend: &dyn StreamBackend, prefix: &str) {
+pub async fn check_topic_changes(
+    backend: &dyn StreamBackend,
+    prefix: &str,
+    add_partitions: AddPartitions,
+) {
     let topic = format!("{prefix}changes");
     let spec = TopicSpec {
         name: topic.clone(),
@@ -82,37 +96,56 @@ pub async fn check_topic_changes(backend: &dyn StreamBackend, prefix: &str) {
         retention: None,
         partitions: Some(3),
     };
-    backend.alter_topic(&topic, &change).await.unwrap();
+    let grown = backend.alter_topic(&topic, &change).await;
+    let partitions = match add_partitions {
+        AddPartitions::Supported => {
+            grown.unwrap();
+            3
+        }
+        AddPartitions::RefusedByServer => {
+            let message = grown
+                .expect_err("this server cannot add partitions")
+                .to_string();
+            assert!(
+                message.contains(&format!("adding partitions to topic `{topic}`"))
+                    && message.contains("does not support"),
+                "the refusal names the topic and the reason: {message}"
+            );
+            1
+        }
+    };
     let got = described(backend, &topic, |s| {
-        s.as_ref().is_some_and(|s| s.partitions == 3)
+        s.as_ref().is_some_and(|s| s.partitions == partitions)
     })
     .await;
     assert_eq!(
         got.map(|s| (s.partitions, s.retention)),
-        Some((3, retention))
+        Some((partitions, retention))
     );
     backend.produce(&topic, &records("new", 30)).await.unwrap();
     assert_eq!(
         read_all(backend, &topic, "check.grown", 40).await.len(),
         40,
-        "more partitions keep every record and take new ones"
+        "the topic keeps every record and takes new ones"
     );
 
-    let change = TopicChange {
-        retention: None,
-        partitions: Some(2),
-    };
-    let refused = backend.alter_topic(&topic, &change).await;
-    assert!(refused.is_err(), "fewer partitions must be refused");
-    assert_eq!(
-        backend
-            .describe_topic(&topic)
-            .await
-            .unwrap()
-            .unwrap()
-            .partitions,
-        3
-    );
+    if partitions > 1 {
+        let change = TopicChange {
+            retention: None,
+            partitions: Some(partitions - 1),
+        };
+        let refused = backend.alter_topic(&topic, &change).await;
+        assert!(refused.is_err(), "fewer partitions must be refused");
+        assert_eq!(
+            backend
+                .describe_topic(&topic)
+                .await
+                .unwrap()
+                .unwrap()
+                .partitions,
+            partitions
+        );
+    }
 
     // Deletion: the topic goes, and a topic created again under its name starts empty with
     // its groups reading from the beginning.

@@ -14,8 +14,9 @@ use crate::worker::{
     DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig,
 };
 
-/// Settings shared by every command.
-#[derive(Debug, Clone, Args)]
+/// Settings shared by every command. `Debug` shows whether secrets (passwords, tokens, extra
+/// Kafka properties) are set, never their values.
+#[derive(Clone, Args)]
 pub struct RuntimeConfig {
     /// Address the HTTP server (ingest API, health, peek) listens on.
     #[arg(
@@ -150,6 +151,74 @@ pub struct RuntimeConfig {
     pub sync_max_delay_ms: u64,
 }
 
+impl std::fmt::Debug for RuntimeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured whole, so a new field cannot be forgotten here.
+        let Self {
+            http_addr,
+            data_dir,
+            clickhouse_url,
+            clickhouse_database,
+            clickhouse_user,
+            clickhouse_password,
+            kafka_brokers,
+            kafka_security_protocol,
+            kafka_sasl_mechanism,
+            kafka_sasl_username,
+            kafka_sasl_password,
+            kafka_replication_factor,
+            kafka_config,
+            allow_destructive,
+            namespace,
+            ingest_token,
+            ingest_body_limit,
+            ingest_body_timeout_ms,
+            ingest_header_timeout_ms,
+            sync_max_rows,
+            sync_max_bytes,
+            sync_max_delay_ms,
+        } = self;
+        let secret = |set: bool| if set { "<redacted>" } else { "<unset>" };
+        // A URL may carry `user:password@`.
+        let url = clickhouse_url
+            .as_ref()
+            .map(|url| match url.split_once('@') {
+                Some((_, host)) => format!("<redacted>@{host}"),
+                None => url.clone(),
+            });
+        f.debug_struct("RuntimeConfig")
+            .field("http_addr", http_addr)
+            .field("data_dir", data_dir)
+            .field("clickhouse_url", &url)
+            .field("clickhouse_database", clickhouse_database)
+            .field("clickhouse_user", clickhouse_user)
+            .field(
+                "clickhouse_password",
+                &secret(!clickhouse_password.is_empty()),
+            )
+            .field("kafka_brokers", kafka_brokers)
+            .field("kafka_security_protocol", kafka_security_protocol)
+            .field("kafka_sasl_mechanism", kafka_sasl_mechanism)
+            .field("kafka_sasl_username", kafka_sasl_username)
+            .field(
+                "kafka_sasl_password",
+                &secret(kafka_sasl_password.is_some()),
+            )
+            .field("kafka_replication_factor", kafka_replication_factor)
+            .field("kafka_config", &secret(kafka_config.is_some()))
+            .field("allow_destructive", allow_destructive)
+            .field("namespace", namespace)
+            .field("ingest_token", &secret(ingest_token.is_some()))
+            .field("ingest_body_limit", ingest_body_limit)
+            .field("ingest_body_timeout_ms", ingest_body_timeout_ms)
+            .field("ingest_header_timeout_ms", ingest_header_timeout_ms)
+            .field("sync_max_rows", sync_max_rows)
+            .field("sync_max_bytes", sync_max_bytes)
+            .field("sync_max_delay_ms", sync_max_delay_ms)
+            .finish()
+    }
+}
+
 impl RuntimeConfig {
     /// Batching of table syncs.
     pub fn sync(&self) -> SyncConfig {
@@ -189,5 +258,51 @@ impl RuntimeConfig {
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::RuntimeConfig;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: RuntimeConfig,
+    }
+
+    #[test]
+    fn debug_output_shows_no_secrets() {
+        let cli = Cli::parse_from([
+            "app",
+            "--clickhouse-url",
+            "http://admin:url-secret@ch:8123",
+            "--clickhouse-password",
+            "ch-secret",
+            "--kafka-brokers",
+            "b:9092",
+            "--kafka-sasl-password",
+            "sasl-secret",
+            "--kafka-config",
+            "ssl.key.password=props-secret",
+            "--ingest-token",
+            "token-secret",
+        ]);
+        let shown = format!("{:?}", cli.config);
+        assert!(
+            shown.contains("b:9092") && shown.contains("ch:8123"),
+            "{shown}"
+        );
+        for secret in [
+            "url-secret",
+            "ch-secret",
+            "sasl-secret",
+            "props-secret",
+            "token-secret",
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
     }
 }

@@ -7,21 +7,21 @@ use super::start::RuntimeError;
 use crate::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
 use crate::graph::App;
 use crate::plan::{self, Desired, Plan};
-use crate::stream::StreamError;
+use crate::stream::kafka::KafkaBackend;
 use crate::stream::local::LocalLog;
+use crate::stream::{StreamBackend, StreamError};
 
 /// Reads the app's tables and topics and plans the changes that bring them to what `app`
 /// declares. Uses the ClickHouse server the app uses (the local one under the data dir,
-/// started for the occasion, when `MOOSE_CLICKHOUSE_URL` is unset) and the embedded stream
-/// log under the data dir; the app must not be running on that data dir (the log is locked).
+/// started for the occasion, when `MOOSE_CLICKHOUSE_URL` is unset) and the streams `start`
+/// uses: the Kafka brokers when `MOOSE_KAFKA_BROKERS` is set, otherwise the embedded stream
+/// log under the data dir (then the app must not be running on that data dir: the log is
+/// locked).
 pub async fn plan_app(app: &App, config: &RuntimeConfig) -> Result<Plan, RuntimeError> {
-    if config.kafka_brokers.is_some() {
-        return Err(RuntimeError::Unsupported(
-            "`plan` reads topics from the embedded log only so far; unset MOOSE_KAFKA_BROKERS to plan against it".into(),
-        ));
-    }
-    let streams = config.data_dir.join("streams");
-    let log = LocalLog::open(&streams)?;
+    let backend: Box<dyn StreamBackend> = match config.kafka()? {
+        Some(kafka) => Box::new(KafkaBackend::connect(kafka).await?),
+        None => Box::new(LocalLog::open(&config.data_dir.join("streams"))?),
+    };
     let (url, local) = match &config.clickhouse_url {
         Some(url) => (url.clone(), None),
         None => {
@@ -50,7 +50,7 @@ pub async fn plan_app(app: &App, config: &RuntimeConfig) -> Result<Plan, Runtime
             clickhouse.database(),
             clickhouse.capabilities(),
         )?;
-        Ok::<_, RuntimeError>(plan::plan(&desired, &clickhouse, &log).await?)
+        Ok::<_, RuntimeError>(plan::plan(&desired, &clickhouse, backend.as_ref()).await?)
     }
     .await;
     if let Some(server) = local {

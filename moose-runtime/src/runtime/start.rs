@@ -65,9 +65,6 @@ pub enum RuntimeError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A configuration this build cannot serve.
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 /// A running application.

@@ -42,6 +42,18 @@ pub struct MemberId {
 impl MemberId {
     /// The only member of its group.
     pub const SOLE: MemberId = MemberId { index: 0, count: 1 };
+
+    /// Refuses an index that is not below the count (what every backend's `consumer` checks
+    /// first).
+    pub fn check(self, group: &str) -> Result<(), StreamError> {
+        if self.count == 0 || self.index >= self.count {
+            return Err(StreamError::Other(format!(
+                "consumer member {} of {} in group `{group}` is impossible: the index must be below the count",
+                self.index, self.count
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// One record read from a stream.

@@ -77,9 +77,9 @@ fn format(value: &DateTime<Utc>, buf: &mut [u8; 30]) -> Option<usize> {
     digits(17, 2, naive.second());
     let (fraction, width) = if nano == 0 {
         (0, 0)
-    } else if nano % 1_000_000 == 0 {
+    } else if nano.is_multiple_of(1_000_000) {
         (nano / 1_000_000, 3)
-    } else if nano % 1_000 == 0 {
+    } else if nano.is_multiple_of(1_000) {
         (nano / 1_000, 6)
     } else {
         (nano, 9)

@@ -4,14 +4,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{
-    AdminClient, AdminOptions, AlterConfig, ConfigSource, NewPartitions, NewTopic,
-    ResourceSpecifier, TopicReplication,
+    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier,
+    TopicReplication,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::config::{ADMIN_TIMEOUT, KafkaConfig};
 use super::context::LogContext;
 use super::error::{admin_error, stream_error};
+use super::incremental::set_topic_config;
 use crate::stream::{StreamError, TopicChange, TopicSpec};
 
 /// How often a just created or deleted topic is looked up until the cluster agrees.
@@ -177,31 +178,21 @@ impl Topics {
             return Err(StreamError::UnknownTopic(name.to_owned()));
         };
         if let Some(retention) = change.retention {
-            // AlterConfigs replaces the topic's whole configuration: carry over what was set
-            // on the topic itself, then set retention.
-            let own: Vec<(String, String)> = self
-                .config(name)
-                .await?
-                .into_iter()
-                .filter(|(key, _, own)| *own && key != RETENTION_MS)
-                .map(|(key, value, _)| (key, value))
-                .collect();
-            let retention = retention_ms(retention);
-            let mut alter = AlterConfig::new(ResourceSpecifier::Topic(name));
-            for (key, value) in &own {
-                alter = alter.set(key, value);
-            }
-            alter = alter.set(RETENTION_MS, &retention);
-            let results = self
-                .admin
-                .alter_configs([&alter], &Self::options())
-                .await
-                .map_err(|e| admin_failure("changing the retention of topic", name, &e))?;
-            for result in results {
-                result.map_err(|(_, code)| {
-                    admin_error("changing the retention of topic", name, code)
-                })?;
-            }
+            // IncrementalAlterConfigs: only retention changes, the topic's other settings stay.
+            let (admin, topic, retention) =
+                (self.admin.clone(), name.to_owned(), retention_ms(retention));
+            tokio::task::spawn_blocking(move || {
+                set_topic_config(&admin, &topic, RETENTION_MS, &retention, ADMIN_TIMEOUT)
+            })
+            .await
+            .map_err(|e| StreamError::Other(format!("changing the retention of `{name}`: {e}")))?
+            .map_err(|failure| {
+                let mut error = admin_error("changing the retention of topic", name, failure.code);
+                if let StreamError::Other(text) = &mut error {
+                    text.push_str(&format!(" ({})", failure.message));
+                }
+                error
+            })?;
         }
         if let Some(partitions) = change.partitions {
             if partitions < current {

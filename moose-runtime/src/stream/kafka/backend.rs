@@ -98,12 +98,7 @@ impl StreamBackend for KafkaBackend {
         member: MemberId,
     ) -> BoxFuture<'a, Result<Box<dyn StreamConsumer>, StreamError>> {
         Box::pin(async move {
-            if member.count == 0 || member.index >= member.count {
-                return Err(StreamError::Other(format!(
-                    "consumer member {} of {} in group `{group}` is impossible: the index must be below the count",
-                    member.index, member.count
-                )));
-            }
+            member.check(group)?;
             if self.topics.partitions(topic).await?.is_none() {
                 return Err(StreamError::UnknownTopic(topic.to_owned()));
             }

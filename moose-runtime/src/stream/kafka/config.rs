@@ -45,8 +45,9 @@ pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `/ready` waits for the cluster to answer a metadata request.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Where a Kafka backend connects and how.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where a Kafka backend connects and how. Its `Debug` output leaves out the SASL password
+/// and the values of the extra properties (they may hold secrets such as `ssl.key.password`).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct KafkaConfig {
     /// Bootstrap servers, `host:port,...`.
     pub brokers: String,
@@ -66,6 +67,26 @@ pub struct KafkaConfig {
     /// Any further librdkafka properties, applied last to every client (they win over the
     /// runtime's own settings).
     pub properties: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { Some("<redacted>") } else { None };
+        let properties: Vec<String> = self
+            .properties
+            .iter()
+            .map(|(key, _)| format!("{key}=<redacted>"))
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("security_protocol", &self.security_protocol)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("sasl_username", &self.sasl_username)
+            .field("sasl_password", &redacted(self.sasl_password.is_some()))
+            .field("replication_factor", &self.replication_factor)
+            .field("properties", &properties)
+            .finish()
+    }
 }
 
 impl KafkaConfig {
@@ -251,6 +272,21 @@ mod tests {
         assert_eq!(client.get("security.protocol"), Some("sasl_plaintext"));
         assert_eq!(client.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
         assert_eq!(KafkaConfig::new("b").admin().get("security.protocol"), None);
+    }
+
+    #[test]
+    fn debug_output_shows_no_secrets() {
+        let mut config = KafkaConfig::new("b:9092");
+        config.sasl_username = Some("key".into());
+        config.sasl_password = Some("hunter2".into());
+        config.properties = vec![("ssl.key.password".into(), "swordfish".into())];
+        let shown = format!("{config:?}");
+        assert!(shown.contains("b:9092") && shown.contains("key"), "{shown}");
+        assert!(shown.contains("ssl.key.password"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("swordfish"),
+            "{shown}"
+        );
     }
 
     #[test]

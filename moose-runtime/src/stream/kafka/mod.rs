@@ -53,6 +53,7 @@ mod config;
 mod consumer;
 mod context;
 mod error;
+mod incremental;
 mod peek;
 mod produce;
 

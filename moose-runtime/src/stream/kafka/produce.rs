@@ -68,10 +68,28 @@ impl Producer {
     /// Appends `records` to `topic` and waits until every one is acknowledged by all in-sync
     /// replicas, or fails after at most [`DELIVERY_TIMEOUT`] (plus the wait for room in the
     /// producer's queue, bounded the same way).
+    ///
+    /// When the broker refuses the producer's state (its id, epoch or sequence numbers: after
+    /// the topic was deleted and created again, or the broker lost its producer state) the
+    /// records are sent once more with a fresh producer. Records of the first attempt that
+    /// were acknowledged before the refusal are then written twice (at-least-once); a timed
+    /// out attempt is never repeated here, its outcome is unknown.
     pub async fn produce(&self, topic: &str, records: &[EncodedRecord]) -> Result<(), StreamError> {
         if records.is_empty() {
             return Ok(());
         }
+        let mut result = self.attempt(topic, records).await;
+        if let Err(e) = &result
+            && e.rdkafka_error_code().is_some_and(refuses_producer)
+        {
+            tracing::warn!(topic, error = %e, "the broker refused the producer's state; sending again with a new producer");
+            result = self.attempt(topic, records).await;
+        }
+        result.map_err(|e| stream_error("producing to", topic, &e))
+    }
+
+    /// One attempt with the current client, replacing it when its state is in doubt.
+    async fn attempt(&self, topic: &str, records: &[EncodedRecord]) -> Result<(), KafkaError> {
         let client = self.client();
         let result = send_all(&client, topic, records).await;
         let stale = match &result {
@@ -84,7 +102,7 @@ impl Producer {
             self.renew(&client);
         }
         release(client);
-        result.map_err(|e| stream_error("producing to", topic, &e))
+        result
     }
 }
 

@@ -150,12 +150,7 @@ impl StreamBackend for LocalLog {
         member: MemberId,
     ) -> BoxFuture<'a, Result<Box<dyn StreamConsumer>, StreamError>> {
         Box::pin(async move {
-            if member.count == 0 || member.index >= member.count {
-                return Err(StreamError::Other(format!(
-                    "consumer member {} of {} in group `{group}` is impossible: the index must be below the count",
-                    member.index, member.count
-                )));
-            }
+            member.check(group)?;
             let topic = self.inner.topic(topic)?;
             let (inner, group, name) = (
                 self.inner.clone(),
