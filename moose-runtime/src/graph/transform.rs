@@ -157,6 +157,11 @@ fn encode_outputs<U: DataModel, O: TransformOutput<U>>(output: O) -> Outcome<Vec
     })
 }
 
+/// Records a plain-function transform runs between yields to the async runtime. A batch of
+/// 10k small records takes a few milliseconds; without yields it holds one of the runtime's
+/// threads that long, and ingest requests queue behind it (their latency is the user's).
+const RECORDS_PER_YIELD: usize = 1024;
+
 /// Marker for plain functions in [`IntoTransform`] and [`IntoConsumer`].
 #[doc(hidden)]
 pub struct SyncFn<O>(PhantomData<fn() -> O>);
@@ -202,16 +207,21 @@ where
         &'a self,
         inputs: &'a [&'a [u8]],
     ) -> BoxFuture<'a, Vec<Outcome<Vec<EncodedRecord>>>> {
-        let outcomes = inputs
-            .iter()
-            .map(|input| {
-                let record = decode::<T>(input)?;
-                let output = std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record)))
-                    .map_err(panic_message)?;
-                encode_outputs(output)
-            })
-            .collect();
-        Box::pin(std::future::ready(outcomes))
+        Box::pin(async move {
+            let mut outcomes = Vec::with_capacity(inputs.len());
+            for (i, chunk) in inputs.chunks(RECORDS_PER_YIELD).enumerate() {
+                if i > 0 {
+                    tokio::task::yield_now().await;
+                }
+                outcomes.extend(chunk.iter().map(|input| {
+                    let record = decode::<T>(input)?;
+                    let output = std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record)))
+                        .map_err(panic_message)?;
+                    encode_outputs(output)
+                }));
+            }
+            outcomes
+        })
     }
 }
 

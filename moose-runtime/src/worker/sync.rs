@@ -42,6 +42,9 @@ pub const MAX_ROWS_PER_INSERT: usize = 1_000_000;
 /// from waiting behind the encoding of a whole 100k-row batch.
 const MAX_RECORDS_PER_POLL: usize = 10_000;
 
+/// Records encoded between yields to the async runtime (see [`MAX_RECORDS_PER_POLL`]).
+const RECORDS_PER_YIELD: usize = 1024;
+
 /// Pause before a single rejected row is tried a second time.
 const SECOND_OPINION_DELAY: Duration = Duration::from_millis(100);
 
@@ -189,7 +192,11 @@ impl SyncWorker {
                 }
             };
             backoff.reset();
-            for record in records {
+            for (i, record) in records.into_iter().enumerate() {
+                if i > 0 && i % RECORDS_PER_YIELD == 0 {
+                    // Encoding is CPU work on an async thread: let ingest requests in.
+                    tokio::task::yield_now().await;
+                }
                 let partition = record.partition;
                 if seen.insert(partition)
                     && let Some((start, end)) = ledger.as_ref().and_then(|l| l.range(partition))
