@@ -48,10 +48,14 @@ use tokio::sync::mpsc;
 use crate::clickhouse::Http;
 use crate::load::{Load, Target};
 use crate::records::BodyFormat;
-use crate::rss::{RssSampler, cpu_seconds, mib, reset_peak, status_kib};
+use crate::rss::{
+    RssSampler, cpu_seconds, mib, reaped_children_cpu_seconds, reset_peak, status_kib,
+};
 
 /// End-to-end benchmark of the chained pipeline against direct ClickHouse and stream writes.
 #[derive(Debug, Clone, Parser)]
+// A later `--records` wins (scripts/bench.sh passes defaults, then the caller's arguments).
+#[command(args_override_self = true)]
 struct Args {
     /// Records per phase.
     #[arg(long, default_value_t = 2_000_000)]
@@ -350,13 +354,14 @@ impl Bench {
         Ok(())
     }
 
-    /// CPU seconds the local ClickHouse server has used so far (0 for a remote one).
+    /// CPU seconds the local ClickHouse server has used so far (0 for a remote one),
+    /// including servers killed in an outage phase (reaped children of this process).
     fn clickhouse_cpu(&self) -> f64 {
-        let pid = self
-            .local
-            .as_ref()
-            .and_then(|l| l.lock().expect("not poisoned").pid());
-        pid.map_or(0.0, |pid| cpu_seconds(&pid.to_string()))
+        let Some(local) = &self.local else {
+            return 0.0;
+        };
+        let pid = local.lock().expect("not poisoned").pid();
+        pid.map_or(0.0, |pid| cpu_seconds(&pid.to_string())) + reaped_children_cpu_seconds("self")
     }
 
     /// A runtime config for one phase: its own data dir and database.

@@ -69,16 +69,29 @@ pub fn mib(kib: u64) -> String {
 /// CPU time (user + system, all threads) of process `pid` (`"self"` for this one), in
 /// seconds, from `/proc/<pid>/stat`; 0 if it cannot be read.
 pub fn cpu_seconds(pid: &str) -> f64 {
+    // `utime` and `stime`.
+    stat_seconds(pid, [14, 15])
+}
+
+/// CPU time of the children process `pid` has waited for (a ClickHouse server that was
+/// killed and reaped), in seconds.
+pub fn reaped_children_cpu_seconds(pid: &str) -> f64 {
+    // `cutime` and `cstime`.
+    stat_seconds(pid, [16, 17])
+}
+
+/// The sum of two clock-tick fields of `/proc/<pid>/stat` (1-based numbers), in seconds.
+fn stat_seconds(pid: &str, fields: [usize; 2]) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start with field 3, `state`;
-    // `utime` and `stime` are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    // times are in clock ticks (USER_HZ, 100 on Linux).
     let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let values: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| {
-        fields
-            .get(i)
+        values
+            .get(i - 3)
             .and_then(|f| f.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    (ticks(14 - 3) + ticks(15 - 3)) as f64 / 100.0
+    (ticks(fields[0]) + ticks(fields[1])) as f64 / 100.0
 }

@@ -26,6 +26,16 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait TransformOutput<U>: Send {
     /// The records to write, or the error message for the dead-letter queue.
     fn into_records(self) -> Result<Vec<U>, String>;
+
+    /// The records encoded for the destination stream (what the workers call).
+    fn into_encoded(self) -> Result<Vec<EncodedRecord>, String>
+    where
+        U: DataModel,
+        Self: Sized,
+    {
+        self.into_records()
+            .map(|records| records.iter().map(EncodedRecord::encode).collect())
+    }
 }
 
 // No `U: DataModel` bound here: a model that failed `#[data_model]` is reported where it is
@@ -33,6 +43,14 @@ pub trait TransformOutput<U>: Send {
 impl<U: Send> TransformOutput<U> for U {
     fn into_records(self) -> Result<Vec<U>, String> {
         Ok(vec![self])
+    }
+
+    // A map (the common transform) encodes its one record without a `Vec<U>` in between.
+    fn into_encoded(self) -> Result<Vec<EncodedRecord>, String>
+    where
+        U: DataModel,
+    {
+        Ok(vec![EncodedRecord::encode(&self)])
     }
 }
 
@@ -133,14 +151,16 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> Failure {
 }
 
 fn encode_outputs<U: DataModel, O: TransformOutput<U>>(output: O) -> Outcome<Vec<EncodedRecord>> {
-    output
-        .into_records()
-        .map(|records| records.iter().map(EncodedRecord::encode).collect())
-        .map_err(|message| Failure {
-            kind: FailureKind::Error,
-            message,
-        })
+    output.into_encoded().map_err(|message| Failure {
+        kind: FailureKind::Error,
+        message,
+    })
 }
+
+/// Records a plain-function transform runs between yields to the async runtime. A batch of
+/// 10k small records takes a few milliseconds; without yields it holds one of the runtime's
+/// threads that long, and ingest requests queue behind it (their latency is the user's).
+const RECORDS_PER_YIELD: usize = 1024;
 
 /// Marker for plain functions in [`IntoTransform`] and [`IntoConsumer`].
 #[doc(hidden)]
@@ -187,16 +207,21 @@ where
         &'a self,
         inputs: &'a [&'a [u8]],
     ) -> BoxFuture<'a, Vec<Outcome<Vec<EncodedRecord>>>> {
-        let outcomes = inputs
-            .iter()
-            .map(|input| {
-                let record = decode::<T>(input)?;
-                let output = std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record)))
-                    .map_err(panic_message)?;
-                encode_outputs(output)
-            })
-            .collect();
-        Box::pin(std::future::ready(outcomes))
+        Box::pin(async move {
+            let mut outcomes = Vec::with_capacity(inputs.len());
+            for (i, chunk) in inputs.chunks(RECORDS_PER_YIELD).enumerate() {
+                if i > 0 {
+                    tokio::task::yield_now().await;
+                }
+                outcomes.extend(chunk.iter().map(|input| {
+                    let record = decode::<T>(input)?;
+                    let output = std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record)))
+                        .map_err(panic_message)?;
+                    encode_outputs(output)
+                }));
+            }
+            outcomes
+        })
     }
 }
 

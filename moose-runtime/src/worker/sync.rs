@@ -37,6 +37,14 @@ use crate::stream::{ConsumedRecord, StreamConsumer};
 /// an insert is one block, which the server stores (and deduplicates) all or nothing.
 pub const MAX_ROWS_PER_INSERT: usize = 1_000_000;
 
+/// Most records taken per poll. Each is decoded and encoded on an async worker thread
+/// without yielding; 10k (a few milliseconds) keeps ingest requests sharing those threads
+/// from waiting behind the encoding of a whole 100k-row batch.
+const MAX_RECORDS_PER_POLL: usize = 10_000;
+
+/// Records encoded between yields to the async runtime (see [`MAX_RECORDS_PER_POLL`]).
+const RECORDS_PER_YIELD: usize = 1024;
+
 /// Pause before a single rejected row is tried a second time.
 const SECOND_OPINION_DELAY: Duration = Duration::from_millis(100);
 
@@ -172,7 +180,9 @@ impl SyncWorker {
                 .unwrap_or(DEFAULT_POLL_WAIT)
                 .min(DEFAULT_POLL_WAIT);
             let waiting_for_recorded_end = batches.values().any(|b| b.recorded_end.is_some());
-            let room = (max_rows - rows.min(max_rows)).max(usize::from(waiting_for_recorded_end));
+            let room = (max_rows - rows.min(max_rows))
+                .min(MAX_RECORDS_PER_POLL)
+                .max(usize::from(waiting_for_recorded_end));
             let records = match self.consumer.poll(room, wait).await {
                 Ok(records) => records,
                 Err(e) => {
@@ -182,7 +192,11 @@ impl SyncWorker {
                 }
             };
             backoff.reset();
-            for record in records {
+            for (i, record) in records.into_iter().enumerate() {
+                if i > 0 && i % RECORDS_PER_YIELD == 0 {
+                    // Encoding is CPU work on an async thread: let ingest requests in.
+                    tokio::task::yield_now().await;
+                }
                 let partition = record.partition;
                 if seen.insert(partition)
                     && let Some((start, end)) = ledger.as_ref().and_then(|l| l.range(partition))

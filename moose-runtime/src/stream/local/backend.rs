@@ -41,6 +41,10 @@ impl LocalLog {
             .iter()
             .map(|_| EncodedBatch::default())
             .collect();
+        if let [only] = batches.as_mut_slice() {
+            // One partition (the default): one allocation for the whole batch.
+            only.reserve(records);
+        }
         for (index, record) in records.iter().enumerate() {
             let partition = topic.partition_for(&record.key);
             batches[partition].push(&record.key, &record.payload, now).map_err(|size| {

@@ -17,8 +17,6 @@
 //! the partition lock is taken, and its offsets written in under the lock; a wrong offset
 //! is still caught, because offsets in a segment must be dense from the file's base offset.
 
-use crc32fast::Hasher;
-
 /// Bytes before the body: `len`, `crc`, `offset`.
 pub(super) const HEADER_BYTES: usize = 16;
 /// Fixed part of the body: `timestamp`, `key_len`.
@@ -46,23 +44,31 @@ impl EncodedBatch {
         if body_len > MAX_BODY_BYTES {
             return Err(body_len);
         }
-        let mut crc = Hasher::new();
-        crc.update(&timestamp_ms.to_le_bytes());
-        crc.update(&(key.len() as u32).to_le_bytes());
-        crc.update(key);
-        crc.update(payload);
         self.buf.reserve(HEADER_BYTES + body_len);
+        let start = self.buf.len();
         self.buf.extend_from_slice(&(body_len as u32).to_le_bytes());
-        self.buf.extend_from_slice(&crc.finalize().to_le_bytes());
+        // The checksum goes in once the body is written: one pass over contiguous bytes.
+        self.buf.extend_from_slice(&0u32.to_le_bytes());
         self.buf.extend_from_slice(&0u64.to_le_bytes());
         self.buf.extend_from_slice(&timestamp_ms.to_le_bytes());
         self.buf
             .extend_from_slice(&(key.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(key);
         self.buf.extend_from_slice(payload);
+        let crc = crc32fast::hash(&self.buf[start + HEADER_BYTES..]);
+        self.buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
         self.count += 1;
         self.max_timestamp_ms = self.max_timestamp_ms.max(timestamp_ms);
         Ok(())
+    }
+
+    /// Makes room for `records` (all for this batch's partition).
+    pub fn reserve(&mut self, records: &[crate::graph::EncodedRecord]) {
+        let bytes: usize = records
+            .iter()
+            .map(|r| HEADER_BYTES + BODY_FIXED_BYTES + r.key.len() + r.payload.len())
+            .sum();
+        self.buf.reserve(bytes);
     }
 
     /// Writes offsets `base..` into the records and calls `each(offset, position in batch)`.

@@ -171,6 +171,9 @@ impl Topic {
     /// runs and versions), or round-robin for an empty key.
     pub fn partition_for(&self, key: &[u8]) -> usize {
         let n = self.partitions.len() as u64;
+        if n == 1 {
+            return 0;
+        }
         let slot = if key.is_empty() {
             self.round_robin.fetch_add(1, Ordering::Relaxed)
         } else {
