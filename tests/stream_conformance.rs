@@ -418,3 +418,76 @@ conformance!(
     latest_shows_the_newest_records_oldest_first,
     topic_changes_are_applied,
 );
+
+/// Kafka moves partitions between members: work a member finished but had not committed yet
+/// (`done`) is committed when its partitions are revoked, so the member that gets them next
+/// starts after it instead of doing it again. (The embedded log never moves a partition
+/// from a member, so this is Kafka's alone.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_finished_work_is_committed_when_a_rebalance_takes_partitions_away() {
+    let subject = Subject::kafka();
+    let backend = subject.open().await;
+    backend.ensure_topic(&topic("handover", 2)).await.unwrap();
+    let first: Vec<EncodedRecord> = (0..40)
+        .map(|i| record(&format!("k{i}"), serde_json::json!({"i": i})))
+        .collect();
+    backend.produce("handover", &first).await.unwrap();
+
+    // The only member reads everything and finishes it, without committing.
+    let mut a = backend
+        .consumer(
+            "handover",
+            "handover.check",
+            MemberId { index: 0, count: 2 },
+        )
+        .await
+        .unwrap();
+    let read_a = read(a.as_mut(), 40).await;
+    assert_eq!(read_a.len(), 40, "the sole member reads both partitions");
+    a.done(&ends(&read_a));
+
+    // A second member joins: the group takes one partition from `a` and gives it to `b`.
+    // New records are written in rounds until `b` has read some.
+    let mut b = backend
+        .consumer(
+            "handover",
+            "handover.check",
+            MemberId { index: 1, count: 2 },
+        )
+        .await
+        .unwrap();
+    let mut written = 40;
+    let mut seen: Vec<i64> = Vec::new();
+    let mut b_partitions = BTreeSet::new();
+    let start = Instant::now();
+    while (b_partitions.is_empty() || seen.len() < written - 40) && start.elapsed() < GUARD {
+        if b_partitions.is_empty() && seen.len() == written - 40 {
+            let round: Vec<EncodedRecord> = (written..written + 10)
+                .map(|i| record(&format!("k{i}"), serde_json::json!({"i": i})))
+                .collect();
+            backend.produce("handover", &round).await.unwrap();
+            written += 10;
+        }
+        let (x, y) = tokio::join!(
+            a.poll(100, Duration::from_millis(200)),
+            b.poll(100, Duration::from_millis(200))
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        b_partitions.extend(y.iter().map(|r| r.partition));
+        seen.extend(x.iter().chain(&y).map(|r| json(r)["i"].as_i64().unwrap()));
+        // `a` finishes its records but never commits them itself.
+        a.done(&ends(&x));
+        b.commit(&ends(&y)).await.unwrap();
+    }
+    seen.sort_unstable();
+    assert!(
+        !b_partitions.is_empty(),
+        "the second member got a partition"
+    );
+    assert_eq!(
+        seen,
+        (40..written as i64).collect::<Vec<i64>>(),
+        "after the rebalance only the new records are read: the finished ones were committed \
+         when their partition moved"
+    );
+}

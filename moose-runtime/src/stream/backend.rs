@@ -165,4 +165,13 @@ pub trait StreamConsumer: Send {
 
     /// Rewinds to the committed offsets (after a failed batch, so it is read again).
     fn rewind(&mut self) -> BoxFuture<'_, Result<(), StreamError>>;
+
+    /// Says that, per partition, everything before `offsets` is durable downstream though not
+    /// committed yet (a worker that commits every so often, not after every batch). A member
+    /// that can lose partitions to another (Kafka, in a rebalance) commits these offsets of
+    /// the partitions it gives up, so their next owner does not do the work again. The
+    /// default does nothing: the embedded log's groups never move a partition under a worker.
+    fn done(&mut self, offsets: &[(u32, u64)]) {
+        let _ = offsets;
+    }
 }

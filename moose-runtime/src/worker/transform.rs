@@ -155,6 +155,7 @@ impl TransformWorker {
                 break;
             }
             unacked.add(&records);
+            self.consumer.done(&next_offsets(&records));
             let produced = Instant::now();
             if unacked
                 .since

@@ -141,7 +141,20 @@ impl KafkaConsumer {
         let member = self.member().clone();
         let result = blocking(move || member.commit(&list, CommitMode::Sync)).await;
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                let mut assignment = self.context.lock();
+                for &(partition, offset) in offsets {
+                    let partition = partition as i32;
+                    if assignment
+                        .done
+                        .get(&partition)
+                        .is_some_and(|&d| d <= offset as i64)
+                    {
+                        assignment.done.remove(&partition);
+                    }
+                }
+                Ok(())
+            }
             Err(e) if e.rdkafka_error_code().is_some_and(is_rebalance) => {
                 // Not accepted during a rebalance; the partition's next owner (maybe this
                 // member again) reads from the last accepted commit.
@@ -228,6 +241,17 @@ impl StreamConsumer for KafkaConsumer {
 
     fn rewind(&mut self) -> BoxFuture<'_, Result<(), StreamError>> {
         Box::pin(self.rewind_to_committed())
+    }
+
+    fn done(&mut self, offsets: &[(u32, u64)]) {
+        let mut assignment = self.context.lock();
+        for &(partition, offset) in offsets {
+            let partition = partition as i32;
+            if assignment.owned.contains(&partition) {
+                let entry = assignment.done.entry(partition).or_default();
+                *entry = (*entry).max(offset as i64);
+            }
+        }
     }
 }
 

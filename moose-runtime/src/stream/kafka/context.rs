@@ -65,6 +65,10 @@ pub(super) struct Assignment {
     /// Positions of partitions revoked in an orderly rebalance, for when the next assignment
     /// gives them back (see [`GroupContext::rebalance`]).
     kept: BTreeMap<i32, i64>,
+    /// Per owned partition: the offset before which everything is durable downstream but
+    /// maybe not committed yet ([`StreamConsumer::done`](crate::stream::StreamConsumer::done));
+    /// committed when the partition is revoked.
+    pub done: BTreeMap<i32, i64>,
     /// Incremented by every assignment and revocation.
     pub generation: u64,
 }
@@ -105,10 +109,11 @@ impl ClientContext for GroupContext {
 impl ConsumerContext for GroupContext {
     /// Runs inside the member's poll (never concurrently with its worker's commits).
     ///
-    /// - **Revoke**: the member's worker commits each batch as soon as it is durable, so
-    ///   everything done is committed already; records handed out but not yet done are
-    ///   dropped by the ownership check in `commit` (their next owner reads them again from
-    ///   the committed offset). librdkafka purges fetched records of revoked partitions.
+    /// - **Revoke**: what the worker finished but has not committed yet (`done`) is committed
+    ///   now, before the partitions go; records handed out but not yet done are dropped by
+    ///   the ownership check in `commit` (their next owner reads them again from the
+    ///   committed offset). librdkafka purges fetched records of revoked partitions. A lost
+    ///   assignment (session timed out) cannot commit: its next owner redoes that work.
     /// - **Assign**: partitions start at the group's committed offsets, except a partition
     ///   this member held until the orderly rebalance just before: nobody else read it in
     ///   between, and the worker still holds what was handed out, so reading continues where
@@ -148,8 +153,12 @@ impl ConsumerContext for GroupContext {
                 assignment.generation += 1;
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                let mut assignment = self.lock();
                 let lost = consumer.assignment_lost();
+                let done = std::mem::take(&mut self.lock().done);
+                if !lost && !done.is_empty() {
+                    commit_done(consumer, &self.topic, &done);
+                }
+                let mut assignment = self.lock();
                 assignment.kept = if lost {
                     BTreeMap::new()
                 } else {
@@ -169,9 +178,34 @@ impl ConsumerContext for GroupContext {
                 assignment.owned.clear();
                 assignment.positions.clear();
                 assignment.kept.clear();
+                assignment.done.clear();
                 assignment.generation += 1;
                 let _ = consumer.unassign();
             }
+        }
+    }
+}
+
+/// Commits the finished offsets of partitions being revoked, synchronously: the rebalance
+/// waits for it, so the partitions' next owners start after them.
+fn commit_done(consumer: &BaseConsumer<GroupContext>, topic: &str, done: &BTreeMap<i32, i64>) {
+    let mut list = TopicPartitionList::new();
+    for (&partition, &offset) in done {
+        if list
+            .add_partition_offset(topic, partition, Offset::Offset(offset))
+            .is_err()
+        {
+            return;
+        }
+    }
+    match consumer.commit(&list, rdkafka::consumer::CommitMode::Sync) {
+        Ok(()) => tracing::debug!(
+            topic,
+            ?done,
+            "committed finished work of revoked partitions"
+        ),
+        Err(e) => {
+            tracing::info!(topic, error = %e, "committing finished work at a revocation failed; the partitions' next owners do it again")
         }
     }
 }
