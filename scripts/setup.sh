@@ -158,10 +158,12 @@ done
 # Built from the crates.io sources of tansu 0.6.0 with two changes, both named in the stamp
 # file next to the binary so a stale build is noticed and replaced:
 #   - the `libsql` storage engine (the tests keep the broker's data in an SQLite file, so the
-#     broker can be stopped and started again with its topics and offsets);
+#     broker can be stopped and started again with its topics and offsets) and `dynostore`
+#     (its in-memory engine, which the Kafka benchmark uses: the SQLite one fails under load);
 #   - scripts/tansu/group-heartbeat-expiry.patch on tansu-broker: without it a consumer group
 #     never hands the partitions of a crashed member to the survivors.
-tansu_stamp="tansu $TANSU_VERSION features=libsql patches=$(cd "$(dirname "${BASH_SOURCE[0]}")/tansu" && cat ./*.patch | cksum | cut -d' ' -f1)"
+TANSU_FEATURES=libsql,dynostore
+tansu_stamp="tansu $TANSU_VERSION features=$TANSU_FEATURES patches=$(cd "$(dirname "${BASH_SOURCE[0]}")/tansu" && cat ./*.patch | cksum | cut -d' ' -f1)"
 build_tansu() {
     have curl || apt_install curl ca-certificates
     have patch || apt_install patch
@@ -182,7 +184,7 @@ build_tansu() {
     # resolve afresh, and `--locked` refuses the patched path); its own target dir, so an
     # interrupted build resumes and the project's stays clean.
     quietly "cargo build tansu" cargo build --release --quiet --no-default-features \
-        --features libsql --manifest-path "$src/tansu-$TANSU_VERSION/Cargo.toml" \
+        --features "$TANSU_FEATURES" --manifest-path "$src/tansu-$TANSU_VERSION/Cargo.toml" \
         --target-dir "$TOOLS_DIR/build"
     cp "$TOOLS_DIR/build/release/tansu" "$TOOLS_DIR/bin/tansu.new"
     mv "$TOOLS_DIR/bin/tansu.new" "$TOOLS_DIR/bin/tansu"
