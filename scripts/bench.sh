@@ -12,7 +12,9 @@
 # starts itself (`clickhouse-server` from PATH or /usr/sbin), or MOOSE_CLICKHOUSE_URL.
 # Kafka mode with no address starts tansu from $MOOSE_TOOLS_DIR/bin/tansu
 # (default ~/.cache/moose-tools/bin/tansu, built by `scripts/setup.sh --with-tansu`) on a
-# free loopback port with its sqlite storage in a temporary directory.
+# free loopback port, in a temporary directory, with the storage engine
+# $MOOSE_BENCH_TANSU_STORAGE (default sqlite://tansu.db; memory://tansu/ needs a tansu built
+# with dynostore).
 #
 # Never run in CI: timings belong here, not in tests.
 set -euo pipefail
@@ -41,7 +43,7 @@ while [ $# -gt 0 ]; do
             break
             ;;
         -h | --help)
-            sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -88,7 +90,7 @@ if [ "$kafka" = start ]; then
     (cd "$workdir" && exec "$tansu" broker \
         --listener-url "tcp://127.0.0.1:$port" \
         --advertised-listener-url "tcp://127.0.0.1:$port" \
-        --storage-engine sqlite://tansu.db >"$workdir/tansu.log" 2>&1) &
+        --storage-engine "${MOOSE_BENCH_TANSU_STORAGE:-sqlite://tansu.db}" >"$workdir/tansu.log" 2>&1) &
     tansu_pid=$!
     for _ in $(seq 1 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
