@@ -13,8 +13,8 @@
 # Kafka mode with no address starts tansu from $MOOSE_TOOLS_DIR/bin/tansu
 # (default ~/.cache/moose-tools/bin/tansu, built by `scripts/setup.sh --with-tansu`) on a
 # free loopback port, in a temporary directory, with the storage engine
-# $MOOSE_BENCH_TANSU_STORAGE (default sqlite://tansu.db; memory://tansu/ needs a tansu built
-# with dynostore).
+# $MOOSE_BENCH_TANSU_STORAGE (default memory://tansu/; tansu's sqlite://tansu.db engine panics
+# under this load).
 #
 # Never run in CI: timings belong here, not in tests.
 set -euo pipefail
@@ -90,7 +90,7 @@ if [ "$kafka" = start ]; then
     (cd "$workdir" && exec "$tansu" broker \
         --listener-url "tcp://127.0.0.1:$port" \
         --advertised-listener-url "tcp://127.0.0.1:$port" \
-        --storage-engine "${MOOSE_BENCH_TANSU_STORAGE:-sqlite://tansu.db}" >"$workdir/tansu.log" 2>&1) &
+        --storage-engine "${MOOSE_BENCH_TANSU_STORAGE:-memory://tansu/}" >"$workdir/tansu.log" 2>&1) &
     tansu_pid=$!
     for _ in $(seq 1 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
