@@ -183,9 +183,11 @@ build_tansu() {
     # `cargo build` keeps every other version of tansu's own Cargo.lock (`cargo install` would
     # resolve afresh, and `--locked` refuses the patched path); its own target dir, so an
     # interrupted build resumes and the project's stays clean.
-    quietly "cargo build tansu" cargo build --release --quiet --no-default-features \
+    # Cargo's progress is shown: a quiet quarter of an hour looks like a hang in CI logs.
+    cargo build --release --no-default-features \
         --features "$TANSU_FEATURES" --manifest-path "$src/tansu-$TANSU_VERSION/Cargo.toml" \
-        --target-dir "$TOOLS_DIR/build"
+        --target-dir "$TOOLS_DIR/build" ||
+        die "building tansu failed (output above); rerun scripts/setup.sh --with-tansu to resume"
     cp "$TOOLS_DIR/build/release/tansu" "$TOOLS_DIR/bin/tansu.new"
     mv "$TOOLS_DIR/bin/tansu.new" "$TOOLS_DIR/bin/tansu"
     echo "$tansu_stamp" >"$TOOLS_DIR/bin/tansu.stamp"
@@ -202,7 +204,7 @@ if [ "$with_tansu" -eq 1 ]; then
     if [ -x "$TOOLS_DIR/bin/tansu" ] && [ "$(cat "$TOOLS_DIR/bin/tansu.stamp" 2>/dev/null)" = "$tansu_stamp" ]; then
         say "tansu: $TOOLS_DIR/bin/tansu (cached; scripts/test.sh puts $TOOLS_DIR/bin on PATH)"
     else
-        say "building $tansu_stamp into $TOOLS_DIR (~10 min the first time)"
+        say "building $tansu_stamp into $TOOLS_DIR (~15 min on 2 cores the first time)"
         build_tansu
         say "tansu: $TOOLS_DIR/bin/tansu"
     fi
