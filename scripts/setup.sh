@@ -5,7 +5,7 @@
 #   scripts/setup.sh               ClickHouse server + client (Debian packages), chdb (PyPI),
 #                                  rustfmt and clippy (rustup components)
 #   scripts/setup.sh --with-tansu  also tansu 0.6.0, the Kafka-compatible broker
-#                                  (built from source with a patch, ~10 min cold; cached)
+#                                  (built from source with a patch, ~15 min cold; cached)
 #
 # Environment:
 #   MOOSE_TOOLS_DIR  where built tools are cached (default: ~/.cache/moose-tools);

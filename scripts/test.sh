@@ -7,7 +7,7 @@
 #
 # Integration tests start their own ClickHouse servers and tansu brokers (Kafka protocol) on
 # free loopback ports; this script makes sure the binaries (and kafka-python, the foreign
-# client the Kafka tests use) are installed and on PATH. The first run builds tansu (~10 min).
+# client the Kafka tests use) are installed and on PATH. The first run builds tansu (~15 min).
 #
 # Environment:
 #   CARGO_TARGET_DIR  build directory (default: <repo>/target)
