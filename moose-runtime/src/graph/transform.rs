@@ -150,6 +150,34 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> Failure {
     }
 }
 
+/// Decodes `input`, calls `f` on the record with a panic caught, and turns its return value
+/// into an outcome with `finish`: one record through a plain function.
+fn call_sync<T: DataModel, O, R>(
+    f: &impl Fn(T) -> O,
+    input: &[u8],
+    finish: impl FnOnce(O) -> Outcome<R>,
+) -> Outcome<R> {
+    let record = decode::<T>(input)?;
+    let output = std::panic::catch_unwind(AssertUnwindSafe(|| f(record))).map_err(panic_message)?;
+    finish(output)
+}
+
+/// [`call_sync`] for an async function: a panic while creating or polling its future is
+/// caught too.
+async fn call_async<T: DataModel, Fut: Future, R>(
+    f: &impl Fn(T) -> Fut,
+    input: &[u8],
+    finish: impl FnOnce(Fut::Output) -> Outcome<R>,
+) -> Outcome<R> {
+    let record = decode::<T>(input)?;
+    let future = std::panic::catch_unwind(AssertUnwindSafe(|| f(record))).map_err(panic_message)?;
+    let output = AssertUnwindSafe(future)
+        .catch_unwind()
+        .await
+        .map_err(panic_message)?;
+    finish(output)
+}
+
 fn encode_outputs<U: DataModel, O: TransformOutput<U>>(output: O) -> Outcome<Vec<EncodedRecord>> {
     output.into_encoded().map_err(|message| Failure {
         kind: FailureKind::Error,
@@ -213,12 +241,11 @@ where
                 if i > 0 {
                     tokio::task::yield_now().await;
                 }
-                outcomes.extend(chunk.iter().map(|input| {
-                    let record = decode::<T>(input)?;
-                    let output = std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record)))
-                        .map_err(panic_message)?;
-                    encode_outputs(output)
-                }));
+                outcomes.extend(
+                    chunk
+                        .iter()
+                        .map(|input| call_sync(&self.0, input, encode_outputs)),
+                );
             }
             outcomes
         })
@@ -253,19 +280,7 @@ where
         Box::pin(async move {
             let mut outcomes = Vec::with_capacity(inputs.len());
             for input in inputs {
-                let outcome = match decode::<T>(input) {
-                    Err(failure) => Err(failure),
-                    Ok(record) => {
-                        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record))) {
-                            Err(panic) => Err(panic_message(panic)),
-                            Ok(future) => match AssertUnwindSafe(future).catch_unwind().await {
-                                Err(panic) => Err(panic_message(panic)),
-                                Ok(output) => encode_outputs(output),
-                            },
-                        }
-                    }
-                };
-                outcomes.push(outcome);
+                outcomes.push(call_async(&self.0, input, encode_outputs).await);
             }
             outcomes
         })
@@ -335,12 +350,7 @@ where
     fn consume_batch<'a>(&'a self, inputs: &'a [&'a [u8]]) -> BoxFuture<'a, Vec<Outcome<()>>> {
         let outcomes = inputs
             .iter()
-            .map(|input| {
-                let record = decode::<T>(input)?;
-                let output = std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record)))
-                    .map_err(panic_message)?;
-                consumer_result(output)
-            })
+            .map(|input| call_sync(&self.0, input, consumer_result))
             .collect();
         Box::pin(std::future::ready(outcomes))
     }
@@ -369,19 +379,7 @@ where
         Box::pin(async move {
             let mut outcomes = Vec::with_capacity(inputs.len());
             for input in inputs {
-                let outcome = match decode::<T>(input) {
-                    Err(failure) => Err(failure),
-                    Ok(record) => {
-                        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record))) {
-                            Err(panic) => Err(panic_message(panic)),
-                            Ok(future) => match AssertUnwindSafe(future).catch_unwind().await {
-                                Err(panic) => Err(panic_message(panic)),
-                                Ok(output) => consumer_result(output),
-                            },
-                        }
-                    }
-                };
-                outcomes.push(outcome);
+                outcomes.push(call_async(&self.0, input, consumer_result).await);
             }
             outcomes
         })
