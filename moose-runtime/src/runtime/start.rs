@@ -190,17 +190,8 @@ impl Runtime {
                 )));
             };
             let group = sync_group(&topics[index], &table.config.name);
-            for member in 0..stream.config.parallelism {
-                let consumer = backend
-                    .consumer(
-                        &topics[index],
-                        &group,
-                        MemberId {
-                            index: member,
-                            count: stream.config.parallelism,
-                        },
-                    )
-                    .await?;
+            for member in MemberId::all(stream.config.parallelism) {
+                let consumer = backend.consumer(&topics[index], &group, member).await?;
                 let status = WorkerStatus::default();
                 statuses.push(status.clone());
                 let worker = SyncWorker {
@@ -392,16 +383,9 @@ async fn spawn_transforms(
             &topics[transform.to],
             transform.config.version.as_deref(),
         );
-        for member in 0..source.config.parallelism {
+        for member in MemberId::all(source.config.parallelism) {
             let consumer = backend
-                .consumer(
-                    &topics[transform.from],
-                    &group,
-                    MemberId {
-                        index: member,
-                        count: source.config.parallelism,
-                    },
-                )
+                .consumer(&topics[transform.from], &group, member)
                 .await?;
             let status = WorkerStatus::default();
             statuses.push(status.clone());
@@ -428,17 +412,8 @@ async fn spawn_transforms(
         let stream = &graph.streams[consumer_node.stream];
         let topic = &topics[consumer_node.stream];
         let group = consumer_group(topic, consumer_node.config.version.as_deref(), index);
-        for member in 0..stream.config.parallelism {
-            let consumer = backend
-                .consumer(
-                    topic,
-                    &group,
-                    MemberId {
-                        index: member,
-                        count: stream.config.parallelism,
-                    },
-                )
-                .await?;
+        for member in MemberId::all(stream.config.parallelism) {
+            let consumer = backend.consumer(topic, &group, member).await?;
             let status = WorkerStatus::default();
             statuses.push(status.clone());
             let worker = ConsumerWorker {

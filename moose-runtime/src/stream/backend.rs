@@ -43,6 +43,11 @@ impl MemberId {
     /// The only member of its group.
     pub const SOLE: MemberId = MemberId { index: 0, count: 1 };
 
+    /// The `count` members of a group run by one process, in order.
+    pub fn all(count: u32) -> impl Iterator<Item = MemberId> {
+        (0..count).map(move |index| MemberId { index, count })
+    }
+
     /// Refuses an index that is not below the count (what every backend's `consumer` checks
     /// first).
     pub fn check(self, group: &str) -> Result<(), StreamError> {
