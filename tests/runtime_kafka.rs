@@ -574,3 +574,33 @@ async fn broker_down_ingest_answers_503_and_everything_acked_lands_after_it_retu
     );
     drop(app);
 }
+
+// --- plan ---------------------------------------------------------------------------------------
+
+/// `plan` with brokers configured reads the topics on Kafka, as `start` would use them: all
+/// three topics to create before the first start, nothing to change after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reads_the_topics_on_kafka() {
+    let ch = TestClickHouse::start().await;
+    let deployment = Backend::Kafka.deploy(&ch);
+    let app = chained_transforms::app();
+    let plan = moose::runtime::runtime::plan_app(&app, &deployment.config)
+        .await
+        .unwrap();
+    let mut topics: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.resource.as_str() == "topic")
+        .map(|s| format!("{} {}", s.sign(), s.name))
+        .collect();
+    topics.sort();
+    assert_eq!(
+        topics,
+        ["+ final_stream", "+ intermediate_stream", "+ raw_data"]
+    );
+    deployment.start(&app).await.shutdown().await;
+    let plan = moose::runtime::runtime::plan_app(&app, &deployment.config)
+        .await
+        .unwrap();
+    assert!(plan.is_empty(), "{plan}");
+}
