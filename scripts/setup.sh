@@ -4,27 +4,27 @@
 #
 #   scripts/setup.sh               ClickHouse server + client (Debian packages), chdb (PyPI),
 #                                  rustfmt and clippy (rustup components)
-#   scripts/setup.sh --with-tansu  also tansu 0.6.0, the Kafka-compatible broker
-#                                  (built from source with a patch, ~15 min cold; cached)
+#   scripts/setup.sh --with-kafka  also Apache Kafka 4.4.0 (jars from Maven Central, ~55 MB,
+#                                  cached; Java 17 and Maven from apt-get when missing) and the
+#                                  Python Kafka client the tests use (kafka-python with lz4)
 #
 # Environment:
-#   MOOSE_TOOLS_DIR  where built tools are cached (default: ~/.cache/moose-tools);
-#                    tansu ends up in $MOOSE_TOOLS_DIR/bin, which scripts/test.sh puts on PATH.
+#   MOOSE_TOOLS_DIR  where fetched tools are cached (default: ~/.cache/moose-tools); Kafka ends
+#                    up in $MOOSE_TOOLS_DIR/kafka-4.4.0, which scripts/kafka.sh runs.
 #
 # Made for Debian/Ubuntu (apt-get). Elsewhere it says what to install by hand.
 set -euo pipefail
 
-TANSU_VERSION=0.6.0
 TOOLS_DIR="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
 
 usage() {
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
-with_tansu=0
+with_kafka=0
 for arg in "$@"; do
     case "$arg" in
-        --with-tansu) with_tansu=1 ;;
+        --with-kafka) with_kafka=1 ;;
         -h | --help)
             usage
             exit 0
@@ -107,14 +107,15 @@ fi
 
 # pip install, through --break-system-packages where Debian's Python refuses (PEP 668).
 pip_install() {
-    local package=$1
+    local package="$*"
     local pip_log
     pip_log=$(mktemp "${TMPDIR:-/tmp}/moose-setup.XXXXXX")
-    if ! python3 -m pip install --quiet --disable-pip-version-check "$package" >"$pip_log" 2>&1; then
+    # shellcheck disable=SC2086 # several packages in one install
+    if ! python3 -m pip install --quiet --disable-pip-version-check $package >"$pip_log" 2>&1; then
         if grep -q externally-managed-environment "$pip_log"; then
             # Debian's system Python refuses pip installs (PEP 668); this is a test machine.
             quietly "pip install $package" python3 -m pip install --quiet \
-                --disable-pip-version-check --break-system-packages "$package"
+                --disable-pip-version-check --break-system-packages $package
         else
             tail -n 40 "$pip_log" >&2
             rm -f "$pip_log"
@@ -154,59 +155,49 @@ for component in rustfmt clippy; do
     fi
 done
 
-# --- tansu: Kafka-compatible broker for the Kafka backend's integration tests ------------
-# Built from the crates.io sources of tansu 0.6.0 with two changes, both named in the stamp
-# file next to the binary so a stale build is noticed and replaced:
-#   - the `libsql` storage engine (the tests keep the broker's data in an SQLite file, so the
-#     broker can be stopped and started again with its topics and offsets) and `dynostore`
-#     (its in-memory engine, which the Kafka benchmark uses: the SQLite one fails under load);
-#   - scripts/tansu/group-heartbeat-expiry.patch on tansu-broker: without it a consumer group
-#     never hands the partitions of a crashed member to the survivors.
-TANSU_FEATURES=libsql,dynostore
-tansu_stamp="tansu $TANSU_VERSION features=$TANSU_FEATURES patches=$(cd "$(dirname "${BASH_SOURCE[0]}")/tansu" && cat ./*.patch | cksum | cut -d' ' -f1)"
-build_tansu() {
-    have curl || apt_install curl ca-certificates
-    have patch || apt_install patch
-    local src="$TOOLS_DIR/src"
-    rm -rf "$src"
-    mkdir -p "$src" "$TOOLS_DIR/bin"
-    for crate in tansu tansu-broker; do
-        curl -sSfL "https://static.crates.io/crates/$crate/$crate-$TANSU_VERSION.crate" |
-            tar xz -C "$src" || die "downloading $crate $TANSU_VERSION from crates.io failed"
-    done
-    local patch
-    for patch in "$(dirname "${BASH_SOURCE[0]}")"/tansu/*.patch; do
-        quietly "patch $(basename "$patch")" patch -d "$src/tansu-broker-$TANSU_VERSION" -p1 -i "$(realpath "$patch")"
-    done
-    printf '\n[patch.crates-io]\ntansu-broker = { path = "../tansu-broker-%s" }\n' "$TANSU_VERSION" \
-        >>"$src/tansu-$TANSU_VERSION/Cargo.toml"
-    # `cargo build` keeps every other version of tansu's own Cargo.lock (`cargo install` would
-    # resolve afresh, and `--locked` refuses the patched path); its own target dir, so an
-    # interrupted build resumes and the project's stays clean.
-    # Cargo's progress is shown: a quiet quarter of an hour looks like a hang in CI logs.
-    cargo build --release --no-default-features \
-        --features "$TANSU_FEATURES" --manifest-path "$src/tansu-$TANSU_VERSION/Cargo.toml" \
-        --target-dir "$TOOLS_DIR/build" ||
-        die "building tansu failed (output above); rerun scripts/setup.sh --with-tansu to resume"
-    cp "$TOOLS_DIR/build/release/tansu" "$TOOLS_DIR/bin/tansu.new"
-    mv "$TOOLS_DIR/bin/tansu.new" "$TOOLS_DIR/bin/tansu"
-    echo "$tansu_stamp" >"$TOOLS_DIR/bin/tansu.stamp"
-    rm -rf "$TOOLS_DIR/build" "$src"
-}
-if [ "$with_tansu" -eq 1 ]; then
-    # kafka-python: a Kafka client that is not ours, for the interoperability test.
-    if python3 -c 'import kafka' >/dev/null 2>&1; then
-        say "kafka-python: installed"
-    else
-        say "installing kafka-python (pip)"
-        pip_install kafka-python
+# --- Apache Kafka: the broker the Kafka backend's tests and benchmark run against -----------
+# Its jars come from Maven Central (scripts/kafka/pom.xml: kafka_2.13, kafka-tools and the
+# log4j2 backend Kafka's POM leaves out) into $TOOLS_DIR/kafka-$KAFKA_VERSION/libs, with the
+# log4j2 configs beside them; a stamp names what was fetched, so a changed pom is noticed.
+# scripts/kafka.sh runs them with Java 17.
+KAFKA_VERSION=4.4.0
+kafka_dir="$TOOLS_DIR/kafka-$KAFKA_VERSION"
+kafka_src="$(cd "$(dirname "${BASH_SOURCE[0]}")/kafka" && pwd)"
+kafka_stamp="kafka $KAFKA_VERSION pom=$(cat "$kafka_src"/pom.xml "$kafka_src"/*.properties | cksum | cut -d' ' -f1)"
+install_kafka() {
+    if ! have java || ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
+        say "installing Java 17 (apt-get)"
+        apt_install openjdk-17-jre-headless
     fi
-    if [ -x "$TOOLS_DIR/bin/tansu" ] && [ "$(cat "$TOOLS_DIR/bin/tansu.stamp" 2>/dev/null)" = "$tansu_stamp" ]; then
-        say "tansu: $TOOLS_DIR/bin/tansu (cached; scripts/test.sh puts $TOOLS_DIR/bin on PATH)"
+    have mvn || { say "installing Maven (apt-get)"; apt_install maven; }
+    rm -rf "$kafka_dir.new"
+    mkdir -p "$kafka_dir.new/libs"
+    quietly "mvn dependency:copy-dependencies (Apache Kafka $KAFKA_VERSION)" \
+        mvn -B -q -f "$kafka_src/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$kafka_dir.new/libs"
+    cp "$kafka_src"/*.properties "$kafka_dir.new/"
+    echo "$kafka_stamp" >"$kafka_dir.new/stamp"
+    rm -rf "$kafka_dir"
+    mv "$kafka_dir.new" "$kafka_dir"
+}
+if [ "$with_kafka" -eq 1 ]; then
+    if [ "$(cat "$kafka_dir/stamp" 2>/dev/null)" = "$kafka_stamp" ]; then
+        say "Apache Kafka $KAFKA_VERSION: $kafka_dir (cached)"
     else
-        say "building $tansu_stamp into $TOOLS_DIR (~15 min on 2 cores the first time)"
-        build_tansu
-        say "tansu: $TOOLS_DIR/bin/tansu"
+        say "fetching Apache Kafka $KAFKA_VERSION with Maven into $kafka_dir"
+        install_kafka
+        say "Apache Kafka $KAFKA_VERSION: $kafka_dir ($(ls "$kafka_dir/libs" | wc -l) jars)"
+    fi
+    # A Python Kafka client that is not ours, for the interoperability test. kafka-python
+    # reads what our producer compresses only with the lz4 package beside it (without it:
+    # "UnsupportedCodecError: Libraries for lz4 compression codec not found").
+    if python3 -c 'import kafka, lz4.frame' >/dev/null 2>&1; then
+        say "kafka-python with lz4: installed"
+    else
+        say "installing kafka-python and lz4 (pip)"
+        pip_install kafka-python lz4
+        python3 -c 'import kafka, lz4.frame' >/dev/null 2>&1 ||
+            die "kafka-python and lz4 were installed but python3 cannot import them"
     fi
 fi
 
