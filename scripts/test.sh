@@ -5,13 +5,13 @@
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   cargo test --workspace
 #
-# Integration tests start their own ClickHouse servers and tansu brokers (Kafka protocol) on
-# free loopback ports; this script makes sure the binaries (and kafka-python, the foreign
-# client the Kafka tests use) are installed and on PATH. The first run builds tansu (~15 min).
+# Integration tests start their own ClickHouse servers and Apache Kafka clusters
+# (scripts/kafka.sh) on free loopback ports; this script makes sure ClickHouse, Kafka's jars
+# and the foreign clients the tests use (kafka-python with lz4, chdb) are installed first.
 #
 # Environment:
 #   CARGO_TARGET_DIR  build directory (default: <repo>/target)
-#   MOOSE_TOOLS_DIR   cache of built tools such as tansu (default: ~/.cache/moose-tools)
+#   MOOSE_TOOLS_DIR   cache of fetched tools such as Kafka (default: ~/.cache/moose-tools)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,12 +32,10 @@ done
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "scripts/setup.sh --with-tansu"
-"$repo/scripts/setup.sh" --with-tansu
+step "scripts/setup.sh --with-kafka"
+"$repo/scripts/setup.sh" --with-kafka
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-tools_dir="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
-export PATH="$tools_dir/bin:$PATH"
 # Debian puts clickhouse-server in /usr/sbin, which is not on a normal user's PATH.
 if ! command -v clickhouse-server >/dev/null 2>&1 && [ -x /usr/sbin/clickhouse-server ]; then
     export PATH="$PATH:/usr/sbin"

@@ -1002,12 +1002,7 @@ async fn plan_reads_the_servers_the_app_uses_and_changes_nothing() {
 async fn the_embedded_log_passes_the_topic_change_checks_every_backend_must() {
     let dir = tempfile::tempdir().unwrap();
     let log = LocalLog::open(dir.path()).unwrap();
-    common::topic_changes::check_topic_changes(
-        &log,
-        "lifecycle.",
-        common::topic_changes::AddPartitions::Supported,
-    )
-    .await;
+    common::topic_changes::check_topic_changes(&log, "lifecycle.").await;
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! The product on Kafka: every seed example on a real Kafka-protocol broker (tansu) and a
+//! The product on Kafka: every seed example on Apache Kafka 4.4 (KRaft, one node) and a
 //! real ClickHouse with the embedded-log tests' assertions; two instances sharing the work
 //! through consumer groups; a Kafka client that is not ours reading and writing topics; and
 //! a broker outage that loses nothing that got a 200.
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::app::{ChildApp, child_main, free_addr, is_child, post_json};
 use common::clickhouse::TestClickHouse;
-use common::tansu::TestTansu;
+use common::kafka::TestKafka;
 use moose::prelude::*;
 use moose::runtime::stream::{MemberId, StreamBackend as _};
 use seed::{Backend, as_f64, chained_transforms};
@@ -94,7 +94,7 @@ fn child_chained_app() {
 
 fn kafka_env(
     ch: &TestClickHouse,
-    broker: &TestTansu,
+    broker: &TestKafka,
     dir: &std::path::Path,
 ) -> Vec<(&'static str, String)> {
     vec![
@@ -171,7 +171,7 @@ async fn wait_landed(ch: &TestClickHouse, ids: &[String]) -> Vec<(String, f64, S
 }
 
 /// Partition of every record in the `readings` topic, read with a group of its own.
-async fn partitions_of(broker: &TestTansu, count: usize) -> HashMap<String, u32> {
+async fn partitions_of(broker: &TestKafka, count: usize) -> HashMap<String, u32> {
     let backend = broker.backend().await;
     let mut consumer = backend
         .consumer("readings", "test.partitions", MemberId::SOLE)
@@ -214,7 +214,7 @@ async fn two_instances_share_a_4_partition_stream_and_one_takes_over_when_the_ot
         return;
     }
     let ch = TestClickHouse::start().await;
-    let broker = TestTansu::start();
+    let broker = TestKafka::start();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut env_a = kafka_env(&ch, &broker, dir_a.path());
     env_a.push(("MOOSE_TEST_INSTANCE", "a".into()));
@@ -482,7 +482,7 @@ async fn broker_down_ingest_answers_503_and_everything_acked_lands_after_it_retu
         return;
     }
     let ch = TestClickHouse::start().await;
-    let mut broker = TestTansu::start();
+    let mut broker = TestKafka::start();
     let dir = tempfile::tempdir().unwrap();
     let env = kafka_env(&ch, &broker, dir.path());
     let app = ChildApp::spawn("child_chained_app", &env, free_addr());

@@ -3,6 +3,6 @@
 
 pub mod app;
 pub mod clickhouse;
+pub mod kafka;
 pub mod models;
-pub mod tansu;
 pub mod topic_changes;

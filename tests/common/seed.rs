@@ -1,5 +1,5 @@
 //! The seed examples end to end, written once and run on both stream backends: the embedded
-//! log (`tests/runtime_dev.rs`) and Kafka on tansu (`tests/runtime_kafka.rs`), so both are
+//! log (`tests/runtime_dev.rs`) and Kafka on Apache Kafka (`tests/runtime_kafka.rs`), so both are
 //! held to the same assertions. Those two test files include it as `mod seed` next to
 //! `mod common` (not from `common/mod.rs`: other tests include the examples themselves).
 #![allow(dead_code)]
@@ -27,14 +27,14 @@ use serde_json::{Value, json};
 
 use crate::common::app::{free_addr, post_json, test_config};
 use crate::common::clickhouse::TestClickHouse;
-use crate::common::tansu::TestTansu;
+use crate::common::kafka::TestKafka;
 
 /// Which stream backend a scenario runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// The embedded log (`dev`).
     Embedded,
-    /// Kafka on a fresh tansu broker (`start` with `MOOSE_KAFKA_BROKERS`).
+    /// Kafka on a fresh one-node Apache Kafka cluster (`start` with `MOOSE_KAFKA_BROKERS`).
     Kafka,
 }
 
@@ -42,7 +42,7 @@ pub enum Backend {
 pub struct Deployment {
     pub config: RuntimeConfig,
     pub mode: Mode,
-    pub broker: Option<TestTansu>,
+    pub broker: Option<TestKafka>,
     _dir: tempfile::TempDir,
 }
 
@@ -54,7 +54,7 @@ impl Backend {
         let (mode, broker) = match self {
             Backend::Embedded => (Mode::Dev, None),
             Backend::Kafka => {
-                let broker = TestTansu::start();
+                let broker = TestKafka::start();
                 config.kafka_brokers = Some(broker.brokers());
                 config.kafka_config = Some("session.timeout.ms=6000".into());
                 (Mode::Start, Some(broker))

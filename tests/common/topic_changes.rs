@@ -51,23 +51,9 @@ async fn read_all(backend: &dyn StreamBackend, topic: &str, group: &str, n: usiz
     out
 }
 
-/// Whether the backend's server can add partitions to a topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddPartitions {
-    /// It can: the topic grows and keeps every record.
-    Supported,
-    /// It cannot (tansu 0.6 has no CreatePartitions): the change is refused with a sentence
-    /// that says so, and the topic stays as it was.
-    RefusedByServer,
-}
-
 /// Retention changes, more partitions, refused fewer partitions, and deletion, on topics
 /// whose names start with `prefix`.
-pub async fn check_topic_changes(
-    backend: &dyn StreamBackend,
-    prefix: &str,
-    add_partitions: AddPartitions,
-) {
+pub async fn check_topic_changes(backend: &dyn StreamBackend, prefix: &str) {
     let topic = format!("{prefix}changes");
     let spec = TopicSpec {
         name: topic.clone(),
@@ -96,24 +82,8 @@ pub async fn check_topic_changes(
         retention: None,
         partitions: Some(3),
     };
-    let grown = backend.alter_topic(&topic, &change).await;
-    let partitions = match add_partitions {
-        AddPartitions::Supported => {
-            grown.unwrap();
-            3
-        }
-        AddPartitions::RefusedByServer => {
-            let message = grown
-                .expect_err("this server cannot add partitions")
-                .to_string();
-            assert!(
-                message.contains(&format!("adding partitions to topic `{topic}`"))
-                    && message.contains("does not support"),
-                "the refusal names the topic and the reason: {message}"
-            );
-            1
-        }
-    };
+    backend.alter_topic(&topic, &change).await.unwrap();
+    let partitions = 3;
     let got = described(backend, &topic, |s| {
         s.as_ref().is_some_and(|s| s.partitions == partitions)
     })
@@ -129,7 +99,7 @@ pub async fn check_topic_changes(
         "the topic keeps every record and takes new ones"
     );
 
-    if partitions > 1 {
+    {
         let change = TopicChange {
             retention: None,
             partitions: Some(partitions - 1),
