@@ -66,6 +66,50 @@ impl ChildApp {
         app
     }
 
+    /// Re-executes this test binary like [`ChildApp::spawn`] but expects the app to fail:
+    /// waits (at most `guard`) for it to exit; its exit status and stderr.
+    pub fn run_to_failure(
+        entry: &str,
+        env: &[(&str, String)],
+        addr: SocketAddr,
+        guard: Duration,
+    ) -> (Option<std::process::ExitStatus>, String) {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                entry,
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+                "--include-ignored",
+            ])
+            .env("MOOSE_TEST_CHILD", "1")
+            .env("MOOSE_HTTP_ADDR", addr.to_string())
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("re-executing the test binary");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if start.elapsed() > guard {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        (
+            status,
+            std::fs::read_to_string(log.path()).unwrap_or_default(),
+        )
+    }
+
     /// Waits until `/ready` answers 200.
     pub fn wait_ready(&self, timeout: Duration) {
         let start = Instant::now();
@@ -134,6 +178,11 @@ pub fn child_main(app: moose::App) {
         }
         Wrapper::parse_from(["child"]).config
     };
+    // RUST_LOG=... shows the child's logs on stderr when debugging a test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mode = match config.kafka_brokers {

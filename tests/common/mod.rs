@@ -4,5 +4,6 @@
 pub mod app;
 pub mod clickhouse;
 pub mod kafka;
+pub mod ledger;
 pub mod models;
 pub mod topic_changes;

@@ -11,6 +11,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::config::{ADMIN_TIMEOUT, KafkaConfig};
 use super::context::LogContext;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use super::error::{admin_error, stream_error};
 use super::incremental::set_topic_config;
 use crate::stream::{StreamError, TopicChange, TopicSpec};
@@ -24,6 +25,12 @@ const RETENTION_MS: &str = "retention.ms";
 /// The admin client of a backend.
 pub(super) struct Topics {
     admin: Arc<AdminClient<LogContext>>,
+    /// A client only for "does the cluster answer": unlike the admin client's, its main
+    /// queue is polled, so librdkafka's log lines and errors (a refused password, a failed
+    /// TLS handshake) reach its context.
+    probe: Arc<BaseConsumer<LogContext>>,
+    /// The probe's callbacks: why the brokers refused it, if they did.
+    context: LogContext,
     /// Replication factor of new topics; -1: the broker's default (Kafka 2.4+, Redpanda).
     replication: i32,
 }
@@ -32,10 +39,17 @@ impl Topics {
     pub fn new(config: &KafkaConfig) -> Result<Self, StreamError> {
         let admin = config
             .admin()
-            .create_with_context(LogContext)
+            .create_with_context(LogContext::default())
             .map_err(|e| stream_error("creating the admin client for", &config.brokers, &e))?;
+        let context = LogContext::default();
+        let probe = config
+            .probe()
+            .create_with_context(context.clone())
+            .map_err(|e| stream_error("creating a client for", &config.brokers, &e))?;
         Ok(Self {
             admin: Arc::new(admin),
+            probe: Arc::new(probe),
+            context,
             replication: config.replication_factor.unwrap_or(-1),
         })
     }
@@ -239,13 +253,43 @@ impl Topics {
         self.settle(name, None).await
     }
 
-    /// Whether the cluster answers a metadata request within `timeout`.
-    pub async fn reachable(&self, timeout: Duration) -> bool {
-        let admin = self.admin.clone();
-        tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout).is_ok())
+    /// Whether the cluster answers a metadata request within `timeout`: `Ok`, or why not
+    /// (the brokers refused the credentials or the TLS handshake: at once, not after
+    /// `timeout`, since librdkafka would retry forever).
+    pub async fn reachable(&self, timeout: Duration) -> Result<(), Unreachable> {
+        let start = std::time::Instant::now();
+        loop {
+            let probe = self.probe.clone();
+            let answered = tokio::task::spawn_blocking(move || {
+                let answered = probe.fetch_metadata(None, REACHABLE_POLL).is_ok();
+                // Serves the probe's events: log lines and errors reach its context.
+                while probe.poll(Duration::ZERO).is_some() {}
+                answered
+            })
             .await
-            .unwrap_or(false)
+            .unwrap_or(false);
+            if answered {
+                return Ok(());
+            }
+            if let Some(reason) = self.context.refusal() {
+                return Err(Unreachable::Refused(reason));
+            }
+            if start.elapsed() >= timeout {
+                return Err(Unreachable::Silent);
+            }
+        }
     }
+}
+
+/// One metadata request's wait while [`Topics::reachable`] watches for a refusal.
+const REACHABLE_POLL: Duration = Duration::from_secs(1);
+
+/// Why the cluster did not answer.
+pub(super) enum Unreachable {
+    /// The brokers refused this client: librdkafka's reason.
+    Refused(String),
+    /// No answer at all.
+    Silent,
 }
 
 /// An admin request that failed as a whole (the broker refused the request type, or could

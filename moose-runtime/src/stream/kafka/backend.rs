@@ -2,7 +2,7 @@
 
 use rdkafka::producer::Producer as _;
 
-use super::admin::Topics;
+use super::admin::{Topics, Unreachable};
 use super::config::{ADMIN_TIMEOUT, HEALTH_TIMEOUT, KafkaConfig};
 use super::consumer::KafkaConsumer;
 use super::peek::latest;
@@ -37,13 +37,26 @@ impl KafkaBackend {
             ));
         }
         let topics = Topics::new(&config)?;
-        if !topics.reachable(ADMIN_TIMEOUT).await {
-            return Err(StreamError::Unavailable(format!(
-                "the Kafka brokers at `{}` did not answer within {ADMIN_TIMEOUT:?}; check \
-                 MOOSE_KAFKA_BROKERS and the security settings (MOOSE_KAFKA_SECURITY_PROTOCOL, \
-                 MOOSE_KAFKA_SASL_*)",
-                config.brokers
-            )));
+        match topics.reachable(ADMIN_TIMEOUT).await {
+            Ok(()) => {}
+            Err(Unreachable::Refused(reason)) => {
+                return Err(StreamError::Other(format!(
+                    "the Kafka brokers at `{}` refused the connection: {reason}; check the \
+                     authentication settings (MOOSE_KAFKA_SASL_USERNAME, \
+                     MOOSE_KAFKA_SASL_PASSWORD, MOOSE_KAFKA_SASL_MECHANISM) and \
+                     MOOSE_KAFKA_SECURITY_PROTOCOL, and for TLS the CA in MOOSE_KAFKA_CONFIG \
+                     (ssl.ca.location)",
+                    config.brokers
+                )));
+            }
+            Err(Unreachable::Silent) => {
+                return Err(StreamError::Unavailable(format!(
+                    "the Kafka brokers at `{}` did not answer within {ADMIN_TIMEOUT:?}; check \
+                     MOOSE_KAFKA_BROKERS and the security settings \
+                     (MOOSE_KAFKA_SECURITY_PROTOCOL, MOOSE_KAFKA_SASL_*)",
+                    config.brokers
+                )));
+            }
         }
         let producer = Producer::new(&config)?;
         Ok(Self {
@@ -120,7 +133,7 @@ impl StreamBackend for KafkaBackend {
             if self.producer.client().client().fatal_error().is_some() {
                 return false;
             }
-            self.topics.reachable(HEALTH_TIMEOUT).await
+            self.topics.reachable(HEALTH_TIMEOUT).await.is_ok()
         })
     }
 }

@@ -202,6 +202,12 @@ impl KafkaConfig {
         ])
     }
 
+    /// The client that checks whether the cluster answers (a consumer that never joins a
+    /// group: its event queue can be polled).
+    pub(super) fn probe(&self) -> ClientConfig {
+        self.client(&[("client.id", "moose-probe".to_owned())])
+    }
+
     /// The admin client (topics) and metadata requests.
     pub(super) fn admin(&self) -> ClientConfig {
         self.client(&[("client.id", "moose-admin".to_owned())])

@@ -13,9 +13,44 @@ use super::error::is_transient;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 
-/// Forwards librdkafka's log lines and errors to `tracing` (target `librdkafka`).
+/// Forwards librdkafka's log lines and errors to `tracing` (target `librdkafka`), and keeps
+/// the last authentication or TLS failure: librdkafka retries those forever and reports them
+/// only as log lines (an admin client's error events are never polled), so `connect` would
+/// otherwise wait out its timeout and blame the network.
 #[derive(Debug, Clone, Default)]
-pub(super) struct LogContext;
+pub(super) struct LogContext {
+    refused: Arc<Mutex<Option<String>>>,
+}
+
+impl LogContext {
+    /// Why the brokers refused this client (wrong credentials, a failed TLS handshake), if
+    /// they did.
+    pub fn refusal(&self) -> Option<String> {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn note_refusal(&self, message: &str) {
+        *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_owned());
+    }
+}
+
+/// Whether a librdkafka log line says the brokers refuse this client's credentials or TLS
+/// settings: retrying cannot fix it. (librdkafka's wording, from its `rdkafka_sasl*.c` and
+/// `rdkafka_ssl.c`.)
+fn is_refusal(message: &str) -> bool {
+    message.contains("SASL authentication error")
+        || message.contains("SSL handshake failed")
+        || message.contains("certificate verify failed")
+}
+
+/// The same for an error event (clients whose main queue is polled).
+fn is_refusal_error(error: &KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode::*;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(Authentication | SaslAuthenticationFailed | SSL)
+    )
+}
 
 fn log(level: RDKafkaLogLevel, facility: &str, message: &str) {
     match level {
@@ -35,10 +70,16 @@ fn log(level: RDKafkaLogLevel, facility: &str, message: &str) {
 
 impl ClientContext for LogContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        if is_refusal(message) {
+            self.note_refusal(message);
+        }
         log(level, facility, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        if is_refusal_error(&error) {
+            self.note_refusal(reason);
+        }
         report(&error, reason, "");
     }
 }

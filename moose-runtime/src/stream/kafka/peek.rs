@@ -40,7 +40,8 @@ fn read_tail(
     topic: &str,
     n: usize,
 ) -> Result<Option<Vec<ConsumedRecord>>, KafkaError> {
-    let reader: BaseConsumer<LogContext> = config.reader().create_with_context(LogContext)?;
+    let reader: BaseConsumer<LogContext> =
+        config.reader().create_with_context(LogContext::default())?;
     let metadata = reader.fetch_metadata(Some(topic), ADMIN_TIMEOUT)?;
     let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
         return Ok(None);

@@ -120,7 +120,7 @@ fn release(client: Arc<Client>) {
 fn create(config: &KafkaConfig) -> Result<Client, StreamError> {
     config
         .producer()
-        .create_with_context(LogContext)
+        .create_with_context(LogContext::default())
         .map_err(|e| stream_error("creating the producer for", &config.brokers, &e))
 }
 
