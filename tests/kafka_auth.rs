@@ -5,7 +5,6 @@
 
 mod common;
 #[path = "common/seed.rs"]
-#[allow(dead_code)]
 mod seed;
 
 use std::path::Path;
