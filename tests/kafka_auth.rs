@@ -166,7 +166,7 @@ async fn the_app_runs_through_scram_and_tls_listeners_and_a_wrong_password_stops
         assert_eq!(status, 200, "ingest through the SCRAM listener");
     }
     ledger
-        .assert_all_landed(&ch, "local.final_stream", "SCRAM-SHA-256", GUARD)
+        .assert_all_landed(&ch, "local.final_stream", None, "SCRAM-SHA-256", GUARD)
         .await;
     assert!(app.terminate().success(), "the SCRAM app stops cleanly");
 
@@ -192,7 +192,13 @@ async fn the_app_runs_through_scram_and_tls_listeners_and_a_wrong_password_stops
         assert_eq!(status, 200, "ingest through the TLS listener");
     }
     let counts = ledger
-        .assert_all_landed(&ch, "local.final_stream", "SCRAM-SHA-256 then TLS", GUARD)
+        .assert_all_landed(
+            &ch,
+            "local.final_stream",
+            None,
+            "SCRAM-SHA-256 then TLS",
+            GUARD,
+        )
         .await;
     assert_eq!(counts.acknowledged, 200);
     assert!(app.terminate().success(), "the TLS app stops cleanly");

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::app::post_json;
 use super::clickhouse::TestClickHouse;
 
 /// Ids sent, and the answer each request got.
@@ -17,7 +16,15 @@ pub struct Ledger {
     pub acked: Vec<String>,
     /// Answers by status (0: no answer at all).
     pub statuses: BTreeMap<u16, usize>,
+    /// 503 answers without a `Retry-After` header.
+    pub unavailable_without_retry_after: usize,
     next: usize,
+}
+
+/// The value posted with the `i`th id: distinct per record, so a row that lands with the
+/// wrong value is noticed.
+pub fn value_of(i: usize) -> f64 {
+    i as f64 + 0.25
 }
 
 impl Ledger {
@@ -34,8 +41,26 @@ impl Ledger {
             .map(|i| format!("{prefix}{i:08}"))
             .collect();
         self.next += n;
-        let body: Vec<Value> = ids.iter().map(|id| json!({"id": id, "value": 1})).collect();
-        let (status, _) = post_json(client, addr, route, Value::Array(body).to_string()).await;
+        let body: Vec<Value> = (self.next - n..self.next)
+            .zip(&ids)
+            .map(|(i, id)| json!({"id": id, "value": value_of(i)}))
+            .collect();
+        let answer = client
+            .post(format!("http://{addr}{route}"))
+            .header("content-type", "application/json")
+            .body(Value::Array(body).to_string())
+            .send()
+            .await;
+        let status = match &answer {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                if status == 503 && response.headers().get("retry-after").is_none() {
+                    self.unavailable_without_retry_after += 1;
+                }
+                status
+            }
+            Err(_) => 0,
+        };
         *self.statuses.entry(status).or_default() += 1;
         if status == 200 {
             self.acked.extend(ids);
@@ -44,17 +69,19 @@ impl Ledger {
     }
 
     /// Waits until every acknowledged id is in `table` (or `guard` passed); then prints and
-    /// returns the counts, and fails the test if any acknowledged record is missing.
+    /// returns the counts, and fails the test if any acknowledged record is missing or, when
+    /// `value` names a column, landed with another value than it was posted with.
     pub async fn assert_all_landed(
         &self,
         ch: &TestClickHouse,
         table: &str,
+        value: Option<&str>,
         what: &str,
         guard: Duration,
     ) -> Counts {
         let start = Instant::now();
         let stored = loop {
-            let stored = stored_ids(ch, table).await;
+            let stored = stored_ids(ch, table, value).await;
             if self.acked.iter().all(|id| stored.contains_key(id)) || start.elapsed() > guard {
                 break stored;
             }
@@ -68,7 +95,7 @@ impl Ledger {
         let counts = Counts {
             acknowledged: acked.len(),
             stored: stored.len(),
-            duplicated: stored.values().filter(|&&n| n > 1).count(),
+            duplicated: stored.values().filter(|r| r.0 > 1).count(),
             missing: missing.len(),
         };
         eprintln!(
@@ -81,6 +108,23 @@ impl Ledger {
             missing.len(),
             &missing[..missing.len().min(5)]
         );
+        if value.is_some() {
+            let wrong: Vec<(&String, f64)> = self
+                .acked
+                .iter()
+                .filter_map(|id| {
+                    let got = stored.get(id)?.1;
+                    let i: usize = id[id.len() - 8..].parse().ok()?;
+                    (got != value_of(i)).then_some((id, got))
+                })
+                .collect();
+            assert!(
+                wrong.is_empty(),
+                "{what}: {} records landed with another value than posted, e.g. {:?}",
+                wrong.len(),
+                &wrong[..wrong.len().min(5)]
+            );
+        }
         counts
     }
 }
@@ -94,19 +138,30 @@ pub struct Counts {
     pub missing: usize,
 }
 
-/// Rows per id in `table`.
-pub async fn stored_ids(ch: &TestClickHouse, table: &str) -> BTreeMap<String, usize> {
+/// Rows per id in `table`, and one of their `value`s (0 without a value column).
+pub async fn stored_ids(
+    ch: &TestClickHouse,
+    table: &str,
+    value: Option<&str>,
+) -> BTreeMap<String, (usize, f64)> {
+    let value = value.unwrap_or("0");
+    let number = |v: &Value| {
+        v.as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(f64::NAN)
+    };
     ch.client
-        .query_json(&format!("SELECT id, count() AS n FROM {table} GROUP BY id"))
+        .query_json(&format!(
+            "SELECT id, count() AS n, any({value}) AS v FROM {table} GROUP BY id"
+        ))
         .await
         .unwrap_or_default()
         .into_iter()
         .map(|r| {
-            let n = r["n"]
-                .as_u64()
-                .or_else(|| r["n"].as_str().and_then(|s| s.parse().ok()))
-                .unwrap_or(0);
-            (r["id"].as_str().unwrap_or_default().to_owned(), n as usize)
+            (
+                r["id"].as_str().unwrap_or_default().to_owned(),
+                (number(&r["n"]) as usize, number(&r["v"])),
+            )
         })
         .collect()
 }

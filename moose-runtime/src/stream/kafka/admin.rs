@@ -11,10 +11,10 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::config::{ADMIN_TIMEOUT, KafkaConfig};
 use super::context::LogContext;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use super::error::{admin_error, stream_error};
 use super::incremental::set_topic_config;
 use crate::stream::{StreamError, TopicChange, TopicSpec};
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
 
 /// How often a just created or deleted topic is looked up until the cluster agrees.
 const PROPAGATION_POLL: Duration = Duration::from_millis(100);

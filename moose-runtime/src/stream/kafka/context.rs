@@ -26,7 +26,10 @@ impl LogContext {
     /// Why the brokers refused this client (wrong credentials, a failed TLS handshake), if
     /// they did.
     pub fn refusal(&self) -> Option<String> {
-        self.refused.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn note_refusal(&self, message: &str) {
