@@ -455,6 +455,104 @@ async fn kafka_python_reads_the_documented_json_and_its_records_are_transformed(
     runtime.shutdown().await;
 }
 
+/// Kafka's own console consumer reads our records (key = the model key, value = its JSON), and
+/// what its console producer writes is transformed and lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkas_console_clients_read_our_json_and_their_records_land() {
+    let ch = TestClickHouse::start().await;
+    let deployment = Backend::Kafka.deploy(&ch);
+    let runtime = deployment.start(&chained_transforms::app()).await;
+    let client = reqwest::Client::new();
+    let ours: Vec<Value> = (0..10)
+        .map(|i| json!({"id": format!("ours{i}"), "value": i as f64 + 0.5}))
+        .collect();
+    let (status, _) = post_json(
+        &client,
+        runtime.http_addr,
+        "/ingest/raw_data",
+        Value::Array(ours.clone()).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let kafka = deployment.broker.as_ref().unwrap();
+    let brokers = kafka.brokers();
+    let read = tokio::task::block_in_place(|| {
+        kafka.tool(
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            &[
+                "--bootstrap-server",
+                &brokers,
+                "--topic",
+                "raw_data",
+                "--from-beginning",
+                "--max-messages",
+                "10",
+                "--timeout-ms",
+                "60000",
+                "--formatter-property",
+                "print.key=true",
+                "--formatter-property",
+                "key.separator=|",
+            ],
+            "",
+        )
+    });
+    let mut got: Vec<(String, Value)> = read
+        .lines()
+        .map(|line| {
+            let (key, value) = line
+                .split_once('|')
+                .unwrap_or_else(|| panic!("key|value: {line}"));
+            (key.to_owned(), serde_json::from_str(value).unwrap())
+        })
+        .collect();
+    got.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut expected: Vec<(String, Value)> = ours
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_owned(), r.clone()))
+        .collect();
+    expected.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(got, expected, "the console consumer reads JSON keyed by id");
+
+    let theirs: String = (0..10)
+        .map(|i| {
+            format!(
+                "console{i}|{}\n",
+                json!({"id": format!("console{i}"), "value": i})
+            )
+        })
+        .collect();
+    tokio::task::block_in_place(|| {
+        kafka.tool(
+            "org.apache.kafka.tools.ConsoleProducer",
+            &[
+                "--bootstrap-server",
+                &brokers,
+                "--topic",
+                "raw_data",
+                "--reader-property",
+                "parse.key=true",
+                "--reader-property",
+                "key.separator=|",
+                "--command-property",
+                "acks=all",
+            ],
+            &theirs,
+        )
+    });
+    let rows = seed::wait_rows(
+        &ch,
+        "SELECT id FROM local.final_stream WHERE id LIKE 'console%' ORDER BY id",
+        10,
+    )
+    .await;
+    let landed: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (0..10).map(|i| format!("console{i}")).collect();
+    assert_eq!(landed, expected, "records the console producer wrote land");
+    runtime.shutdown().await;
+}
+
 // --- broker outage ----------------------------------------------------------------------------
 
 /// Posts one batch of 20 new ids; the status (0: no answer) and the ids.

@@ -182,6 +182,7 @@ pub fn child_main(app: moose::App) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
+        .with_ansi(false)
         .try_init();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {

@@ -1,8 +1,8 @@
 //! `IncrementalAlterConfigs` (KIP-339): sets one topic setting and leaves the others alone.
 //!
 //! rust-rdkafka 0.39 wraps only the older `AlterConfigs`, which replaces a topic's whole
-//! configuration, is deprecated since Kafka 2.3 and is not served by every broker (tansu 0.6
-//! answers it with "unsupported"). librdkafka has the incremental call
+//! configuration, is deprecated since Kafka 2.3 and is not served by every Kafka-compatible
+//! broker. librdkafka has the incremental call
 //! (`rd_kafka_IncrementalAlterConfigs`, 2.2+); this is the thin, blocking binding to it, on the
 //! admin client's own handle and a private reply queue.
 
