@@ -1,21 +1,20 @@
 //! The product on Kafka: every seed example on Apache Kafka 4.4 (KRaft, one node) and a
-//! real ClickHouse with the embedded-log tests' assertions; two instances sharing the work
-//! through consumer groups; a Kafka client that is not ours reading and writing topics; and
-//! a broker outage that loses nothing that got a 200.
+//! real ClickHouse with the embedded-log tests' assertions; `plan` reading the topics; Kafka's
+//! own console clients and kafka-python reading and writing topics; and a broker outage that
+//! loses nothing that got a 200. (Three brokers, several instances, partitions added while
+//! records flow, and authentication have files of their own: `tests/kafka_*.rs`.)
 
 mod common;
 #[path = "common/seed.rs"]
 mod seed;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::app::{ChildApp, child_main, free_addr, is_child, post_json};
 use common::clickhouse::TestClickHouse;
 use common::kafka::TestKafka;
-use moose::prelude::*;
-use moose::runtime::stream::{MemberId, StreamBackend as _};
 use seed::{Backend, as_f64, chained_transforms};
 use serde_json::{Value, json};
 
@@ -35,52 +34,6 @@ async fn every_seed_example_lands_its_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_with_bad_records_is_refused_whole_and_never_lands() {
     seed::a_batch_with_bad_records_is_refused_whole_and_never_lands(Backend::Kafka).await;
-}
-
-// --- scale-out ------------------------------------------------------------------------------
-
-/// A reading posted to either instance.
-#[data_model]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    #[key]
-    pub id: String,
-    pub value: f64,
-}
-
-/// A reading as it lands: stamped with the instance that transformed it.
-#[data_model]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Landed {
-    #[key]
-    pub id: String,
-    pub value: f64,
-    pub instance: String,
-}
-
-fn stamp(reading: Reading) -> Landed {
-    Landed {
-        id: reading.id,
-        value: reading.value,
-        instance: std::env::var("MOOSE_TEST_INSTANCE").unwrap_or_default(),
-    }
-}
-
-fn scale_out_app() -> App {
-    pipeline! {
-        readings: IngestPipeline<Reading> { ingest: true, stream: true, table: false, parallelism: 4 },
-        landed: IngestPipeline<Landed> { ingest: false, stream: true, table: true, parallelism: 4 },
-        readings => transform(stamp) => landed,
-    }
-}
-
-/// Entry point of the scale-out instances.
-#[test]
-#[ignore = "run only as a child process by the scale-out test"]
-fn child_scale_out_app() {
-    if is_child() {
-        child_main(scale_out_app());
-    }
 }
 
 /// Entry point of the broker outage test's app.
@@ -105,234 +58,6 @@ fn kafka_env(
         // A killed instance's partitions move after 6 s instead of librdkafka's 45 s.
         ("MOOSE_KAFKA_CONFIG", "session.timeout.ms=6000".into()),
     ]
-}
-
-/// Posts `ids` (value = the id's number) to `addr`, in batches of 50; panics unless every
-/// batch gets a 200.
-async fn post_readings(addr: SocketAddr, ids: &[String]) {
-    let client = reqwest::Client::new();
-    for chunk in ids.chunks(50) {
-        let body: Vec<Value> = chunk
-            .iter()
-            .map(|id| json!({"id": id, "value": reading_value(id)}))
-            .collect();
-        let (status, body) = post_json(
-            &client,
-            addr,
-            "/ingest/readings",
-            Value::Array(body).to_string(),
-        )
-        .await;
-        assert_eq!(status, 200, "ingest at {addr}: {body}");
-    }
-}
-
-fn reading_value(id: &str) -> f64 {
-    id.rsplit(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse::<f64>()
-        .unwrap()
-        + 0.25
-}
-
-fn ids(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| format!("{prefix}{i:06}")).collect()
-}
-
-/// `(id, value, instance)` rows of the landed table.
-async fn landed_rows(ch: &TestClickHouse) -> Vec<(String, f64, String)> {
-    ch.client
-        .query_json("SELECT id, value, instance FROM local.landed")
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            (
-                r["id"].as_str().unwrap().to_owned(),
-                as_f64(&r["value"]),
-                r["instance"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// Waits until every id in `ids` has landed (or [`GUARD`] passed); all rows then.
-async fn wait_landed(ch: &TestClickHouse, ids: &[String]) -> Vec<(String, f64, String)> {
-    let start = Instant::now();
-    loop {
-        let rows = landed_rows(ch).await;
-        let have: BTreeSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        if ids.iter().all(|id| have.contains(id.as_str())) || start.elapsed() > GUARD {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Partition of every record in the `readings` topic, read with a group of its own.
-async fn partitions_of(broker: &TestKafka, count: usize) -> HashMap<String, u32> {
-    let backend = broker.backend().await;
-    let mut consumer = backend
-        .consumer("readings", "test.partitions", MemberId::SOLE)
-        .await
-        .unwrap();
-    let mut out = HashMap::new();
-    let start = Instant::now();
-    while out.len() < count && start.elapsed() < GUARD {
-        for r in consumer
-            .poll(10_000, Duration::from_millis(500))
-            .await
-            .unwrap()
-        {
-            let body: Value = serde_json::from_slice(&r.payload).unwrap();
-            out.insert(body["id"].as_str().unwrap().to_owned(), r.partition);
-        }
-    }
-    out
-}
-
-/// Which instances transformed the records of each partition, among `ids`.
-fn instances_per_partition(
-    rows: &[(String, f64, String)],
-    ids: &[String],
-    partition_of: &HashMap<String, u32>,
-) -> BTreeMap<u32, BTreeSet<String>> {
-    let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-    let mut out: BTreeMap<u32, BTreeSet<String>> = BTreeMap::new();
-    for (id, _, instance) in rows.iter().filter(|r| wanted.contains(r.0.as_str())) {
-        out.entry(partition_of[id])
-            .or_default()
-            .insert(instance.clone());
-    }
-    out
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_share_a_4_partition_stream_and_one_takes_over_when_the_other_dies() {
-    if is_child() {
-        return;
-    }
-    let ch = TestClickHouse::start().await;
-    let broker = TestKafka::start();
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut env_a = kafka_env(&ch, &broker, dir_a.path());
-    env_a.push(("MOOSE_TEST_INSTANCE", "a".into()));
-    let mut env_b = kafka_env(&ch, &broker, dir_b.path());
-    env_b.push(("MOOSE_TEST_INSTANCE", "b".into()));
-    let a = ChildApp::spawn("child_scale_out_app", &env_a, free_addr());
-    let b = ChildApp::spawn("child_scale_out_app", &env_b, free_addr());
-    let (addr_a, addr_b) = (a.addr, b.addr);
-
-    // Warm-up rounds until the groups have settled: both instances transform, and a round's
-    // partitions went to the same instances as the round before.
-    let mut previous: Option<BTreeMap<u32, BTreeSet<String>>> = None;
-    let mut round = 0;
-    let start = Instant::now();
-    loop {
-        let warm = ids(&format!("w{round}-"), 0..200);
-        post_readings(if round % 2 == 0 { addr_a } else { addr_b }, &warm).await;
-        let rows = wait_landed(&ch, &warm).await;
-        let partition_of = partitions_of(&broker, (round + 1) * 200).await;
-        let owners = instances_per_partition(&rows, &warm, &partition_of);
-        let settled = owners.len() == 4
-            && owners.values().all(|i| i.len() == 1)
-            && owners.values().flatten().collect::<BTreeSet<_>>().len() == 2;
-        if settled && previous.as_ref() == Some(&owners) {
-            break;
-        }
-        assert!(
-            start.elapsed() < GUARD,
-            "the groups did not settle with both instances: {owners:?}"
-        );
-        previous = Some(owners);
-        round += 1;
-    }
-    let warm_count = (round + 1) * 200;
-
-    // Records posted to both instances land exactly as posted; each partition is transformed
-    // by one instance, and both instances have partitions.
-    let to_a = ids("a", 0..1000);
-    let to_b = ids("b", 0..1000);
-    let (_, _) = tokio::join!(post_readings(addr_a, &to_a), post_readings(addr_b, &to_b));
-    let posted: Vec<String> = to_a.iter().chain(&to_b).cloned().collect();
-    let rows = wait_landed(&ch, &posted).await;
-    let wanted: BTreeSet<&str> = posted.iter().map(String::as_str).collect();
-    let mut landed: Vec<(String, f64)> = rows
-        .iter()
-        .filter(|r| wanted.contains(r.0.as_str()))
-        .map(|r| (r.0.clone(), r.1))
-        .collect();
-    landed.sort_by(|x, y| x.0.cmp(&y.0));
-    let mut expected: Vec<(String, f64)> = posted
-        .iter()
-        .map(|id| (id.clone(), reading_value(id)))
-        .collect();
-    expected.sort_by(|x, y| x.0.cmp(&y.0));
-    assert_eq!(landed, expected, "every record lands once, as posted");
-    let partition_of = partitions_of(&broker, warm_count + posted.len()).await;
-    let owners = instances_per_partition(&rows, &posted, &partition_of);
-    assert_eq!(owners.len(), 4, "records spread over the 4 partitions");
-    for (partition, instances) in &owners {
-        assert_eq!(
-            instances.len(),
-            1,
-            "partition {partition} was transformed by one instance: {instances:?}"
-        );
-    }
-    let owner_of: BTreeMap<u32, String> = owners
-        .iter()
-        .map(|(p, i)| (*p, i.iter().next().unwrap().clone()))
-        .collect();
-    let b_partitions: BTreeSet<u32> = owner_of
-        .iter()
-        .filter(|(_, i)| i.as_str() == "b")
-        .map(|(p, _)| *p)
-        .collect();
-    assert!(
-        !b_partitions.is_empty() && b_partitions.len() < 4,
-        "both instances own partitions: {owner_of:?}"
-    );
-
-    // Kill b: a takes over b's partitions; nothing posted is lost.
-    tokio::task::spawn_blocking(move || b.kill9())
-        .await
-        .unwrap();
-    let killed = Instant::now();
-    let after = ids("c", 0..1000);
-    post_readings(addr_a, &after).await;
-    let rows = wait_landed(&ch, &after).await;
-    eprintln!(
-        "scale-out: {warm_count} warm-up + {} records over two instances, partitions {owner_of:?}; \
-         after b's kill -9 the {} records posted to a landed within {:.1} s",
-        posted.len(),
-        after.len(),
-        killed.elapsed().as_secs_f64()
-    );
-    let have: BTreeSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    let missing: Vec<&String> = posted
-        .iter()
-        .chain(&after)
-        .filter(|id| !have.contains(id.as_str()))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} records lost after the kill, e.g. {:?}",
-        missing.len(),
-        &missing[..missing.len().min(5)]
-    );
-    let partition_of = partitions_of(&broker, warm_count + posted.len() + after.len()).await;
-    let owners = instances_per_partition(&rows, &after, &partition_of);
-    for partition in &b_partitions {
-        assert_eq!(
-            owners
-                .get(partition)
-                .map(|i| i.iter().cloned().collect::<Vec<_>>()),
-            Some(vec!["a".to_owned()]),
-            "instance a took over partition {partition} of the killed instance"
-        );
-    }
-    drop(a);
 }
 
 // --- a client that is not ours ----------------------------------------------------------------
