@@ -181,6 +181,8 @@ install_kafka() {
     mv "$kafka_dir.new" "$kafka_dir"
 }
 if [ "$with_kafka" -eq 1 ]; then
+    # openssl makes the certificates of the TLS test.
+    have openssl || { say "installing openssl (apt-get)"; apt_install openssl; }
     if [ "$(cat "$kafka_dir/stamp" 2>/dev/null)" = "$kafka_stamp" ]; then
         say "Apache Kafka $KAFKA_VERSION: $kafka_dir (cached)"
     else

@@ -3,6 +3,7 @@
 #
 #   cargo fmt --all -- --check
 #   cargo clippy --workspace --all-targets -- -D warnings
+#   RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps
 #   cargo test --workspace
 #
 # Integration tests start their own ClickHouse servers and Apache Kafka clusters
@@ -20,7 +21,7 @@ cd "$repo"
 for arg in "$@"; do
     case "$arg" in
         -h | --help)
-            sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -52,6 +53,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps"
+RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps
 
 step "cargo test --workspace"
 cargo test --workspace

@@ -13,8 +13,9 @@ pub enum EnumWidth {
 
 /// A ClickHouse column type.
 ///
-/// A model declares *logical* types (what the Rust type means); [`ColumnType::resolve`]
-/// turns them into the *physical* types one server can store, applying documented fallbacks.
+/// A model declares *logical* types (what the Rust type means);
+/// [`ResolvedTable::resolve`](super::ResolvedTable::resolve) turns them into the *physical*
+/// types one server can store, applying documented fallbacks.
 /// Row encoding is always driven by the physical type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ColumnType {
