@@ -1,7 +1,8 @@
 //! Ingest authentication through the real runtime (embedded log, ClickHouse 18.16): with
 //! `MOOSE_INGEST_TOKEN` set to a comma-separated list, every listed token is accepted, anything
-//! else is refused with 401 and stores nothing, and no token ever reaches a log line or an
-//! answer (every log line of the run is captured at TRACE).
+//! else is refused with 401 and stores nothing, every route but `/health` and `/ready` (peek,
+//! unknown paths) is behind the same check, and no token ever reaches a log line or an answer
+//! (every log line of the run is captured at TRACE).
 
 mod common;
 
@@ -106,14 +107,61 @@ async fn listed_tokens_are_accepted_others_refused_and_none_is_ever_logged() {
         .unwrap()
         .status();
     assert_eq!(status, 401);
+    // Every route but the probes is behind the token: peek, unknown paths, any method.
+    let base = format!("http://{}", runtime.http_addr);
+    for (method, path) in [
+        ("GET", "/peek/raw_data?n=10000"),
+        ("GET", "/peek/nope"),
+        ("GET", "/nowhere"),
+        ("DELETE", "/ingest/raw_data"),
+        ("GET", "/"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = client
+            .request(method.clone(), format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let challenge = response.headers().get("www-authenticate").cloned();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 401, "{method} {path} without a token: {body}");
+        assert_eq!(challenge.unwrap(), "Bearer", "{method} {path}");
+        assert!(
+            !body.contains("raw_data"),
+            "{method} {path}: a refused caller learns no stream, table or API name: {body}"
+        );
+        let wrong = client
+            .request(method.clone(), format!("{base}{path}"))
+            .header("authorization", format!("Bearer {WRONG}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(wrong, 401, "{method} {path} with a wrong token");
+    }
+    // With a token the same routes answer as usual.
+    let authorized = |path: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .header("authorization", format!("Bearer {BETA}"))
+            .send()
+    };
+    assert_eq!(authorized("/peek/raw_data").await.unwrap().status(), 200);
+    let unknown = authorized("/nowhere").await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["known"], json!(["/ingest/raw_data"]), "{body}");
     // Probes stay open.
-    let health = client
-        .get(format!("http://{}/health", runtime.http_addr))
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(health, 200);
+    for probe in ["/health", "/ready"] {
+        let status = client
+            .get(format!("{base}{probe}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "{probe} needs no token");
+    }
 
     // Only the authorized records are stored.
     let start = Instant::now();

@@ -1,9 +1,25 @@
-//! Bearer-token authentication of ingest requests.
+//! Bearer-token authentication: one layer over every route but the probes.
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use subtle::{Choice, ConstantTimeEq};
 
 use super::error::IngestError;
+
+/// The auth layer's body: the request goes on only with an accepted token (or when none is
+/// configured); otherwise 401 with `WWW-Authenticate: Bearer`, before any handler runs.
+pub(crate) async fn require_token(
+    State(tokens): State<Tokens>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokens.check(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    }
+}
 
 /// The accepted tokens. Tokens are compared in constant time and never logged or echoed.
 #[derive(Clone)]

@@ -100,5 +100,5 @@ pub use decode::{
 };
 pub use error::{ACCEPTED_CONTENT_TYPES, IngestError, RETRY_AFTER_SECONDS};
 pub use limit::MAX_BODY_BYTES_IN_FLIGHT;
-pub use router::{IngestRoute, IngestState, router};
+pub use router::{IngestRoute, IngestState, router, router_with};
 pub use serve::serve;

@@ -1,4 +1,5 @@
-//! The axum router: `/ingest/<name>[/<version>]`, `/health` and `/ready`.
+//! The axum router: `/ingest/<name>[/<version>]`, `/health` and `/ready`, and the auth layer
+//! over everything but the probes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,13 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{Method, Uri};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
-use super::auth::Tokens;
+use super::auth::{Tokens, require_token};
 use super::body::{body_format, read_body};
 use super::config::IngestConfig;
 use super::dead_letter::{IngestDeadLetter, write_sorted};
@@ -132,18 +134,36 @@ impl std::fmt::Debug for IngestState {
     }
 }
 
-/// The ingest API as an axum router, to be served with [`serve`](super::serve).
+/// The ingest API as an axum router, to be served with [`serve`](super::serve): the probes
+/// and the ingest routes ([`router_with`] with no other routes).
+pub fn router(state: IngestState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The ingest API plus `routes` (peek, metrics, pages: whatever the app serves), as one
+/// router.
+///
+/// Every route but the probes (`/health`, `/ready`) sits behind one auth layer when tokens
+/// are configured: the ingest routes, `routes`, and the fallback (so a 404 names the ingest
+/// APIs only to authorized callers). A route added later is protected without its handler
+/// doing anything.
 ///
 /// Requests are traced with `tower-http`'s `TraceLayer` at its default levels, which record
 /// method, path and status but no headers, so tokens never reach a log.
-pub fn router(state: IngestState) -> Router {
+pub fn router_with(state: IngestState, routes: Router) -> Router {
+    let tokens = state.inner.tokens.clone();
+    let protected = Router::new()
+        .route("/ingest/{*rest}", any(ingest))
+        .fallback(fallback)
+        .with_state(state.clone())
+        .merge(routes)
+        .layer(middleware::from_fn_with_state(tokens, require_token));
     Router::new()
         .route("/health", get(health).fallback(get_only))
         .route("/ready", get(ready).fallback(get_only))
-        .route("/ingest/{*rest}", any(ingest))
-        .fallback(fallback)
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
+        .merge(protected)
+        .layer(TraceLayer::new_for_http())
 }
 
 /// `GET /health`: the process is alive.
@@ -171,12 +191,10 @@ async fn get_only(method: Method, uri: Uri) -> IngestError {
     }
 }
 
-/// Any path without a handler: 404 listing the ingest APIs (to authorized callers only).
-async fn fallback(State(state): State<IngestState>, uri: Uri, headers: HeaderMap) -> IngestError {
-    match state.inner.tokens.check(&headers) {
-        Ok(()) => state.not_found(&uri),
-        Err(unauthorized) => unauthorized,
-    }
+/// Any path without a handler: 404 listing the ingest APIs (behind the auth layer, so only
+/// authorized callers see the list).
+async fn fallback(State(state): State<IngestState>, uri: Uri) -> IngestError {
+    state.not_found(&uri)
 }
 
 /// `/ingest/...`: authenticate, find the route, read, decode and validate every record, and
@@ -187,7 +205,6 @@ async fn ingest(
 ) -> Result<Response, IngestError> {
     let shared = &state.inner;
     let (parts, body) = request.into_parts();
-    shared.tokens.check(&parts.headers)?;
     let route = parts
         .uri
         .path()

@@ -17,7 +17,9 @@ use crate::clickhouse::{
     ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError,
 };
 use crate::graph::{App, Graph, InvalidRecordPolicy};
-use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router, serve};
+use crate::ingest::{
+    IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router_with, serve,
+};
 use crate::plan::{self, ApplyPolicy, Desired, PlanError};
 use crate::schema::{ResolvedTable, SchemaError};
 use crate::stream::kafka::KafkaBackend;
@@ -253,7 +255,7 @@ impl Runtime {
                 }
             })
             .collect();
-        let ingest = router(IngestState::new(
+        let ingest = IngestState::new(
             routes,
             backend.clone(),
             IngestConfig {
@@ -263,7 +265,7 @@ impl Runtime {
                 header_read_timeout: Duration::from_millis(config.ingest_header_timeout_ms),
             },
             ready.clone(),
-        ));
+        );
         let peek = peek_router(PeekState {
             backend: backend.clone(),
             clickhouse: clickhouse.clone(),
@@ -278,6 +280,8 @@ impl Runtime {
                 .map(|(n, t)| (n.clone(), t.qualified_name()))
                 .collect(),
         });
+        // Peek behind the same auth layer as ingest: only the probes are open.
+        let app = router_with(ingest, peek);
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .map_err(|source| RuntimeError::Bind {
@@ -291,7 +295,6 @@ impl Runtime {
         let mut http = JoinSet::new();
         {
             let cancel = http_cancel.clone();
-            let app = ingest.merge(peek);
             let header_read_timeout = Duration::from_millis(config.ingest_header_timeout_ms);
             http.spawn(async move {
                 serve(listener, app, header_read_timeout, async move {
