@@ -43,9 +43,17 @@ pub(crate) fn body_format(headers: &HeaderMap) -> Result<BodyFormat, IngestError
     Ok(format)
 }
 
+/// After a body is refused as too large, up to this many more of its bytes are read and
+/// thrown away before the 413 goes out, within the body's deadline. A client that sends its
+/// whole body before it reads the answer (Python's urllib, many HTTP libraries) otherwise sees
+/// a connection reset instead of the 413: the server closed a socket with unread data. A
+/// larger body gets its 413 at once and the connection is closed.
+pub const TOO_LARGE_DRAIN_BYTES: u64 = 64 << 20;
+
 /// The whole body, at most `limit` bytes, arriving within `timeout`.
 ///
-/// A body sent in one piece is returned without a copy.
+/// A body sent in one piece is returned without a copy. A body over `limit` is drained (see
+/// [`TOO_LARGE_DRAIN_BYTES`]) and refused.
 pub(crate) async fn read_body(
     body: Body,
     headers: &HeaderMap,
@@ -57,11 +65,14 @@ pub(crate) async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(too_large());
-    }
     let deadline = tokio::time::Instant::now() + timeout;
     let mut chunks = body.into_data_stream();
+    if let Some(length) = declared.filter(|&length| length > limit as u64) {
+        if length <= limit as u64 + TOO_LARGE_DRAIN_BYTES {
+            drain(&mut chunks, length, deadline).await;
+        }
+        return Err(too_large());
+    }
     let mut first: Option<Bytes> = None;
     let mut joined: Option<BytesMut> = None;
     let mut total = 0usize;
@@ -74,6 +85,7 @@ pub(crate) async fn read_body(
         };
         total += chunk.len();
         if total > limit {
+            drain(&mut chunks, limit as u64 + TOO_LARGE_DRAIN_BYTES, deadline).await;
             return Err(too_large());
         }
         match (&mut first, &mut joined) {
@@ -92,4 +104,20 @@ pub(crate) async fn read_body(
         Some(buffer) => buffer.freeze(),
         None => first.unwrap_or_default(),
     })
+}
+
+/// Reads and discards the rest of a refused body, stopping after `at_most` bytes, at the
+/// deadline, or at its end, whichever comes first.
+async fn drain(
+    chunks: &mut (impl futures::Stream<Item = Result<Bytes, axum::Error>> + Unpin),
+    at_most: u64,
+    deadline: tokio::time::Instant,
+) {
+    let mut drained = 0u64;
+    while drained <= at_most {
+        match tokio::time::timeout_at(deadline, chunks.next()).await {
+            Ok(Some(Ok(chunk))) => drained += chunk.len() as u64,
+            _ => return,
+        }
+    }
 }
