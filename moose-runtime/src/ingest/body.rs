@@ -50,6 +50,10 @@ pub(crate) fn body_format(headers: &HeaderMap) -> Result<BodyFormat, IngestError
 /// larger body gets its 413 at once and the connection is closed.
 pub const TOO_LARGE_DRAIN_BYTES: u64 = 64 << 20;
 
+/// Draining a refused body stops once the client has sent nothing for this long: one that
+/// declared a large body but sends nothing, or waits for `100 Continue`, gets its 413 soon.
+pub const TOO_LARGE_DRAIN_IDLE: Duration = Duration::from_millis(500);
+
 /// The whole body, at most `limit` bytes, arriving within `timeout`.
 ///
 /// A body sent in one piece is returned without a copy. A body over `limit` is drained (see
@@ -68,7 +72,10 @@ pub(crate) async fn read_body(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut chunks = body.into_data_stream();
     if let Some(length) = declared.filter(|&length| length > limit as u64) {
-        if length <= limit as u64 + TOO_LARGE_DRAIN_BYTES {
+        // A client that asked `Expect: 100-continue` has sent nothing yet: polling the body
+        // would invite it to send everything; it gets its 413 instead.
+        let expects_continue = headers.contains_key(header::EXPECT);
+        if !expects_continue && length <= limit as u64 + TOO_LARGE_DRAIN_BYTES {
             drain(&mut chunks, length, deadline).await;
         }
         return Err(too_large());
@@ -107,7 +114,8 @@ pub(crate) async fn read_body(
 }
 
 /// Reads and discards the rest of a refused body, stopping after `at_most` bytes, at the
-/// deadline, or at its end, whichever comes first.
+/// deadline, after [`TOO_LARGE_DRAIN_IDLE`] without data, or at its end, whichever comes
+/// first.
 async fn drain(
     chunks: &mut (impl futures::Stream<Item = Result<Bytes, axum::Error>> + Unpin),
     at_most: u64,
@@ -115,7 +123,8 @@ async fn drain(
 ) {
     let mut drained = 0u64;
     while drained <= at_most {
-        match tokio::time::timeout_at(deadline, chunks.next()).await {
+        let until = deadline.min(tokio::time::Instant::now() + TOO_LARGE_DRAIN_IDLE);
+        match tokio::time::timeout_at(until, chunks.next()).await {
             Ok(Some(Ok(chunk))) => drained += chunk.len() as u64,
             _ => return,
         }
