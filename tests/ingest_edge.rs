@@ -1,6 +1,6 @@
 //! The ingest API's edge as ordinary HTTP clients meet it: a body over the limit sent by
 //! Python's urllib (which sends the whole body before reading the answer) gets a readable 413,
-//! not a connection reset.
+//! not a connection reset; connections over the cap get a 503 instead of piling up.
 
 mod common;
 
@@ -54,5 +54,58 @@ async fn a_body_over_the_limit_from_urllib_gets_a_413_it_can_read() {
     assert_eq!(status, "413", "{stdout}");
     let body: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["limit_bytes"], limit, "{body}");
+    runtime.shutdown().await;
+}
+
+/// Sends `request` on a new connection and reads until the server closes it.
+fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_get_a_503_and_the_server_serves_again_once_they_close() {
+    let ch = TestClickHouse::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(&ch.server.http_url(), dir.path(), free_addr());
+    config.ingest_max_connections = 8;
+    let runtime = Runtime::start(&ingest_pipeline::app(), &config, Mode::Dev)
+        .await
+        .expect("starts");
+    let addr = runtime.http_addr;
+    let health = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+    // Eight idle connections fill the cap (each waits for its request head).
+    let idle: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = tokio::task::spawn_blocking(move || exchange(addr, health))
+        .await
+        .unwrap();
+    assert!(
+        refused.starts_with("HTTP/1.1 503"),
+        "a ninth connection is answered 503: {refused:?}"
+    );
+    assert!(refused.contains("retry-after: 1"), "{refused}");
+    assert!(
+        refused.contains("MOOSE_INGEST_MAX_CONNECTIONS"),
+        "the answer names the setting: {refused}"
+    );
+
+    // Once they close, the server serves again.
+    drop(idle);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let served = tokio::task::spawn_blocking(move || exchange(addr, health))
+        .await
+        .unwrap();
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
     runtime.shutdown().await;
 }

@@ -23,6 +23,14 @@ pub const DEFAULT_REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// descriptor each, forever, until no one else can connect.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default most open HTTP connections: 512.
+///
+/// Each connection holds a file descriptor and a task; unbounded, a flood of idle
+/// connections exhausts the process's descriptors (often 1,024) and then nobody, not even the
+/// probes, can connect. Batching clients need few connections; 512 leaves room for the
+/// descriptors of the stream log, ClickHouse and Kafka clients.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
 /// The environment variable that sets [`IngestConfig::body_limit`] (bytes); named in the
 /// 413 answer so a client's operator knows what to change.
 pub const BODY_LIMIT_ENV: &str = "MOOSE_INGEST_BODY_LIMIT";
@@ -54,6 +62,10 @@ pub struct IngestConfig {
     /// closed without an answer (`MOOSE_INGEST_HEADER_TIMEOUT_MS`, default
     /// [`DEFAULT_HEADER_READ_TIMEOUT`]). Enforced by [`serve`](super::serve).
     pub header_read_timeout: Duration,
+    /// Open connections at most; one beyond them gets an immediate 503 with `Retry-After`
+    /// and is closed (`MOOSE_INGEST_MAX_CONNECTIONS`, default [`DEFAULT_MAX_CONNECTIONS`]).
+    /// Enforced by [`serve`](super::serve).
+    pub max_connections: usize,
 }
 
 impl Default for IngestConfig {
@@ -63,6 +75,7 @@ impl Default for IngestConfig {
             tokens: Vec::new(),
             request_body_timeout: DEFAULT_REQUEST_BODY_TIMEOUT,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -75,6 +88,7 @@ impl std::fmt::Debug for IngestConfig {
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("request_body_timeout", &self.request_body_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }

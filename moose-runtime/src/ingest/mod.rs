@@ -66,12 +66,11 @@
 //! use moose_runtime::ingest::{IngestConfig, IngestState, router, serve};
 //!
 //! let config = IngestConfig::default();
-//! let header_read_timeout = config.header_read_timeout;
 //! let ready = Arc::new(AtomicBool::new(false));
-//! let state = IngestState::new(routes, backend, config, ready.clone());
+//! let state = IngestState::new(routes, backend, config.clone(), ready.clone());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
 //! ready.store(true, std::sync::atomic::Ordering::Release);
-//! serve(listener, router(state), header_read_timeout, std::future::pending()).await;
+//! serve(listener, router(state), &config, std::future::pending()).await;
 //! # Ok(())
 //! # }
 //! ```
@@ -90,8 +89,8 @@ mod serve;
 mod tests;
 
 pub use config::{
-    BODY_LIMIT_ENV, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_BODY_TIMEOUT,
-    IngestConfig,
+    BODY_LIMIT_ENV, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_REQUEST_BODY_TIMEOUT, IngestConfig,
 };
 pub use dead_letter::IngestDeadLetter;
 pub use decode::{

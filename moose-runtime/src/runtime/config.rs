@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::ingest::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_REQUEST_BODY_TIMEOUT};
+use crate::ingest::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_BODY_TIMEOUT,
+};
 use crate::stream::StreamError;
 use crate::stream::kafka::{KafkaConfig, parse_properties};
 use crate::worker::{
@@ -138,6 +140,11 @@ pub struct RuntimeConfig {
     #[arg(long, env = "MOOSE_INGEST_HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64, global = true)]
     pub ingest_header_timeout_ms: u64,
 
+    /// Open HTTP connections at most; a connection beyond them gets an immediate 503 with
+    /// `Retry-After` and is closed.
+    #[arg(long, env = "MOOSE_INGEST_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, global = true)]
+    pub ingest_max_connections: usize,
+
     /// Rows per ClickHouse insert at most.
     #[arg(long, env = "MOOSE_SYNC_MAX_ROWS", default_value_t = DEFAULT_SYNC_MAX_ROWS, global = true)]
     pub sync_max_rows: usize,
@@ -174,6 +181,7 @@ impl std::fmt::Debug for RuntimeConfig {
             ingest_body_limit,
             ingest_body_timeout_ms,
             ingest_header_timeout_ms,
+            ingest_max_connections,
             sync_max_rows,
             sync_max_bytes,
             sync_max_delay_ms,
@@ -212,6 +220,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("ingest_body_limit", ingest_body_limit)
             .field("ingest_body_timeout_ms", ingest_body_timeout_ms)
             .field("ingest_header_timeout_ms", ingest_header_timeout_ms)
+            .field("ingest_max_connections", ingest_max_connections)
             .field("sync_max_rows", sync_max_rows)
             .field("sync_max_bytes", sync_max_bytes)
             .field("sync_max_delay_ms", sync_max_delay_ms)

@@ -255,17 +255,14 @@ impl Runtime {
                 }
             })
             .collect();
-        let ingest = IngestState::new(
-            routes,
-            backend.clone(),
-            IngestConfig {
-                body_limit: config.ingest_body_limit,
-                tokens: config.tokens(),
-                request_body_timeout: Duration::from_millis(config.ingest_body_timeout_ms),
-                header_read_timeout: Duration::from_millis(config.ingest_header_timeout_ms),
-            },
-            ready.clone(),
-        );
+        let ingest_config = IngestConfig {
+            body_limit: config.ingest_body_limit,
+            tokens: config.tokens(),
+            request_body_timeout: Duration::from_millis(config.ingest_body_timeout_ms),
+            header_read_timeout: Duration::from_millis(config.ingest_header_timeout_ms),
+            max_connections: config.ingest_max_connections,
+        };
+        let ingest = IngestState::new(routes, backend.clone(), ingest_config.clone(), ready.clone());
         let peek = peek_router(PeekState {
             backend: backend.clone(),
             clickhouse: clickhouse.clone(),
@@ -295,9 +292,8 @@ impl Runtime {
         let mut http = JoinSet::new();
         {
             let cancel = http_cancel.clone();
-            let header_read_timeout = Duration::from_millis(config.ingest_header_timeout_ms);
             http.spawn(async move {
-                serve(listener, app, header_read_timeout, async move {
+                serve(listener, app, &ingest_config, async move {
                     cancel.cancelled().await
                 })
                 .await;
