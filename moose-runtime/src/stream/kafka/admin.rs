@@ -141,11 +141,22 @@ impl Topics {
         let Some(partitions) = self.partitions(name).await? else {
             return Ok(None);
         };
-        let retention = self
-            .config(name)
-            .await?
-            .into_iter()
-            .find(|(key, _, _)| key == RETENTION_MS)
+        // A broker that has not caught up with a topic created a moment ago (on another
+        // broker) describes it without its settings: asked again until it has them.
+        let give_up = tokio::time::Instant::now() + ADMIN_TIMEOUT;
+        let retention = loop {
+            let late = tokio::time::Instant::now() >= give_up;
+            let retention = match self.config(name).await {
+                Ok(entries) => entries.into_iter().find(|(key, _, _)| key == RETENTION_MS),
+                Err(StreamError::UnknownTopic(_)) if !late => None,
+                Err(other) => return Err(other),
+            };
+            if retention.is_some() || late {
+                break retention;
+            }
+            tokio::time::sleep(PROPAGATION_POLL).await;
+        };
+        let retention = retention
             .and_then(|(_, value, _)| value.parse::<i64>().ok())
             .map(|ms| match u64::try_from(ms) {
                 Ok(ms) => Duration::from_millis(ms),
