@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 use super::config::IngestConfig;
 use super::error::RETRY_AFTER_SECONDS;
@@ -101,7 +101,10 @@ pub async fn serve(
 /// (read and discard what the client sent, so closing does not reset the connection before
 /// the answer is read).
 async fn refuse(mut stream: TcpStream, limit: usize) {
-    tracing::warn!(limit, "refusing an HTTP connection: too many open connections");
+    tracing::warn!(
+        limit,
+        "refusing an HTTP connection: too many open connections"
+    );
     let body = format!(
         "{{\"error\":\"too many open connections (the limit is {limit}, \
          MOOSE_INGEST_MAX_CONNECTIONS); nothing was read or written, retry shortly\",\

@@ -17,9 +17,7 @@ use crate::clickhouse::{
     ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError,
 };
 use crate::graph::{App, Graph, InvalidRecordPolicy};
-use crate::ingest::{
-    IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router_with, serve,
-};
+use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router_with, serve};
 use crate::plan::{self, ApplyPolicy, Desired, PlanError};
 use crate::schema::{ResolvedTable, SchemaError};
 use crate::stream::kafka::KafkaBackend;
@@ -262,7 +260,12 @@ impl Runtime {
             header_read_timeout: Duration::from_millis(config.ingest_header_timeout_ms),
             max_connections: config.ingest_max_connections,
         };
-        let ingest = IngestState::new(routes, backend.clone(), ingest_config.clone(), ready.clone());
+        let ingest = IngestState::new(
+            routes,
+            backend.clone(),
+            ingest_config.clone(),
+            ready.clone(),
+        );
         let peek = peek_router(PeekState {
             backend: backend.clone(),
             clickhouse: clickhouse.clone(),
