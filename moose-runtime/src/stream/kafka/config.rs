@@ -24,6 +24,24 @@ pub const PRODUCER_LINGER: Duration = Duration::from_millis(5);
 /// the broker's default message size limit, so a full batch is one request.
 pub const PRODUCER_BATCH_BYTES: usize = 1 << 20;
 
+/// Bytes of records (keys and payloads) the producer holds in its local queue at most,
+/// across topics, until the brokers acknowledge them (`queue.buffering.max.kbytes`;
+/// librdkafka: 1 GiB). A produce that finds the queue full waits for room (see
+/// [`PRODUCER_QUEUE_FULL_WAIT`]), so ingest slows down instead of memory growing: 32 MiB is
+/// several times what 4 concurrent 10k-record ingest requests and two transforms keep in
+/// flight with small records, and the benchmark never waited for room.
+pub const PRODUCER_QUEUE_BYTES: usize = 32 << 20;
+
+/// Records the producer holds in its local queue at most (`queue.buffering.max.messages`;
+/// librdkafka's default, named here because each one costs a few hundred bytes of
+/// librdkafka's bookkeeping on top of its key and payload).
+pub const PRODUCER_QUEUE_RECORDS: usize = 100_000;
+
+/// How long a produce waits before offering the rest of a batch again when the producer's
+/// local queue is full (see [`PRODUCER_QUEUE_RECORDS`]); the whole wait is bounded by
+/// [`DELIVERY_TIMEOUT`].
+pub const PRODUCER_QUEUE_FULL_WAIT: Duration = Duration::from_millis(2);
+
 /// Batch compression (`compression.type`). JSON compresses several times over; lz4 costs the
 /// least CPU per byte saved on both ends and every Kafka client and broker reads it.
 pub const PRODUCER_COMPRESSION: &str = "lz4";
@@ -165,6 +183,14 @@ impl KafkaConfig {
             ("batch.size", PRODUCER_BATCH_BYTES.to_string()),
             ("compression.type", PRODUCER_COMPRESSION.to_owned()),
             ("partitioner", PARTITIONER.to_owned()),
+            (
+                "queue.buffering.max.kbytes",
+                (PRODUCER_QUEUE_BYTES >> 10).to_string(),
+            ),
+            (
+                "queue.buffering.max.messages",
+                PRODUCER_QUEUE_RECORDS.to_string(),
+            ),
         ])
     }
 
