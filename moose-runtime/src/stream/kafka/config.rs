@@ -68,6 +68,25 @@ pub const CONSUMER_QUEUE_BACKOFF: Duration = Duration::from_millis(10);
 /// keeps the worker busy with a tenth of the memory.
 pub const CONSUMER_PREFETCH_RECORDS: usize = 20_000;
 
+/// Bytes a consumer asks for per partition in one fetch (`max.partition.fetch.bytes`;
+/// librdkafka: 1 MiB). Each fetched record becomes one librdkafka operation of a few hundred
+/// bytes (malloc'd, outside the Rust allocator) until the worker takes it, and the limit
+/// counts compressed bytes: 1 MiB of lz4-compressed small JSON records is ~5 MiB and ~70k
+/// records once unpacked, more than three workers' batches. 256 KiB is still more than one
+/// transform batch ([`crate::worker::DEFAULT_TRANSFORM_BATCH`]) of small records per fetch.
+pub const CONSUMER_FETCH_PARTITION_BYTES: usize = 256 << 10;
+
+/// Bytes a consumer asks for per fetch across its partitions (`fetch.max.bytes`; librdkafka:
+/// 50 MiB): four partitions' worth of [`CONSUMER_FETCH_PARTITION_BYTES`], and above
+/// librdkafka's floor (`message.max.bytes`, ~1 MB).
+pub const CONSUMER_FETCH_BYTES: usize = 4 * CONSUMER_FETCH_PARTITION_BYTES;
+
+/// Bytes of records a consumer keeps fetched ahead at most (`queued.max.messages.kbytes`;
+/// librdkafka: 64 MiB per consumer, and the runtime runs one consumer per transform, sync and
+/// consumer function, times `parallelism`). With small records
+/// [`CONSUMER_PREFETCH_RECORDS`] binds first; this bounds the prefetch of large ones.
+pub const CONSUMER_PREFETCH_BYTES: usize = 8 << 20;
+
 /// Admin requests (create, describe, alter, delete topics), metadata and offset look-ups.
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -213,6 +232,15 @@ impl KafkaConfig {
                 CONSUMER_QUEUE_BACKOFF.as_millis().to_string(),
             ),
             ("queued.min.messages", CONSUMER_PREFETCH_RECORDS.to_string()),
+            (
+                "queued.max.messages.kbytes",
+                (CONSUMER_PREFETCH_BYTES >> 10).to_string(),
+            ),
+            (
+                "max.partition.fetch.bytes",
+                CONSUMER_FETCH_PARTITION_BYTES.to_string(),
+            ),
+            ("fetch.max.bytes", CONSUMER_FETCH_BYTES.to_string()),
         ])
     }
 
