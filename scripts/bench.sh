@@ -3,18 +3,19 @@
 # with the two references measured in the same run, printed as one table.
 #
 #   scripts/bench.sh                         embedded stream log
-#   scripts/bench.sh --kafka                 Kafka mode on a tansu broker this script starts
-#   scripts/bench.sh --kafka HOST:PORT       Kafka mode on a running broker
+#   scripts/bench.sh --kafka                 Kafka mode on a one-node Apache Kafka this script
+#                                            starts (scripts/kafka.sh) and stops on exit
+#   scripts/bench.sh --kafka HOST:PORT       Kafka mode on running brokers (comma-separated)
 #   scripts/bench.sh -- --records 1000000    extra loadgen arguments (see --help)
 #
 # Builds the load tool in release mode (examples/loadgen) and runs it with the defaults
 # below; any loadgen argument after `--` overrides them. ClickHouse: a local server the tool
 # starts itself (`clickhouse-server` from PATH or /usr/sbin), or MOOSE_CLICKHOUSE_URL.
-# Kafka mode with no address starts tansu from $MOOSE_TOOLS_DIR/bin/tansu
-# (default ~/.cache/moose-tools/bin/tansu, built by `scripts/setup.sh --with-tansu`) on a
-# free loopback port, in a temporary directory, with the storage engine
-# $MOOSE_BENCH_TANSU_STORAGE (default memory://tansu/; tansu's sqlite://tansu.db engine panics
-# under this load).
+# Kafka mode with no address starts one Apache Kafka 4.4 node (KRaft, combined
+# broker+controller; `scripts/kafka.sh start`, jars from `scripts/setup.sh --with-kafka`) on
+# a free loopback port, in a temporary directory, on the same machine as the pipeline, and
+# tells the load tool its pid so the table shows the broker's CPU per row too. Kafka mode
+# skips the ClickHouse outage phase.
 #
 # Never run in CI: timings belong here, not in tests.
 set -euo pipefail
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
             break
             ;;
         -h | --help)
-            sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -65,46 +66,30 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 cargo build --release --example loadgen
 loadgen="$CARGO_TARGET_DIR/release/examples/loadgen"
 
-tansu_pid=""
-workdir=""
+kafka_dir=""
 cleanup() {
-    if [ -n "$tansu_pid" ]; then
-        kill "$tansu_pid" 2>/dev/null || true
-        wait "$tansu_pid" 2>/dev/null || true
-    fi
-    if [ -n "$workdir" ]; then
-        rm -rf "$workdir"
+    if [ -n "$kafka_dir" ]; then
+        "$repo/scripts/kafka.sh" stop "$kafka_dir" >/dev/null 2>&1 || true
+        rm -rf "$kafka_dir"
     fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
+broker_pids=()
 if [ "$kafka" = start ]; then
-    tools="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
-    tansu="$tools/bin/tansu"
-    if [ ! -x "$tansu" ]; then
-        echo "bench.sh: no tansu at $tansu; build it with scripts/setup.sh --with-tansu, or pass --kafka HOST:PORT" >&2
-        exit 1
-    fi
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    workdir=$(mktemp -d)
-    (cd "$workdir" && exec "$tansu" broker \
-        --listener-url "tcp://127.0.0.1:$port" \
-        --advertised-listener-url "tcp://127.0.0.1:$port" \
-        --storage-engine "${MOOSE_BENCH_TANSU_STORAGE:-memory://tansu/}" >"$workdir/tansu.log" 2>&1) &
-    tansu_pid=$!
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
-    kafka="127.0.0.1:$port"
-    echo "tansu broker at $kafka (log: $workdir/tansu.log)"
+    kafka_dir=$(mktemp -d "${TMPDIR:-/tmp}/moose-bench-kafka.XXXXXX")
+    # The last line of its output is the bootstrap address; the lines before it go to stderr.
+    started=$("$repo/scripts/kafka.sh" start "$kafka_dir")
+    printf '%s\n' "$started" | sed '$d' >&2
+    kafka=$(printf '%s\n' "$started" | tail -n 1)
+    broker_pids=(--broker-pid "$(cat "$kafka_dir/node-1.pid")")
+    echo "bench.sh: Apache Kafka at $kafka (logs: $kafka_dir/node-1/server.log)" >&2
 fi
 
 args=("${defaults[@]}")
 if [ -n "$kafka" ]; then
     # The outage phase needs the local ClickHouse; the Kafka target is about throughput.
-    args=(--records 4000000 --batch 10000 --connections 4 --kafka "$kafka")
+    args=(--records 4000000 --batch 10000 --connections 4 --kafka "$kafka" "${broker_pids[@]}")
 fi
 "$loadgen" "${args[@]}" "${extra[@]}"

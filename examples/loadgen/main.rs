@@ -5,7 +5,8 @@
 //!
 //! - **pipeline (max)**: N records as fast as the ingest API answers; rows/s from the first
 //!   request until every row is queryable in `final_stream`, request latency, queryable
-//!   latency, peak RSS;
+//!   latency, peak RSS, CPU per row of this process, of ClickHouse and (`--broker-pid`) of the
+//!   Kafka broker;
 //! - **pipeline (fixed rate)**: the same at half that rate (or `--rate`), for latency;
 //! - **reference: ClickHouse**: the same records, batches and connections as
 //!   `INSERT INTO t FORMAT JSONEachRow` straight into ClickHouse;
@@ -86,6 +87,9 @@ struct Args {
     /// Where the pipeline's data dirs go (default: a temporary directory).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Pid of a Kafka broker on this machine (repeatable): its CPU per row is shown too.
+    #[arg(long)]
+    broker_pid: Vec<u32>,
 }
 
 /// One pipeline phase's results.
@@ -103,6 +107,8 @@ struct PipelineRun {
     cpu_self: f64,
     /// CPU seconds the local ClickHouse server used in the phase (0 for a remote one).
     cpu_clickhouse: f64,
+    /// CPU seconds the `--broker-pid` processes used in the phase.
+    cpu_broker: f64,
 }
 
 /// Everything the phases share.
@@ -304,14 +310,21 @@ impl Bench {
         }
 
         println!();
+        let brokers = !a.broker_pid.is_empty();
         println!(
-            "| phase | rows/s end to end | ingest p50 / p99 | ingest-to-queryable p50 / p99 | peak RSS | CPU µs/row (pipeline + ClickHouse) |"
+            "| phase | rows/s end to end | ingest p50 / p99 | ingest-to-queryable p50 / p99 | peak RSS | CPU µs/row (pipeline + ClickHouse{}) |",
+            if brokers { " + broker" } else { "" }
         );
         println!("|---|---|---|---|---|---|");
         for run in &runs {
             let records = run.records as f64;
+            let broker = if brokers {
+                format!(" + {:.2}", run.cpu_broker * 1e6 / records)
+            } else {
+                String::new()
+            };
             println!(
-                "| {} | {} | {} / {} | {} / {} | {} | {:.2} + {:.2} |",
+                "| {} | {} | {} / {} | {} / {} | {} | {:.2} + {:.2}{broker} |",
                 run.name,
                 thousands(run.rows_per_sec),
                 ms(run.latency.value_at_quantile(0.5)),
@@ -323,6 +336,17 @@ impl Bench {
                 run.cpu_clickhouse * 1e6 / records,
             );
         }
+        let stream_cpu = |cpu: &(f64, f64)| {
+            if brokers {
+                format!(
+                    "{:.2} + 0 + {:.2}",
+                    cpu.0 * 1e6 / a.records as f64,
+                    cpu.1 * 1e6 / a.records as f64
+                )
+            } else {
+                format!("{:.2} + 0", cpu.0 * 1e6 / a.records as f64)
+            }
+        };
         let ours = runs[0].rows_per_sec;
         match &direct {
             Ok(rate) => println!(
@@ -333,10 +357,11 @@ impl Bench {
             Err(e) => println!("| reference: ClickHouse JSONEachRow | failed: {e} | | | | |"),
         }
         match &stream {
-            Ok(rate) => println!(
-                "| reference: raw produce to the {} | {} | | | | |",
+            Ok((rate, cpu)) => println!(
+                "| reference: raw produce to the {} | {} | | | | {} |",
                 self.backend_name(),
-                thousands(*rate)
+                thousands(*rate),
+                stream_cpu(cpu)
             ),
             Err(e) => println!("| reference: raw produce | failed: {e} | | | | |"),
         }
@@ -344,7 +369,7 @@ impl Bench {
         if let Ok(direct) = direct {
             println!("pipeline / ClickHouse JSONEachRow: {:.2}x", ours / direct);
         }
-        if let Ok(stream) = stream {
+        if let Ok((stream, _)) = stream {
             println!("pipeline / raw stream produce:     {:.2}x", ours / stream);
         }
         if let Some(report) = outage {
@@ -362,6 +387,15 @@ impl Bench {
         };
         let pid = local.lock().expect("not poisoned").pid();
         pid.map_or(0.0, |pid| cpu_seconds(&pid.to_string())) + reaped_children_cpu_seconds("self")
+    }
+
+    /// CPU seconds the `--broker-pid` processes have used so far.
+    fn broker_cpu(&self) -> f64 {
+        self.args
+            .broker_pid
+            .iter()
+            .map(|pid| cpu_seconds(&pid.to_string()))
+            .sum()
     }
 
     /// A runtime config for one phase: its own data dir and database.
@@ -404,7 +438,11 @@ impl Bench {
     ) -> Result<(Runtime, PipelineRun), PhaseError> {
         let start_rss = status_kib("VmRSS");
         reset_peak();
-        let cpu_at_start = (cpu_seconds("self"), self.clickhouse_cpu());
+        let cpu_at_start = (
+            cpu_seconds("self"),
+            self.clickhouse_cpu(),
+            self.broker_cpu(),
+        );
         let runtime = self.start(phase).await?;
         let (database, table) = runtime
             .tables
@@ -457,13 +495,15 @@ impl Bench {
             retries: sent.retries,
             cpu_self: cpu_seconds("self") - cpu_at_start.0,
             cpu_clickhouse: self.clickhouse_cpu() - cpu_at_start.1,
+            cpu_broker: self.broker_cpu() - cpu_at_start.2,
         };
         Ok((runtime, run))
     }
 
     /// The same records produced straight to the pipeline's stream backend, on a topic of
-    /// their own with the raw stream's partitions; rows per second.
-    async fn stream_reference(&self, runtime: &Runtime) -> Result<f64, String> {
+    /// their own with the raw stream's partitions; rows per second, and the CPU seconds this
+    /// process and the `--broker-pid` processes used meanwhile.
+    async fn stream_reference(&self, runtime: &Runtime) -> Result<(f64, (f64, f64)), String> {
         let backend = runtime.backend.clone();
         let name = match &self.config("max").namespace {
             Some(ns) => format!("{ns}.loadgen_reference"),
@@ -480,6 +520,7 @@ impl Bench {
             .map_err(|e| e.to_string())?;
         let load = self.load(None);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let cpu_at_start = (cpu_seconds("self"), self.broker_cpu());
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..load.connections {
@@ -503,13 +544,12 @@ impl Bench {
             task.await.expect("a producer task does not panic")?;
         }
         let rate = load.records as f64 / start.elapsed().as_secs_f64();
-        if self.args.kafka.is_none() {
-            // On Kafka the topic is left (its name is unique to the run): deleting it on
-            // tansu 0.6 made librdkafka's metadata thread crash (SIGSEGV in
-            // `rd_kafka_metadata_cache_find`) right after.
-            let _ = backend.delete_topic(&name).await;
-        }
-        Ok(rate)
+        let cpu = (
+            cpu_seconds("self") - cpu_at_start.0,
+            self.broker_cpu() - cpu_at_start.1,
+        );
+        let _ = backend.delete_topic(&name).await;
+        Ok((rate, cpu))
     }
 
     /// The pipeline at `rate` while ClickHouse is killed for `outage`, five seconds in;

@@ -24,6 +24,24 @@ pub const PRODUCER_LINGER: Duration = Duration::from_millis(5);
 /// the broker's default message size limit, so a full batch is one request.
 pub const PRODUCER_BATCH_BYTES: usize = 1 << 20;
 
+/// Bytes of records (keys and payloads) the producer holds in its local queue at most,
+/// across topics, until the brokers acknowledge them (`queue.buffering.max.kbytes`;
+/// librdkafka: 1 GiB). A produce that finds the queue full waits for room (see
+/// [`PRODUCER_QUEUE_FULL_WAIT`]), so ingest slows down instead of memory growing: 32 MiB is
+/// several times what 4 concurrent 10k-record ingest requests and two transforms keep in
+/// flight with small records, and the benchmark never waited for room.
+pub const PRODUCER_QUEUE_BYTES: usize = 32 << 20;
+
+/// Records the producer holds in its local queue at most (`queue.buffering.max.messages`;
+/// librdkafka's default, named here because each one costs a few hundred bytes of
+/// librdkafka's bookkeeping on top of its key and payload).
+pub const PRODUCER_QUEUE_RECORDS: usize = 100_000;
+
+/// How long a produce waits before offering the rest of a batch again when the producer's
+/// local queue is full (see [`PRODUCER_QUEUE_RECORDS`]); the whole wait is bounded by
+/// [`DELIVERY_TIMEOUT`].
+pub const PRODUCER_QUEUE_FULL_WAIT: Duration = Duration::from_millis(2);
+
 /// Batch compression (`compression.type`). JSON compresses several times over; lz4 costs the
 /// least CPU per byte saved on both ends and every Kafka client and broker reads it.
 pub const PRODUCER_COMPRESSION: &str = "lz4";
@@ -41,14 +59,34 @@ pub const ASSIGNMENT_STRATEGY: &str = "range";
 
 /// How long a consumer pauses fetching once its local queue is full
 /// (`fetch.queue.backoff.ms`; librdkafka: 1 s). A worker drains a full queue in a fraction of
-/// that, then sat idle for the rest of the second: the pipeline on tansu moved 125k rows/s
-/// with librdkafka's defaults and 241k rows/s with these three settings.
+/// that, then sat idle for the rest of the second: on the project's earlier test broker the
+/// pipeline moved 126k rows/s with librdkafka's defaults and 192k rows/s with this and
+/// [`CONSUMER_PREFETCH_RECORDS`].
 pub const CONSUMER_QUEUE_BACKOFF: Duration = Duration::from_millis(10);
 
 /// Records a consumer keeps fetched ahead per partition (`queued.min.messages`; librdkafka:
 /// 100,000): two polls of a transform ([`crate::worker::DEFAULT_TRANSFORM_BATCH`]), which
 /// keeps the worker busy with a tenth of the memory.
 pub const CONSUMER_PREFETCH_RECORDS: usize = 20_000;
+
+/// Bytes a consumer asks for per partition in one fetch (`max.partition.fetch.bytes`;
+/// librdkafka: 1 MiB). Each fetched record becomes one librdkafka operation of a few hundred
+/// bytes (malloc'd, outside the Rust allocator) until the worker takes it, and the limit
+/// counts compressed bytes: 1 MiB of lz4-compressed small JSON records is ~5 MiB and ~70k
+/// records once unpacked, more than three workers' batches. 256 KiB is still more than one
+/// transform batch ([`crate::worker::DEFAULT_TRANSFORM_BATCH`]) of small records per fetch.
+pub const CONSUMER_FETCH_PARTITION_BYTES: usize = 256 << 10;
+
+/// Bytes a consumer asks for per fetch across its partitions (`fetch.max.bytes`; librdkafka:
+/// 50 MiB): four partitions' worth of [`CONSUMER_FETCH_PARTITION_BYTES`], and above
+/// librdkafka's floor (`message.max.bytes`, ~1 MB).
+pub const CONSUMER_FETCH_BYTES: usize = 4 * CONSUMER_FETCH_PARTITION_BYTES;
+
+/// Bytes of records a consumer keeps fetched ahead at most (`queued.max.messages.kbytes`;
+/// librdkafka: 64 MiB per consumer, and the runtime runs one consumer per transform, sync and
+/// consumer function, times `parallelism`). With small records
+/// [`CONSUMER_PREFETCH_RECORDS`] binds first; this bounds the prefetch of large ones.
+pub const CONSUMER_PREFETCH_BYTES: usize = 8 << 20;
 
 /// Admin requests (create, describe, alter, delete topics), metadata and offset look-ups.
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -165,6 +203,14 @@ impl KafkaConfig {
             ("batch.size", PRODUCER_BATCH_BYTES.to_string()),
             ("compression.type", PRODUCER_COMPRESSION.to_owned()),
             ("partitioner", PARTITIONER.to_owned()),
+            (
+                "queue.buffering.max.kbytes",
+                (PRODUCER_QUEUE_BYTES >> 10).to_string(),
+            ),
+            (
+                "queue.buffering.max.messages",
+                PRODUCER_QUEUE_RECORDS.to_string(),
+            ),
         ])
     }
 
@@ -187,6 +233,15 @@ impl KafkaConfig {
                 CONSUMER_QUEUE_BACKOFF.as_millis().to_string(),
             ),
             ("queued.min.messages", CONSUMER_PREFETCH_RECORDS.to_string()),
+            (
+                "queued.max.messages.kbytes",
+                (CONSUMER_PREFETCH_BYTES >> 10).to_string(),
+            ),
+            (
+                "max.partition.fetch.bytes",
+                CONSUMER_FETCH_PARTITION_BYTES.to_string(),
+            ),
+            ("fetch.max.bytes", CONSUMER_FETCH_BYTES.to_string()),
         ])
     }
 
