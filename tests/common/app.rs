@@ -40,27 +40,35 @@ pub struct ChildApp {
     pub addr: SocketAddr,
 }
 
+/// This test binary, set to run only the test named `entry` as a child app serving `addr`,
+/// with `env` (`MOOSE_*` settings) on top of this process's environment.
+fn child_command(entry: &str, env: &[(&str, String)], addr: SocketAddr) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            entry,
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "--include-ignored",
+        ])
+        .env("MOOSE_TEST_CHILD", "1")
+        .env("MOOSE_HTTP_ADDR", addr.to_string())
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
 impl ChildApp {
     /// Re-executes this test binary, running only the test named `entry`, which must call
     /// [`child_main`]. `MOOSE_*` settings come from `env`.
     pub fn spawn(entry: &str, env: &[(&str, String)], addr: SocketAddr) -> ChildApp {
-        let mut command = Command::new(std::env::current_exe().unwrap());
-        command
-            .args([
-                entry,
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-                "--include-ignored",
-            ])
-            .env("MOOSE_TEST_CHILD", "1")
-            .env("MOOSE_HTTP_ADDR", addr.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let child = command.spawn().expect("re-executing the test binary");
+        let child = child_command(entry, env, addr)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("re-executing the test binary");
         let app = ChildApp { child, addr };
         app.wait_ready(Duration::from_secs(60));
         app
@@ -75,23 +83,10 @@ impl ChildApp {
         guard: Duration,
     ) -> (Option<std::process::ExitStatus>, String) {
         let log = tempfile::NamedTempFile::new().unwrap();
-        let mut command = Command::new(std::env::current_exe().unwrap());
-        command
-            .args([
-                entry,
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-                "--include-ignored",
-            ])
-            .env("MOOSE_TEST_CHILD", "1")
-            .env("MOOSE_HTTP_ADDR", addr.to_string())
-            .stdout(Stdio::null())
-            .stderr(log.reopen().unwrap());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("re-executing the test binary");
+        let mut child = child_command(entry, env, addr)
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .expect("re-executing the test binary");
         let start = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
