@@ -46,8 +46,9 @@ fn final_records() -> Vec<FinalData> {
     (0..BATCH)
         .map(|i| FinalData {
             id: format!("r{i:09}"),
-            tripled_value: i as f64 * 3.0,
-            timestamp: chrono::Utc::now(),
+            transformed_value: i as f64 * 2.0,
+            another_transformed_value: i as f64 * 3.0,
+            transformed_at: chrono::Utc::now(),
         })
         .collect()
 }

@@ -14,20 +14,17 @@
 //! # Ok::<(), moose::GraphError>(())
 //! ```
 
-use chrono::{DateTime, Utc};
 use moose::prelude::*;
 
-/// One event as clients post it.
+/// One record as clients post it: the seed's `{"id", "value"}`.
 #[data_model]
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawData {
-    /// Event id.
+    /// Record id.
     #[key]
     pub id: String,
     /// The measured value.
     pub value: f64,
-    /// When the event happened.
-    pub timestamp: DateTime<Utc>,
 }
 
 /// The pipeline graph.

@@ -36,7 +36,11 @@ fn chained_transforms_graph() {
         ["/ingest/raw_data"]
     );
     assert_eq!(names(&d.tables, |t| t.table.clone()), ["final_stream"]);
-    assert_eq!(d.tables[0].columns, ["id", "tripled_value", "timestamp"]);
+    assert_eq!(
+        d.tables[0].columns,
+        ["id", "transformedValue", "anotherTransformedValue", "transformedAt"],
+        "the seed's column names"
+    );
     assert_eq!(d.streams[2].destination.as_deref(), Some("final_stream"));
     assert_eq!(d.streams[0].destination, None, "raw_data has table: false");
     assert_eq!(
@@ -156,7 +160,7 @@ fn builder_mistakes_are_typed_errors_not_panics() {
     // c -> a would close a cycle a -> b -> c -> a.
     let back = c.add_transform(&a, |f: FinalData| RawData {
         id: f.id,
-        value: f.tripled_value,
+        value: f.transformed_value,
     });
     assert!(matches!(back, Err(GraphError::Cycle { .. })), "{back:?}");
     let other = App::new();

@@ -157,7 +157,7 @@ async fn kafka_python_reads_the_documented_json_and_its_records_are_transformed(
         .unwrap();
     let rows = seed::wait_rows(
         &ch,
-        "SELECT id, tripled_value FROM local.final_stream WHERE id LIKE 'theirs%'",
+        "SELECT id, anotherTransformedValue FROM local.final_stream WHERE id LIKE 'theirs%'",
         20,
     )
     .await;
@@ -166,7 +166,7 @@ async fn kafka_python_reads_the_documented_json_and_its_records_are_transformed(
         .map(|r| {
             (
                 r["id"].as_str().unwrap().to_owned(),
-                as_f64(&r["tripled_value"]),
+                as_f64(&r["anotherTransformedValue"]),
             )
         })
         .collect();

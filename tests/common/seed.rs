@@ -107,7 +107,9 @@ pub fn as_f64(v: &Value) -> f64 {
         .unwrap()
 }
 
-/// The chained example: 501 records posted land doubled then tripled, exactly once.
+/// The chained example: 501 records posted land exactly once with the seed's columns:
+/// `transformedValue` = value * 2 * 2, `anotherTransformedValue` = value * 2 * 3,
+/// `transformedAt` set by the transforms.
 pub async fn chained_transforms_land_doubled_then_tripled(backend: Backend) {
     let ch = TestClickHouse::start().await;
     let deployment = backend.deploy(&ch);
@@ -136,7 +138,8 @@ pub async fn chained_transforms_land_doubled_then_tripled(backend: Backend) {
 
     let rows = wait_rows(
         &ch,
-        "SELECT id, tripled_value, toUnixTimestamp(timestamp) AS ts FROM local.final_stream",
+        "SELECT id, transformedValue, anotherTransformedValue, \
+         toUnixTimestamp(transformedAt) AS ts FROM local.final_stream",
         501,
     )
     .await;
@@ -145,17 +148,23 @@ pub async fn chained_transforms_land_doubled_then_tripled(backend: Backend) {
         .iter()
         .map(|r| (r["id"].as_str().unwrap().to_owned(), r))
         .collect();
+    let single = by_id["single"];
     assert_eq!(
-        as_f64(&by_id["single"]["tripled_value"]),
-        12.0,
-        "2 doubled is 4, tripled is 12"
+        (
+            as_f64(&single["transformedValue"]),
+            as_f64(&single["anotherTransformedValue"])
+        ),
+        (8.0, 12.0),
+        "2 doubled is 4; 4 doubled is 8 and tripled is 12"
     );
     for i in 0..500 {
         let row = by_id[&format!("r{i}")];
-        assert_eq!(as_f64(&row["tripled_value"]), (i as f64 + 0.5) * 6.0);
+        let value = i as f64 + 0.5;
+        assert_eq!(as_f64(&row["transformedValue"]), value * 4.0);
+        assert_eq!(as_f64(&row["anotherTransformedValue"]), value * 6.0);
         assert!(
             as_f64(&row["ts"]) >= before.timestamp() as f64,
-            "timestamp set by the transforms"
+            "transformedAt set by the transforms"
         );
     }
     runtime.shutdown().await;
@@ -169,27 +178,18 @@ pub async fn every_seed_example_lands_its_rows(backend: Backend) {
     {
         let deployment = backend.deploy(&ch);
         let runtime = deployment.start(&ingest_pipeline::app()).await;
-        let body =
-            json!([{"id": "a", "value": 1.5, "timestamp": "2024-01-02T03:04:05Z"}]).to_string();
+        let body = json!([{"id": "a", "value": 1.5}]).to_string();
         assert_eq!(
             post_json(&client, runtime.http_addr, "/ingest/raw_data", body)
                 .await
                 .0,
             200
         );
-        let rows = wait_rows(
-            &ch,
-            "SELECT id, value, toString(timestamp) AS ts FROM local.raw_data",
-            1,
-        )
-        .await;
-        assert_eq!(
-            rows,
-            [json!({"id": "a", "value": 1.5, "ts": "2024-01-02 03:04:05"})]
-        );
+        let rows = wait_rows(&ch, "SELECT id, value FROM local.raw_data", 1).await;
+        assert_eq!(rows, [json!({"id": "a", "value": 1.5})]);
         runtime.shutdown().await;
     }
-    // single_transform: raw_data -> transformed_data (value doubled).
+    // single_transform: raw_data -> transformed_data (`transformedValue` = value * 2).
     {
         let deployment = backend.deploy(&ch);
         let runtime = deployment.start(&single_transform::app()).await;
@@ -200,8 +200,17 @@ pub async fn every_seed_example_lands_its_rows(backend: Backend) {
                 .0,
             200
         );
-        let rows = wait_rows(&ch, "SELECT id, value FROM local.transformed_data", 1).await;
-        assert_eq!(rows, [json!({"id": "x", "value": 42})]);
+        let rows = wait_rows(
+            &ch,
+            "SELECT id, transformedValue, transformedAt > toDateTime('2020-01-01 00:00:00') AS stamped \
+             FROM local.transformed_data",
+            1,
+        )
+        .await;
+        assert_eq!(
+            rows,
+            [json!({"id": "x", "transformedValue": 42, "stamped": 1})]
+        );
         runtime.shutdown().await;
     }
     // stream_config: the protected pipeline has an ingest API and a table; 4-partition stream.
