@@ -38,7 +38,12 @@ fn chained_transforms_graph() {
     assert_eq!(names(&d.tables, |t| t.table.clone()), ["final_stream"]);
     assert_eq!(
         d.tables[0].columns,
-        ["id", "transformedValue", "anotherTransformedValue", "transformedAt"],
+        [
+            "id",
+            "transformedValue",
+            "anotherTransformedValue",
+            "transformedAt"
+        ],
         "the seed's column names"
     );
     assert_eq!(d.streams[2].destination.as_deref(), Some("final_stream"));
