@@ -31,6 +31,31 @@ async fn a_batch_with_bad_records_is_refused_whole_and_never_lands() {
     seed::a_batch_with_bad_records_is_refused_whole_and_never_lands(Backend::Embedded).await;
 }
 
+/// `stream_config` declares an ExternallyManaged stream whose topic nobody has created: `start`
+/// refuses, naming it; `dev` creates it on the embedded log and starts.
+#[tokio::test]
+async fn an_externally_managed_topic_is_created_by_dev_but_never_by_start() {
+    let ch = TestClickHouse::start().await;
+    let deployment = Backend::Embedded.deploy(&ch);
+    let app = seed::stream_config::app();
+    let refused = moose::Runtime::start(&app, &deployment.config, moose::Mode::Start)
+        .await
+        .err()
+        .expect("`start` does not create an ExternallyManaged topic")
+        .to_string();
+    assert!(
+        refused.contains("external") && refused.contains("ExternallyManaged"),
+        "the refusal names the stream and why: {refused}"
+    );
+    let runtime = deployment.start(&app).await;
+    assert_eq!(deployment.mode, moose::Mode::Dev);
+    let peek = reqwest::get(format!("http://{}/peek/external", runtime.http_addr))
+        .await
+        .unwrap();
+    assert_eq!(peek.status(), 200, "dev created the topic");
+    runtime.shutdown().await;
+}
+
 /// Entry point of the child app used by the restart tests.
 #[test]
 #[ignore = "run only as a child process by the restart tests"]

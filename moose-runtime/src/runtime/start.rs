@@ -16,7 +16,7 @@ use super::peek::{PeekState, peek_router};
 use crate::clickhouse::{
     ClickHouse, ClickHouseConfig, ClickHouseError, LocalClickHouse, LocalServerError,
 };
-use crate::graph::{App, Graph, InvalidRecordPolicy};
+use crate::graph::{App, Graph, InvalidRecordPolicy, LifeCycle};
 use crate::ingest::{IngestConfig, IngestDeadLetter, IngestRoute, IngestState, router_with, serve};
 use crate::plan::{self, ApplyPolicy, Desired, PlanError};
 use crate::schema::{ResolvedTable, SchemaError};
@@ -144,6 +144,9 @@ impl Runtime {
             Desired::from_graph(&graph, ns, clickhouse.database(), clickhouse.capabilities())?;
         for warning in desired.warnings() {
             tracing::warn!("{warning}");
+        }
+        if mode == Mode::Dev {
+            create_external_topics_for_dev(&desired, backend.as_ref()).await?;
         }
         let policy = if mode == Mode::Dev || config.allow_destructive {
             ApplyPolicy::EVERYTHING
@@ -434,6 +437,31 @@ async fn spawn_transforms(
             };
             set.spawn(worker.run(cancel.clone()));
         }
+    }
+    Ok(())
+}
+
+/// Dev stands in for the owners of `ExternallyManaged` streams: a topic that does not exist
+/// yet is created on the embedded log (with a warning saying so), so an app declaring such a
+/// stream starts on a fresh machine. `start` never does this: there the topic's owner must
+/// create it, and the plan refuses to start without it.
+async fn create_external_topics_for_dev(
+    desired: &Desired,
+    backend: &dyn StreamBackend,
+) -> Result<(), RuntimeError> {
+    for topic in &desired.topics {
+        if topic.life_cycle != LifeCycle::ExternallyManaged
+            || backend.describe_topic(&topic.spec.name).await?.is_some()
+        {
+            continue;
+        }
+        backend.ensure_topic(&topic.spec).await?;
+        tracing::warn!(
+            "stream `{}` is ExternallyManaged and its topic `{}` did not exist: dev created it \
+             on the embedded log; `start` leaves creating it to its owner",
+            topic.declared,
+            topic.spec.name
+        );
     }
     Ok(())
 }
