@@ -181,7 +181,18 @@ cmd_start() {
         bootstrap+="${bootstrap:+,}127.0.0.1:${ports[k]}"
     done
     local cluster_id
-    cluster_id=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+    # A Kafka Uuid in URL-safe base64. One in 64 starts with '-', which
+    # kafka-storage's argument parser reads as an option ("--cluster-id:
+    # expected one argument"); Kafka's own Uuid.randomUuid() never returns
+    # those, so neither do we.
+    cluster_id=$(python3 -c '
+import base64, uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break
+')
 
     for i in $(seq 1 "$nodes"); do
         k=$(((i - 1) * per_node))
