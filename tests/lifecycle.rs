@@ -16,6 +16,7 @@ use moose::prelude::*;
 use moose::runtime::plan::{self, ApplyPolicy, ApplyReport, Desired, Plan, PlanError};
 use moose::runtime::stream::local::LocalLog;
 use moose::runtime::stream::{EncodedRecord, StreamBackend, TopicSpec};
+use moose::runtime::topology::Topology;
 use moose::{Mode, Runtime};
 use serde_json::Value;
 
@@ -46,13 +47,14 @@ impl Servers {
     }
 
     fn desired(&self, app: &App) -> Desired {
-        Desired::from_graph(
+        Topology::resolve(
             &app.graph(),
             None,
             self.ch.client.database(),
             self.ch.client.capabilities(),
         )
         .unwrap()
+        .resources
     }
 
     async fn plan(&self, app: &App) -> Plan {
@@ -812,13 +814,14 @@ async fn a_removed_stream_and_its_table_are_dropped_only_when_fully_managed() {
     }
 
     // Another namespace, or another app in ours, sharing the database drops nothing of ours.
-    let other_namespace = Desired::from_graph(
+    let other_namespace = Topology::resolve(
         &App::new().graph(),
         Some("other"),
         "local",
         servers.ch.client.capabilities(),
     )
-    .unwrap();
+    .unwrap()
+    .resources;
     let mut other_app = servers.desired(&App::new());
     other_app.app = "another_app".into();
     for other in [other_namespace, other_app] {

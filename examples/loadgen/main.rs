@@ -445,9 +445,8 @@ impl Bench {
         );
         let runtime = self.start(phase).await?;
         let (database, table) = runtime
-            .tables
-            .iter()
-            .find(|(name, _)| name == "final_stream")
+            .tables()
+            .find(|(name, _)| *name == "final_stream")
             .map(|(_, t)| (t.database.clone(), t.config.name.clone()))
             .ok_or_else(|| PhaseError::Failed("the pipeline has no final_stream table".into()))?;
         let target = Target {

@@ -7,8 +7,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::clickhouse::{ClickHouse, ClickHouseConfig};
 use crate::graph::App;
-use crate::runtime::{Mode, Runtime, RuntimeConfig, table_name, topic_name};
+use crate::runtime::{Mode, Runtime, RuntimeConfig};
 use crate::schema::{ClickHouseCapabilities, ServerVersion};
+use crate::topology::Topology;
 
 /// A moose pipeline app.
 #[derive(Debug, Parser)]
@@ -94,10 +95,28 @@ async fn serve(app: &App, config: &RuntimeConfig, mode: Mode) -> Result<(), Stri
     let runtime = Runtime::start(app, config, mode)
         .await
         .map_err(|e| e.to_string())?;
+    announce(&runtime);
     wait_for_signal().await;
     eprintln!("shutting down: draining in-flight batches");
     runtime.shutdown().await;
     Ok(())
+}
+
+/// What a started app prints: its routes, tables and readiness probe.
+fn announce(runtime: &Runtime) {
+    let addr = runtime.http_addr;
+    for route in &runtime.topology.routes {
+        println!("ingest  POST http://{addr}{}", route.path());
+    }
+    for (_, table) in runtime.tables() {
+        println!(
+            "table   {} (ClickHouse {} at {})",
+            table.qualified_name(),
+            runtime.clickhouse.capabilities().version(),
+            runtime.clickhouse.url()
+        );
+    }
+    println!("ready   http://{addr}/ready");
 }
 
 async fn wait_for_signal() {
@@ -146,27 +165,27 @@ pub fn render_ddl(
     caps: &ClickHouseCapabilities,
 ) -> Result<String, String> {
     use std::fmt::Write as _;
-    let graph = app.graph();
-    let ns = config.namespace.as_deref();
+    let topology = Topology::resolve(
+        &app.graph(),
+        config.namespace.as_deref(),
+        &config.clickhouse_database,
+        caps,
+    )
+    .map_err(|e| e.to_string())?;
     let mut out = format!("-- ClickHouse {}\n", caps.version());
-    for table in &graph.tables {
-        let mut table_config = table.config.clone();
-        table_config.name = table_name(ns, &table.config.name);
-        let resolved =
-            (table.model.resolve_table)(&config.clickhouse_database, &table_config, caps)
-                .map_err(|e| e.to_string())?;
-        for warning in &resolved.warnings {
+    for table in &topology.resources.tables {
+        for warning in &table.resolved.warnings {
             let _ = writeln!(out, "-- warning: {warning}");
         }
-        let _ = writeln!(out, "{};\n", resolved.create_table_sql());
+        let _ = writeln!(out, "{};\n", table.resolved.create_table_sql());
     }
-    for stream in &graph.streams {
+    for topic in &topology.resources.topics {
         let _ = writeln!(
             out,
             "-- topic {}: partitions={} retention.ms={}",
-            topic_name(ns, &stream.name, stream.config.version.as_deref()),
-            stream.config.parallelism,
-            stream.config.retention_period.as_millis()
+            topic.spec.name,
+            topic.spec.partitions,
+            topic.spec.retention.as_millis()
         );
     }
     Ok(out)

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::app::{Graph, versioned_name};
+use super::app::Graph;
 use super::config::LifeCycle;
 
 /// Everything a graph declares.
@@ -100,7 +100,11 @@ impl GraphDescription {
                 .iter()
                 .map(|s| StreamDescription {
                     name: s.name.clone(),
-                    topic: versioned_name(&s.name, s.config.version.as_deref()),
+                    topic: crate::topology::names::topic_name(
+                        None,
+                        &s.name,
+                        s.config.version.as_deref(),
+                    ),
                     model: s.model.name.to_owned(),
                     parallelism: s.config.parallelism,
                     retention_secs: s.config.retention_period.as_secs(),
@@ -131,10 +135,7 @@ impl GraphDescription {
                 .iter()
                 .map(|a| IngestApiDescription {
                     name: a.name.clone(),
-                    path: match &a.version {
-                        Some(v) => format!("/ingest/{}/{v}", a.name),
-                        None => format!("/ingest/{}", a.name),
-                    },
+                    path: crate::topology::names::ingest_path(&a.name, a.version.as_deref()),
                     stream: stream_name(a.stream),
                 })
                 .collect(),

@@ -47,7 +47,7 @@ pub struct IngestRoute {
 impl IngestRoute {
     /// The route's URL path: `/ingest/<name>` or `/ingest/<name>/<version>`.
     pub fn path(&self) -> String {
-        format!("{INGEST_PREFIX}{}", self.key())
+        crate::topology::names::ingest_path(&self.name, self.version.as_deref())
     }
 
     /// The path after `/ingest/`.

@@ -1,9 +1,9 @@
-//! [`Desired`]: the tables and topics the code declares, resolved for one ClickHouse server.
+//! [`Desired`]: the tables and topics the code declares, resolved for one ClickHouse server
+//! (built by [`Topology::resolve`](crate::topology::Topology::resolve)).
 
 use super::registry::Owner;
-use crate::graph::{Graph, LifeCycle};
-use crate::runtime::{table_name, topic_name};
-use crate::schema::{ClickHouseCapabilities, ResolvedTable, SchemaError, SchemaWarning};
+use crate::graph::LifeCycle;
+use crate::schema::{ResolvedTable, SchemaWarning};
 use crate::stream::TopicSpec;
 
 /// A declared table.
@@ -55,46 +55,6 @@ pub fn app_name() -> String {
 }
 
 impl Desired {
-    /// The graph's tables (resolved for a server with `caps`) and topics, named for
-    /// `namespace` in `database`.
-    pub fn from_graph(
-        graph: &Graph,
-        namespace: Option<&str>,
-        database: &str,
-        caps: &ClickHouseCapabilities,
-    ) -> Result<Desired, SchemaError> {
-        let mut tables = Vec::with_capacity(graph.tables.len());
-        for table in &graph.tables {
-            let mut config = table.config.clone();
-            config.name = table_name(namespace, &table.config.name);
-            tables.push(DesiredTable {
-                declared: table.name.clone(),
-                resolved: (table.model.resolve_table)(database, &config, caps)?,
-                life_cycle: table.life_cycle,
-            });
-        }
-        let topics = graph
-            .streams
-            .iter()
-            .map(|stream| DesiredTopic {
-                declared: stream.name.clone(),
-                spec: TopicSpec {
-                    name: topic_name(namespace, &stream.name, stream.config.version.as_deref()),
-                    partitions: stream.config.parallelism,
-                    retention: stream.config.retention_period,
-                },
-                life_cycle: stream.config.life_cycle,
-            })
-            .collect();
-        Ok(Desired {
-            namespace: namespace.map(str::to_owned),
-            app: app_name(),
-            database: database.to_owned(),
-            tables,
-            topics,
-        })
-    }
-
     /// Whose records in `_moose_resources` are this app's.
     pub fn owner(&self) -> Owner<'_> {
         Owner {

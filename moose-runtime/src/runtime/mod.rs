@@ -1,15 +1,14 @@
-//! The runtime: starts the backends, brings tables and topics to what the code declares
-//! (`crate::plan`), spawns workers, serves HTTP, and shuts down cleanly (in-flight batches
-//! drained) on SIGINT/SIGTERM.
+//! The runtime: opens the backends, resolves the app's [`Topology`](crate::topology::Topology),
+//! brings tables and topics to what the code declares (`crate::plan`), spawns workers, serves
+//! HTTP, and shuts down cleanly (in-flight batches drained) on SIGINT/SIGTERM.
 
+mod backends;
 mod config;
-mod dead_letters;
-mod names;
 mod peek;
 mod planning;
 mod start;
+mod workers;
 
 pub use config::RuntimeConfig;
-pub use names::{consumer_group, sync_group, table_name, topic_name, transform_group};
 pub use planning::plan_app;
 pub use start::{Mode, Runtime, RuntimeError};

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 
 use crate::clickhouse::ClickHouse;
 use crate::stream::StreamBackend;
+use crate::topology::Topology;
 
 /// What `peek` can see.
 #[derive(Clone)]
@@ -29,6 +30,31 @@ pub struct PeekState {
 #[derive(serde::Deserialize)]
 struct PeekQuery {
     n: Option<usize>,
+}
+
+impl PeekState {
+    /// What `peek` can see of `topology`.
+    pub fn new(
+        topology: &Topology,
+        backend: Arc<dyn StreamBackend>,
+        clickhouse: ClickHouse,
+    ) -> Self {
+        let resources = &topology.resources;
+        Self {
+            backend,
+            clickhouse,
+            streams: resources
+                .topics
+                .iter()
+                .map(|t| (t.declared.clone(), t.spec.name.clone()))
+                .collect(),
+            tables: resources
+                .tables
+                .iter()
+                .map(|t| (t.declared.clone(), t.resolved.qualified_name()))
+                .collect(),
+        }
+    }
 }
 
 /// Rows `peek` returns unless asked otherwise.

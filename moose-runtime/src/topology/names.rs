@@ -20,6 +20,14 @@ pub fn table_name(namespace: Option<&str>, versioned: &str) -> String {
     }
 }
 
+/// URL path of an ingest API: `/ingest/<name>[/<version>]`.
+pub fn ingest_path(name: &str, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("/ingest/{name}/{v}"),
+        None => format!("/ingest/{name}"),
+    }
+}
+
 /// Consumer group of a transform: `moose.transform.<from-topic>.<to-topic>[.<version>]`.
 pub fn transform_group(from_topic: &str, to_topic: &str, version: Option<&str>) -> String {
     match version {
@@ -58,5 +66,6 @@ mod tests {
         );
         assert_eq!(transform_group("a", "b", None), "moose.transform.a.b");
         assert_eq!(sync_group("a", "t"), "moose.sync.a.t");
+        assert_eq!(ingest_path("raw_data", Some("1.2")), "/ingest/raw_data/1.2");
     }
 }

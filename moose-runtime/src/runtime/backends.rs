@@ -1,0 +1,93 @@
+//! [`Backends`]: the stream backend and the ClickHouse server an app runs on, opened from the
+//! configuration (`dev`, `start` and `plan` open them the same way).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::config::RuntimeConfig;
+use super::start::{Mode, RuntimeError};
+use crate::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
+use crate::stream::kafka::KafkaBackend;
+use crate::stream::local::LocalLog;
+use crate::stream::{StreamBackend, StreamError};
+
+/// The servers an app runs on.
+pub(crate) struct Backends {
+    /// Where streams live.
+    pub streams: Arc<dyn StreamBackend>,
+    /// The embedded log, when `streams` is it (its retention is enforced by the runtime).
+    pub log: Option<LocalLog>,
+    /// The ClickHouse server in use.
+    pub clickhouse: ClickHouse,
+    /// The server started for this app when no URL is configured.
+    pub local_server: Option<LocalClickHouse>,
+}
+
+impl Backends {
+    /// Opens the stream backend — Kafka for `start` with brokers configured, the embedded log
+    /// under the data dir otherwise — and connects to ClickHouse (starting a local server when
+    /// no URL is configured). Changes nothing on either.
+    pub async fn open(config: &RuntimeConfig, mode: Mode) -> Result<Backends, RuntimeError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StreamError::Io {
+            context: format!("creating data dir {}", config.data_dir.display()),
+            source,
+        })?;
+        let (streams, log): (Arc<dyn StreamBackend>, Option<LocalLog>) = match config.kafka()? {
+            Some(kafka) if mode == Mode::Start => {
+                (Arc::new(KafkaBackend::connect(kafka).await?), None)
+            }
+            kafka => {
+                if kafka.is_some() {
+                    tracing::info!(
+                        "dev mode uses the embedded stream log; `start` uses MOOSE_KAFKA_BROKERS"
+                    );
+                }
+                let log = LocalLog::open(&config.data_dir.join("streams"))?;
+                (Arc::new(log.clone()), Some(log))
+            }
+        };
+        let (url, local_server) = match &config.clickhouse_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let dir: PathBuf = config.data_dir.join("clickhouse");
+                let server = tokio::task::spawn_blocking(move || LocalClickHouse::start(&dir))
+                    .await
+                    .expect("starting ClickHouse does not panic")?;
+                (server.http_url(), Some(server))
+            }
+        };
+        match connect(config, url).await {
+            Ok(clickhouse) => Ok(Backends {
+                streams,
+                log,
+                clickhouse,
+                local_server,
+            }),
+            Err(e) => {
+                stop(local_server).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops the local ClickHouse server, if this app started one.
+    pub async fn close(mut self) {
+        stop(self.local_server.take()).await;
+    }
+}
+
+async fn connect(config: &RuntimeConfig, url: String) -> Result<ClickHouse, RuntimeError> {
+    Ok(ClickHouse::connect(ClickHouseConfig {
+        url,
+        database: config.clickhouse_database.clone(),
+        user: config.clickhouse_user.clone(),
+        password: config.clickhouse_password.clone(),
+    })
+    .await?)
+}
+
+async fn stop(server: Option<LocalClickHouse>) {
+    if let Some(server) = server {
+        let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+    }
+}
