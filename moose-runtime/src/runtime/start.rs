@@ -71,8 +71,14 @@ pub struct Runtime {
     pub topology: Topology,
     workers: Workers,
     local_server: Option<LocalClickHouse>,
-    http_cancel: CancellationToken,
-    http: JoinSet<()>,
+    http: Http,
+}
+
+/// The HTTP server's task.
+struct Http {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    task: JoinSet<()>,
 }
 
 impl Runtime {
@@ -87,7 +93,7 @@ impl Runtime {
     ) -> Result<Runtime, RuntimeError> {
         let backends = Backends::open(config, mode).await?;
         match Self::run(app, config, mode, &backends).await {
-            Ok((topology, workers, http_addr, http_cancel, http)) => {
+            Ok((topology, workers, http)) => {
                 let Backends {
                     streams,
                     clickhouse,
@@ -95,13 +101,12 @@ impl Runtime {
                     ..
                 } = backends;
                 Ok(Runtime {
-                    http_addr,
+                    http_addr: http.addr,
                     clickhouse,
                     backend: streams,
                     topology,
                     workers,
                     local_server,
-                    http_cancel,
                     http,
                 })
             }
@@ -112,22 +117,12 @@ impl Runtime {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     async fn run(
         app: &App,
         config: &RuntimeConfig,
         mode: Mode,
         backends: &Backends,
-    ) -> Result<
-        (
-            Topology,
-            Workers,
-            SocketAddr,
-            CancellationToken,
-            JoinSet<()>,
-        ),
-        RuntimeError,
-    > {
+    ) -> Result<(Topology, Workers, Http), RuntimeError> {
         let clickhouse = &backends.clickhouse;
         clickhouse.ensure_database().await?;
         let topology = Topology::resolve(
@@ -148,16 +143,14 @@ impl Runtime {
             },
         )
         .await?;
-        let served = serve_http(&topology, backends, config).await;
-        let (http_addr, http_cancel, http) = match served {
-            Ok(served) => served,
+        match serve_http(&topology, backends, config).await {
+            Ok(http) => Ok((topology, workers, http)),
             Err(e) => {
                 let mut workers = workers;
                 workers.shutdown().await;
-                return Err(e);
+                Err(e)
             }
-        };
-        Ok((topology, workers, http_addr, http_cancel, http))
+        }
     }
 
     /// Tables as created, by declared name.
@@ -178,8 +171,8 @@ impl Runtime {
     /// Stops: HTTP first (no new records), then transforms (finishing their batch), then
     /// table syncs (inserting what they hold), then the local ClickHouse server.
     pub async fn shutdown(mut self) {
-        self.http_cancel.cancel();
-        while self.http.join_next().await.is_some() {}
+        self.http.cancel.cancel();
+        while self.http.task.join_next().await.is_some() {}
         self.workers.shutdown().await;
         let failures = self.workers.failures.totals();
         if failures != FailureTotals::default() {
@@ -234,7 +227,7 @@ async fn serve_http(
     topology: &Topology,
     backends: &Backends,
     config: &RuntimeConfig,
-) -> Result<(SocketAddr, CancellationToken, JoinSet<()>), RuntimeError> {
+) -> Result<Http, RuntimeError> {
     let ready = Arc::new(AtomicBool::new(false));
     let ingest_config = IngestConfig {
         body_limit: config.ingest_body_limit,
@@ -266,10 +259,10 @@ async fn serve_http(
         source,
     })?;
     let cancel = CancellationToken::new();
-    let mut http = JoinSet::new();
+    let mut task = JoinSet::new();
     {
         let cancel = cancel.clone();
-        http.spawn(async move {
+        task.spawn(async move {
             serve(listener, app, &ingest_config, async move {
                 cancel.cancelled().await
             })
@@ -277,7 +270,11 @@ async fn serve_http(
         });
     }
     ready.store(true, Ordering::SeqCst);
-    Ok((http_addr, cancel, http))
+    Ok(Http {
+        addr: http_addr,
+        cancel,
+        task,
+    })
 }
 
 /// Dev stands in for the owners of `ExternallyManaged` streams: a topic that does not exist

@@ -102,7 +102,7 @@ impl Workers {
                     codec: task.codec,
                     table: table.clone(),
                     clickhouse: env.clickhouse.clone(),
-                    config: env.sync.clone(),
+                    config: env.sync,
                     status: workers.status(),
                     topic: stream.spec.name.clone(),
                     stream: stream.declared.clone(),
