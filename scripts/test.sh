@@ -4,6 +4,7 @@
 #   cargo fmt --all -- --check
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps
+#   without the `kafka` feature: no rdkafka in `cargo tree`, and the library still builds
 #   cargo test --workspace
 #
 # Integration tests start their own ClickHouse servers and Apache Kafka clusters
@@ -21,7 +22,7 @@ cd "$repo"
 for arg in "$@"; do
     case "$arg" in
         -h | --help)
-            sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -56,6 +57,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps"
 RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps
+
+step "--no-default-features: no rdkafka, and it builds"
+if cargo tree -p moose --no-default-features -e normal | grep -E '^.*(rdkafka|openssl)'; then
+    echo "test.sh: error: rdkafka/OpenSSL in the tree without the kafka feature (above)" >&2
+    exit 1
+fi
+cargo clippy -p moose --no-default-features --lib -- -D warnings
 
 step "cargo test --workspace"
 cargo test --workspace

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::config::RuntimeConfig;
 use super::start::{Mode, RuntimeError};
 use crate::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
-use crate::stream::kafka::KafkaBackend;
 use crate::stream::local::LocalLog;
 use crate::stream::{StreamBackend, StreamError};
 
@@ -32,12 +31,14 @@ impl Backends {
             context: format!("creating data dir {}", config.data_dir.display()),
             source,
         })?;
-        let (streams, log): (Arc<dyn StreamBackend>, Option<LocalLog>) = match config.kafka()? {
-            Some(kafka) if mode == Mode::Start => {
-                (Arc::new(KafkaBackend::connect(kafka).await?), None)
-            }
-            kafka => {
-                if kafka.is_some() {
+        let kafka = match mode {
+            Mode::Start => kafka(config).await?,
+            Mode::Dev => None,
+        };
+        let (streams, log): (Arc<dyn StreamBackend>, Option<LocalLog>) = match kafka {
+            Some(kafka) => (kafka, None),
+            None => {
+                if config.kafka_brokers.is_some() {
                     tracing::info!(
                         "dev mode uses the embedded stream log; `start` uses MOOSE_KAFKA_BROKERS"
                     );
@@ -74,6 +75,30 @@ impl Backends {
     pub async fn close(mut self) {
         stop(self.local_server.take()).await;
     }
+}
+
+/// The Kafka backend, when brokers are configured.
+#[cfg(feature = "kafka")]
+async fn kafka(config: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>, StreamError> {
+    match config.kafka()? {
+        Some(kafka) => Ok(Some(Arc::new(
+            crate::stream::kafka::KafkaBackend::connect(kafka).await?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Without the `kafka` feature, configured brokers are an error, not silently ignored.
+#[cfg(not(feature = "kafka"))]
+async fn kafka(config: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>, StreamError> {
+    if config.kafka_brokers.is_none() {
+        return Ok(None);
+    }
+    Err(StreamError::Other(
+        "MOOSE_KAFKA_BROKERS is set, but this build has no Kafka support: build moose with its \
+         `kafka` feature (on by default), or unset MOOSE_KAFKA_BROKERS to use the embedded log"
+            .into(),
+    ))
 }
 
 async fn connect(config: &RuntimeConfig, url: String) -> Result<ClickHouse, RuntimeError> {

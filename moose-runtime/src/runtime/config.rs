@@ -10,7 +10,9 @@ use clap::Args;
 use crate::ingest::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_BODY_TIMEOUT,
 };
+#[cfg(feature = "kafka")]
 use crate::stream::StreamError;
+#[cfg(feature = "kafka")]
 use crate::stream::kafka::{KafkaConfig, parse_properties};
 use crate::worker::{
     DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig,
@@ -239,6 +241,7 @@ impl RuntimeConfig {
     }
 
     /// The Kafka settings, when brokers are configured.
+    #[cfg(feature = "kafka")]
     pub fn kafka(&self) -> Result<Option<KafkaConfig>, StreamError> {
         let Some(brokers) = &self.kafka_brokers else {
             return Ok(None);

@@ -1,7 +1,7 @@
 //! Streams: the [`StreamBackend`] trait and its implementations.
 //!
 //! - `local`: the embedded durable log (dev mode; nothing to install);
-//! - `kafka`: Kafka / Redpanda through rdkafka (production).
+//! - `kafka`: Kafka / Redpanda through rdkafka (production; the `kafka` feature).
 //!
 //! Both move batches, not single records, and both pass the same conformance tests.
 //! Payloads are one JSON object per record (wire names = serde names) and the message key is
@@ -9,6 +9,7 @@
 
 mod backend;
 mod error;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod local;
 
