@@ -69,7 +69,7 @@ pub mod prelude {
     pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy, TableConfig};
 }
 
-pub use moose_runtime::cli::run;
+pub use moose_runtime::cli::{self, run, run_async};
 pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};
 
 #[doc(hidden)]

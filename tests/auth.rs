@@ -55,12 +55,15 @@ async fn listed_tokens_are_accepted_others_refused_and_none_is_ever_logged() {
     let ch = TestClickHouse::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-    config.ingest_token = Some(format!(" {ALPHA} ,{BETA}"));
+    config.ingest.tokens = vec![ALPHA.to_owned(), BETA.to_owned()];
     let runtime = Runtime::start(&ingest_pipeline::app(), &config, Mode::Dev)
         .await
         .expect("starts");
     let client = reqwest::Client::new();
-    let url = format!("http://{}/ingest/raw_data", runtime.http_addr);
+    let url = format!(
+        "http://{}/ingest/raw_data",
+        runtime.http_addr().expect("the runtime serves HTTP")
+    );
     let record =
         |id: &str| json!({"id": id, "value": 1.0, "timestamp": "2024-01-02T03:04:05Z"}).to_string();
     let mut answers = Vec::new();
@@ -101,14 +104,20 @@ async fn listed_tokens_are_accepted_others_refused_and_none_is_ever_logged() {
     }
     // An unknown route does not list the APIs to an unauthenticated caller.
     let status = client
-        .post(format!("http://{}/ingest/nope", runtime.http_addr))
+        .post(format!(
+            "http://{}/ingest/nope",
+            runtime.http_addr().expect("the runtime serves HTTP")
+        ))
         .send()
         .await
         .unwrap()
         .status();
     assert_eq!(status, 401);
     // Every route but the probes is behind the token: peek, unknown paths, any method.
-    let base = format!("http://{}", runtime.http_addr);
+    let base = format!(
+        "http://{}",
+        runtime.http_addr().expect("the runtime serves HTTP")
+    );
     for (method, path) in [
         ("GET", "/peek/raw_data?n=10000"),
         ("GET", "/peek/nope"),

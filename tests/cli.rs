@@ -30,7 +30,7 @@ fn help_explains_every_command_and_setting() {
 fn dev_is_the_default_command_and_env_fills_settings() {
     let cli = Cli::try_parse_from(["app"]).unwrap();
     assert!(cli.command.is_none(), "no subcommand means dev");
-    assert_eq!(cli.config.http_addr.to_string(), "127.0.0.1:4000");
+    assert_eq!(cli.settings.http_addr.to_string(), "127.0.0.1:4000");
     let cli = Cli::try_parse_from(["app", "peek", "final_stream", "-n", "3"]).unwrap();
     assert!(
         matches!(cli.command, Some(Command::Peek { ref name, limit: 3 }) if name == "final_stream")
@@ -45,7 +45,12 @@ fn dev_is_the_default_command_and_env_fills_settings() {
 fn ddl_prints_tables_and_topics_for_the_server_version() {
     let cli = Cli::try_parse_from(["app", "ddl"]).unwrap();
     let old = ClickHouseCapabilities::for_version("18.16.1".parse().unwrap());
-    let ddl = render_ddl(&stream_config::app(), &cli.config, &old).unwrap();
+    let ddl = render_ddl(
+        &stream_config::app(),
+        &cli.settings.into_config().unwrap(),
+        &old,
+    )
+    .unwrap();
     insta::assert_snapshot!(ddl);
 }
 
@@ -54,10 +59,10 @@ fn plan_and_allow_destructive_are_understood() {
     let cli = Cli::try_parse_from(["app", "plan", "--json"]).unwrap();
     assert!(matches!(cli.command, Some(Command::Plan { json: true })));
     let cli = Cli::try_parse_from(["app", "start", "--allow-destructive"]).unwrap();
-    assert!(cli.config.allow_destructive);
+    assert!(cli.settings.allow_destructive);
     let cli = Cli::try_parse_from(["app", "start"]).unwrap();
     assert!(
-        !cli.config.allow_destructive,
+        !cli.settings.allow_destructive,
         "start holds destructive changes back by default"
     );
     let help = Cli::command().render_long_help().to_string();

@@ -121,7 +121,7 @@ async fn transform_errors_and_panics_land_in_the_dead_letter_table() {
     let client = reqwest::Client::new();
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/readings",
         Value::Array(body).to_string(),
     )
@@ -161,7 +161,10 @@ async fn transform_errors_and_panics_land_in_the_dead_letter_table() {
     }
     // The dead-letter queue is readable with peek, like any table.
     let peeked: Value = client
-        .get(format!("http://{}/peek/failures", runtime.http_addr))
+        .get(format!(
+            "http://{}/peek/failures",
+            runtime.http_addr().expect("the runtime serves HTTP")
+        ))
         .send()
         .await
         .unwrap()
@@ -180,7 +183,7 @@ async fn a_poison_row_clickhouse_rejects_is_isolated_and_the_good_rows_land() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&ch.server.http_url(), dir.path(), free_addr());
     // One batch holds everything, so the rejected rows must be split out of it.
-    config.sync_max_delay_ms = 1000;
+    config.sync.max_delay = std::time::Duration::from_secs(1);
     let runtime = Runtime::start(&guarded_table_app(), &config, Mode::Dev)
         .await
         .expect("starts");
@@ -197,7 +200,7 @@ async fn a_poison_row_clickhouse_rejects_is_isolated_and_the_good_rows_land() {
     let client = reqwest::Client::new();
     let (status, answer) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/samples",
         Value::Array(body).to_string(),
     )
@@ -242,7 +245,7 @@ async fn a_poison_row_clickhouse_rejects_is_isolated_and_the_good_rows_land() {
     // Nothing waits: the partition's offsets moved past the poison rows.
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/samples",
         json!({"id": "after", "value": 1, "day": "2024-01-02"}).to_string(),
     )
@@ -269,7 +272,7 @@ async fn a_pipeline_declared_with_dead_letter_queue_true_dead_letters_what_its_t
     let client = reqwest::Client::new();
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/samples",
         body.to_string(),
     )
@@ -322,7 +325,7 @@ async fn invalid_ingest_records_are_dead_lettered_when_the_route_says_so() {
         r#"[{"id":"a","value":1},{"id":"b","value":"two"},{"id":"c","value":3},{"value":4}]"#;
     let (status, answer) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/lenient",
         body.to_owned(),
     )
@@ -384,7 +387,7 @@ async fn without_a_dead_letter_queue_failures_are_counted_and_skipped() {
     let client = reqwest::Client::new();
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/readings",
         body.to_string(),
     )

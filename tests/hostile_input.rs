@@ -104,12 +104,12 @@ async fn hostile_input_is_refused_clearly_stores_nothing_and_the_server_stays_he
     let ch = TestClickHouse::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-    config.ingest_body_timeout_ms = BODY_TIMEOUT_MS;
-    config.ingest_header_timeout_ms = HEADER_TIMEOUT_MS;
+    config.ingest.request_body_timeout = Duration::from_millis(BODY_TIMEOUT_MS);
+    config.ingest.header_read_timeout = Duration::from_millis(HEADER_TIMEOUT_MS);
     let runtime = Runtime::start(&app(), &config, Mode::Dev)
         .await
         .expect("the runtime starts");
-    let addr = runtime.http_addr;
+    let addr = runtime.http_addr().expect("the runtime serves HTTP");
 
     let mut cases = body_cases::cases();
     cases.extend(request_cases::cases());

@@ -30,11 +30,14 @@ async fn a_body_over_the_limit_from_urllib_gets_a_413_it_can_read() {
     let ch = TestClickHouse::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-    let limit = config.ingest_body_limit;
+    let limit = config.ingest.body_limit;
     let runtime = Runtime::start(&ingest_pipeline::app(), &config, Mode::Dev)
         .await
         .expect("starts");
-    let url = format!("http://{}/ingest/raw_data", runtime.http_addr);
+    let url = format!(
+        "http://{}/ingest/raw_data",
+        runtime.http_addr().expect("the runtime serves HTTP")
+    );
     let size = (limit + 3 * 1024 * 1024).to_string();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
@@ -75,11 +78,11 @@ async fn connections_over_the_cap_get_a_503_and_the_server_serves_again_once_the
     let ch = TestClickHouse::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&ch.server.http_url(), dir.path(), free_addr());
-    config.ingest_max_connections = 8;
+    config.ingest.max_connections = 8;
     let runtime = Runtime::start(&ingest_pipeline::app(), &config, Mode::Dev)
         .await
         .expect("starts");
-    let addr = runtime.http_addr;
+    let addr = runtime.http_addr().expect("the runtime serves HTTP");
     let health = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
     // Eight idle connections fill the cap (each waits for its request head).

@@ -49,9 +49,12 @@ async fn an_externally_managed_topic_is_created_by_dev_but_never_by_start() {
     );
     let runtime = deployment.start(&app).await;
     assert_eq!(deployment.mode, moose::Mode::Dev);
-    let peek = reqwest::get(format!("http://{}/peek/external", runtime.http_addr))
-        .await
-        .unwrap();
+    let peek = reqwest::get(format!(
+        "http://{}/peek/external",
+        runtime.http_addr().expect("the runtime serves HTTP")
+    ))
+    .await
+    .unwrap();
     assert_eq!(peek.status(), 200, "dev created the topic");
     runtime.shutdown().await;
 }

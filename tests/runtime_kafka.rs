@@ -118,7 +118,7 @@ async fn kafka_python_reads_the_documented_json_and_its_records_are_transformed(
         .collect();
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/raw_data",
         Value::Array(ours.clone()).to_string(),
     )
@@ -193,7 +193,7 @@ async fn kafkas_console_clients_read_our_json_and_their_records_land() {
         .collect();
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/raw_data",
         Value::Array(ours.clone()).to_string(),
     )

@@ -43,6 +43,7 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use moose::runtime::clickhouse::LocalClickHouse;
 use moose::runtime::stream::TopicSpec;
+use moose::runtime::stream::kafka::KafkaConfig;
 use moose::{Mode, Runtime, RuntimeConfig};
 use tokio::sync::mpsc;
 
@@ -162,17 +163,10 @@ async fn run(args: Args) -> Result<(), String> {
         .data_dir
         .clone()
         .unwrap_or_else(|| temp.path().to_owned());
-    let mut base_config = {
-        #[derive(Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            config: RuntimeConfig,
-        }
-        Wrapper::parse_from(["loadgen"]).config
-    };
+    // MOOSE_* settings apply, as they would to the app's own command line.
+    let mut base_config = moose::cli::Settings::from_env().into_config()?;
     base_config.http_addr = "127.0.0.1:0".parse().expect("an address");
-    base_config.ingest_token = None;
-    base_config.kafka_brokers = args.kafka.clone();
+    base_config.kafka = args.kafka.clone().map(KafkaConfig::new);
 
     let local = match &base_config.clickhouse_url {
         Some(_) => None,
@@ -403,7 +397,7 @@ impl Bench {
         let mut config = self.base_config.clone();
         config.data_dir = self.data_root.join(phase);
         config.clickhouse_database = format!("{}_{phase}", self.run_id);
-        if config.kafka_brokers.is_some() {
+        if config.kafka.is_some() {
             // Topics outlive the run on a broker: a fresh namespace starts them empty.
             config.namespace = Some(format!("{}_{phase}", self.run_id));
         }
@@ -450,7 +444,10 @@ impl Bench {
             .map(|(_, t)| (t.database.clone(), t.config.name.clone()))
             .ok_or_else(|| PhaseError::Failed("the pipeline has no final_stream table".into()))?;
         let target = Target {
-            url: format!("http://{}/ingest/raw_data", runtime.http_addr),
+            url: format!(
+                "http://{}/ingest/raw_data",
+                runtime.http_addr().expect("the runtime serves HTTP")
+            ),
             format: self.args.format,
             auth: None,
         };

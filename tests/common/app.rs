@@ -6,25 +6,18 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use moose::RuntimeConfig;
 
 /// A runtime config for tests: the given ClickHouse, data dir, and HTTP address.
 pub fn test_config(clickhouse_url: &str, data_dir: &Path, http_addr: SocketAddr) -> RuntimeConfig {
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        config: RuntimeConfig,
-    }
-    let mut config = Wrapper::parse_from(["test"]).config;
-    config.clickhouse_url = Some(clickhouse_url.to_owned());
-    config.data_dir = data_dir.to_owned();
-    config.http_addr = http_addr;
-    config.ingest_token = None;
-    config.namespace = None;
-    config.kafka_brokers = None;
+    let mut config = RuntimeConfig {
+        clickhouse_url: Some(clickhouse_url.to_owned()),
+        data_dir: data_dir.to_owned(),
+        http_addr,
+        ..RuntimeConfig::default()
+    };
     // Short batches keep the tests quick; batching itself is tested by the sync tests.
-    config.sync_max_delay_ms = 200;
+    config.sync.max_delay = Duration::from_millis(200);
     config
 }
 
@@ -165,14 +158,10 @@ pub fn is_child() -> bool {
 /// Body of a child app: runs `app` until SIGTERM, like a real binary: `start` on Kafka when
 /// `MOOSE_KAFKA_BROKERS` is set, dev mode otherwise.
 pub fn child_main(app: moose::App) {
-    let config = {
-        #[derive(Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            config: RuntimeConfig,
-        }
-        Wrapper::parse_from(["child"]).config
-    };
+    // Settings from MOOSE_* only, as the app's command line would read them.
+    let config = moose::cli::Settings::from_env()
+        .into_config()
+        .expect("the child's MOOSE_* settings are valid");
     // RUST_LOG=... shows the child's logs on stderr when debugging a test.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -181,7 +170,7 @@ pub fn child_main(app: moose::App) {
         .try_init();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let mode = match config.kafka_brokers {
+        let mode = match config.kafka {
             Some(_) => moose::Mode::Start,
             None => moose::Mode::Dev,
         };

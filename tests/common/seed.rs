@@ -20,6 +20,7 @@ pub mod stream_config;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use moose::runtime::stream::kafka::KafkaConfig;
 use moose::runtime::stream::local::LocalLog;
 use moose::runtime::stream::{StreamBackend as _, TopicSpec};
 use moose::{App, Mode, Runtime, RuntimeConfig};
@@ -55,8 +56,9 @@ impl Backend {
             Backend::Embedded => (Mode::Dev, None),
             Backend::Kafka => {
                 let broker = TestKafka::start();
-                config.kafka_brokers = Some(broker.brokers());
-                config.kafka_config = Some("session.timeout.ms=6000".into());
+                let mut kafka = KafkaConfig::new(broker.brokers());
+                kafka.properties = vec![("session.timeout.ms".into(), "6000".into())];
+                config.kafka = Some(kafka);
                 (Mode::Start, Some(broker))
             }
         };
@@ -121,7 +123,7 @@ pub async fn chained_transforms_land_doubled_then_tripled(backend: Backend) {
     let client = reqwest::Client::new();
     let (status, body) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/raw_data",
         Value::Array(records).to_string(),
     )
@@ -129,7 +131,7 @@ pub async fn chained_transforms_land_doubled_then_tripled(backend: Backend) {
     assert_eq!((status, body), (200, json!({"ingested": 500})));
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/raw_data",
         json!({"id": "single", "value": 2}).to_string(),
     )
@@ -180,9 +182,14 @@ pub async fn every_seed_example_lands_its_rows(backend: Backend) {
         let runtime = deployment.start(&ingest_pipeline::app()).await;
         let body = json!([{"id": "a", "value": 1.5}]).to_string();
         assert_eq!(
-            post_json(&client, runtime.http_addr, "/ingest/raw_data", body)
-                .await
-                .0,
+            post_json(
+                &client,
+                runtime.http_addr().expect("the runtime serves HTTP"),
+                "/ingest/raw_data",
+                body
+            )
+            .await
+            .0,
             200
         );
         let rows = wait_rows(&ch, "SELECT id, value FROM local.raw_data", 1).await;
@@ -195,9 +202,14 @@ pub async fn every_seed_example_lands_its_rows(backend: Backend) {
         let runtime = deployment.start(&single_transform::app()).await;
         let body = json!([{"id": "x", "value": 21}]).to_string();
         assert_eq!(
-            post_json(&client, runtime.http_addr, "/ingest/raw_data", body)
-                .await
-                .0,
+            post_json(
+                &client,
+                runtime.http_addr().expect("the runtime serves HTTP"),
+                "/ingest/raw_data",
+                body
+            )
+            .await
+            .0,
             200
         );
         let rows = wait_rows(
@@ -234,7 +246,7 @@ pub async fn every_seed_example_lands_its_rows(backend: Backend) {
         assert_eq!(
             post_json(
                 &client,
-                runtime.http_addr,
+                runtime.http_addr().expect("the runtime serves HTTP"),
                 "/ingest/protected",
                 Value::Array(body).to_string()
             )
@@ -263,7 +275,7 @@ pub async fn a_batch_with_bad_records_is_refused_whole_and_never_lands(backend: 
     ]);
     let (status, body) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/raw_data",
         bad.to_string(),
     )
@@ -291,7 +303,7 @@ pub async fn a_batch_with_bad_records_is_refused_whole_and_never_lands(backend: 
     // A good batch after it lands; the bad batch's valid record never does.
     let (status, _) = post_json(
         &client,
-        runtime.http_addr,
+        runtime.http_addr().expect("the runtime serves HTTP"),
         "/ingest/raw_data",
         json!({"id": "good", "value": 1}).to_string(),
     )

@@ -38,7 +38,8 @@ impl Backends {
         let (streams, log): (Arc<dyn StreamBackend>, Option<LocalLog>) = match kafka {
             Some(kafka) => (kafka, None),
             None => {
-                if config.kafka_brokers.is_some() {
+                #[cfg(feature = "kafka")]
+                if config.kafka.is_some() {
                     tracing::info!(
                         "dev mode uses the embedded stream log; `start` uses MOOSE_KAFKA_BROKERS"
                     );
@@ -80,25 +81,17 @@ impl Backends {
 /// The Kafka backend, when brokers are configured.
 #[cfg(feature = "kafka")]
 async fn kafka(config: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>, StreamError> {
-    match config.kafka()? {
+    match &config.kafka {
         Some(kafka) => Ok(Some(Arc::new(
-            crate::stream::kafka::KafkaBackend::connect(kafka).await?,
+            crate::stream::kafka::KafkaBackend::connect(kafka.clone()).await?,
         ))),
         None => Ok(None),
     }
 }
 
-/// Without the `kafka` feature, configured brokers are an error, not silently ignored.
 #[cfg(not(feature = "kafka"))]
-async fn kafka(config: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>, StreamError> {
-    if config.kafka_brokers.is_none() {
-        return Ok(None);
-    }
-    Err(StreamError::Other(
-        "MOOSE_KAFKA_BROKERS is set, but this build has no Kafka support: build moose with its \
-         `kafka` feature (on by default), or unset MOOSE_KAFKA_BROKERS to use the embedded log"
-            .into(),
-    ))
+async fn kafka(_: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>, StreamError> {
+    Ok(None)
 }
 
 async fn connect(config: &RuntimeConfig, url: String) -> Result<ClickHouse, RuntimeError> {

@@ -1,163 +1,84 @@
-//! Runtime configuration: command-line flags with environment fallbacks (`MOOSE_*`), so
-//! `--help`, the README and the environment describe the same settings.
+//! [`RuntimeConfig`]: everything the runtime needs to run an app, as typed values. Build it in
+//! code, or let the command line fill it from flags and `MOOSE_*` variables
+//! ([`Settings`](crate::cli::Settings)); the runtime itself never reads the environment.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::Args;
-
-use crate::ingest::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_BODY_TIMEOUT,
-};
+use crate::clickhouse::DEFAULT_DATABASE;
+use crate::ingest::IngestConfig;
 #[cfg(feature = "kafka")]
-use crate::stream::StreamError;
-#[cfg(feature = "kafka")]
-use crate::stream::kafka::{KafkaConfig, parse_properties};
-use crate::worker::{
-    DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS, SyncConfig,
-};
+use crate::stream::kafka::KafkaConfig;
+use crate::worker::SyncConfig;
 
-/// Settings shared by every command. `Debug` shows whether secrets (passwords, tokens, extra
-/// Kafka properties) are set, never their values.
-#[derive(Clone, Args)]
+/// Where an app runs and with which limits. `Default` is dev on this machine: HTTP on
+/// `127.0.0.1:4000`, data under `.moose`, a local ClickHouse server, the embedded log.
+/// `Debug` shows whether secrets (passwords, tokens, Kafka credentials) are set, never their
+/// values.
+///
+/// ```
+/// use std::time::Duration;
+/// use moose_runtime::runtime::RuntimeConfig;
+///
+/// let mut config = RuntimeConfig::default();
+/// config.http_addr = "127.0.0.1:0".parse()?;
+/// config.ingest.tokens = vec!["s3cret".into()];
+/// config.sync.max_delay = Duration::from_millis(200);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
 pub struct RuntimeConfig {
-    /// Address the HTTP server (ingest API, health, peek) listens on.
-    #[arg(
-        long,
-        env = "MOOSE_HTTP_ADDR",
-        default_value = "127.0.0.1:4000",
-        global = true
-    )]
+    /// Address the HTTP server (ingest, probes, peek) listens on; port 0 picks a free one
+    /// ([`Runtime::http_addr`](super::Runtime::http_addr) says which).
     pub http_addr: SocketAddr,
-
-    /// Directory for the embedded stream log and the local ClickHouse server's data.
-    #[arg(long, env = "MOOSE_DATA_DIR", default_value = ".moose", global = true)]
+    /// Whether the runtime serves HTTP itself. Off, mount
+    /// [`Runtime::router`](super::Runtime::router) into your own server instead.
+    pub serve_http: bool,
+    /// Directory of the embedded stream log, the table syncs' ledgers and the local
+    /// ClickHouse server's data.
     pub data_dir: PathBuf,
-
-    /// ClickHouse HTTP URL; unset, a local server is started from the `clickhouse-server`
-    /// binary on PATH with its data under the data dir.
-    #[arg(long, env = "MOOSE_CLICKHOUSE_URL", global = true)]
+    /// ClickHouse HTTP URL; `None` starts a local server from the `clickhouse-server` binary
+    /// on PATH with its data under [`RuntimeConfig::data_dir`].
     pub clickhouse_url: Option<String>,
-
     /// ClickHouse database for every table (created at start).
-    #[arg(
-        long,
-        env = "MOOSE_CLICKHOUSE_DATABASE",
-        default_value = "local",
-        global = true
-    )]
     pub clickhouse_database: String,
-
     /// ClickHouse user.
-    #[arg(
-        long,
-        env = "MOOSE_CLICKHOUSE_USER",
-        default_value = "default",
-        global = true
-    )]
     pub clickhouse_user: String,
-
     /// ClickHouse password.
-    #[arg(
-        long,
-        env = "MOOSE_CLICKHOUSE_PASSWORD",
-        default_value = "",
-        hide_env_values = true,
-        global = true
-    )]
     pub clickhouse_password: String,
-
-    /// Kafka/Redpanda bootstrap servers (`host:port,...`); unset, streams use the embedded log.
-    #[arg(long, env = "MOOSE_KAFKA_BROKERS", global = true)]
-    pub kafka_brokers: Option<String>,
-
-    /// Kafka `security.protocol`: `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`; unset,
-    /// `sasl_ssl` when a SASL user is set, `plaintext` otherwise.
-    #[arg(long, env = "MOOSE_KAFKA_SECURITY_PROTOCOL", global = true)]
-    pub kafka_security_protocol: Option<String>,
-
-    /// Kafka SASL mechanism: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`; unset, `PLAIN` when a
-    /// SASL user is set.
-    #[arg(long, env = "MOOSE_KAFKA_SASL_MECHANISM", global = true)]
-    pub kafka_sasl_mechanism: Option<String>,
-
-    /// Kafka SASL user name (managed Kafka/Redpanda: the API key).
-    #[arg(long, env = "MOOSE_KAFKA_SASL_USERNAME", global = true)]
-    pub kafka_sasl_username: Option<String>,
-
-    /// Kafka SASL password (managed Kafka/Redpanda: the API secret).
-    #[arg(
-        long,
-        env = "MOOSE_KAFKA_SASL_PASSWORD",
-        hide_env_values = true,
-        global = true
-    )]
-    pub kafka_sasl_password: Option<String>,
-
-    /// Replication factor of the topics `start` creates on Kafka; unset, the broker's default.
-    #[arg(long, env = "MOOSE_KAFKA_REPLICATION_FACTOR", global = true)]
-    pub kafka_replication_factor: Option<u16>,
-
-    /// Further librdkafka properties for every Kafka client, `name=value` pairs separated by
-    /// commas (`ssl.ca.location=/etc/ca.pem,session.timeout.ms=10000`); they win over moose's
-    /// own settings.
-    #[arg(
-        long,
-        env = "MOOSE_KAFKA_CONFIG",
-        hide_env_values = true,
-        global = true
-    )]
-    pub kafka_config: Option<String>,
-
-    /// `start` also applies destructive schema changes: drops of tables, topics and columns
-    /// the code no longer declares, narrowing type changes, table re-creates (ORDER BY,
-    /// engine, partitioning) and shorter retention. `dev` always does; `plan` shows them.
-    #[arg(long, global = true)]
+    /// Kafka/Redpanda, used by [`Mode::Start`](super::Mode::Start); `None` (and always in
+    /// dev mode): the embedded log.
+    #[cfg(feature = "kafka")]
+    pub kafka: Option<KafkaConfig>,
+    /// [`Mode::Start`](super::Mode::Start) also applies destructive schema changes (drops,
+    /// narrowing type changes, re-creates, shorter retention). Dev always does.
     pub allow_destructive: bool,
-
     /// Prefix for topic (`<ns>.<name>`) and table (`<ns>_<name>`) names.
-    #[arg(long, env = "MOOSE_NAMESPACE", global = true)]
     pub namespace: Option<String>,
+    /// Limits and authentication of every route but the probes.
+    pub ingest: IngestConfig,
+    /// Batching of table syncs.
+    pub sync: SyncConfig,
+}
 
-    /// Bearer token(s) ingest requires, comma separated; unset, ingest is open.
-    #[arg(
-        long,
-        env = "MOOSE_INGEST_TOKEN",
-        hide_env_values = true,
-        global = true
-    )]
-    pub ingest_token: Option<String>,
-
-    /// Largest ingest request body in bytes.
-    #[arg(long, env = "MOOSE_INGEST_BODY_LIMIT", default_value_t = 10 * 1024 * 1024, global = true)]
-    pub ingest_body_limit: usize,
-
-    /// Milliseconds a client has to send its whole ingest request body; slower ones get 408.
-    #[arg(long, env = "MOOSE_INGEST_BODY_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_BODY_TIMEOUT.as_millis() as u64, global = true)]
-    pub ingest_body_timeout_ms: u64,
-
-    /// Milliseconds a client has to send a request's line and headers; slower ones are
-    /// disconnected without an answer.
-    #[arg(long, env = "MOOSE_INGEST_HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64, global = true)]
-    pub ingest_header_timeout_ms: u64,
-
-    /// Open HTTP connections at most; a connection beyond them gets an immediate 503 with
-    /// `Retry-After` and is closed.
-    #[arg(long, env = "MOOSE_INGEST_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, global = true)]
-    pub ingest_max_connections: usize,
-
-    /// Rows per ClickHouse insert at most.
-    #[arg(long, env = "MOOSE_SYNC_MAX_ROWS", default_value_t = DEFAULT_SYNC_MAX_ROWS, global = true)]
-    pub sync_max_rows: usize,
-
-    /// Encoded bytes per ClickHouse insert at most.
-    #[arg(long, env = "MOOSE_SYNC_MAX_BYTES", default_value_t = DEFAULT_SYNC_MAX_BYTES, global = true)]
-    pub sync_max_bytes: usize,
-
-    /// Longest a row waits before its batch is inserted, in milliseconds.
-    #[arg(long, env = "MOOSE_SYNC_MAX_DELAY_MS", default_value_t = DEFAULT_SYNC_MAX_DELAY.as_millis() as u64, global = true)]
-    pub sync_max_delay_ms: u64,
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            serve_http: true,
+            data_dir: PathBuf::from(".moose"),
+            clickhouse_url: None,
+            clickhouse_database: DEFAULT_DATABASE.to_owned(),
+            clickhouse_user: "default".to_owned(),
+            clickhouse_password: String::new(),
+            #[cfg(feature = "kafka")]
+            kafka: None,
+            allow_destructive: false,
+            namespace: None,
+            ingest: IngestConfig::default(),
+            sync: SyncConfig::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for RuntimeConfig {
@@ -165,30 +86,19 @@ impl std::fmt::Debug for RuntimeConfig {
         // Destructured whole, so a new field cannot be forgotten here.
         let Self {
             http_addr,
+            serve_http,
             data_dir,
             clickhouse_url,
             clickhouse_database,
             clickhouse_user,
             clickhouse_password,
-            kafka_brokers,
-            kafka_security_protocol,
-            kafka_sasl_mechanism,
-            kafka_sasl_username,
-            kafka_sasl_password,
-            kafka_replication_factor,
-            kafka_config,
+            #[cfg(feature = "kafka")]
+            kafka,
             allow_destructive,
             namespace,
-            ingest_token,
-            ingest_body_limit,
-            ingest_body_timeout_ms,
-            ingest_header_timeout_ms,
-            ingest_max_connections,
-            sync_max_rows,
-            sync_max_bytes,
-            sync_max_delay_ms,
+            ingest,
+            sync,
         } = self;
-        let secret = |set: bool| if set { "<redacted>" } else { "<unset>" };
         // A URL may carry `user:password@`.
         let url = clickhouse_url
             .as_ref()
@@ -196,125 +106,27 @@ impl std::fmt::Debug for RuntimeConfig {
                 Some((_, host)) => format!("<redacted>@{host}"),
                 None => url.clone(),
             });
-        f.debug_struct("RuntimeConfig")
-            .field("http_addr", http_addr)
+        let mut out = f.debug_struct("RuntimeConfig");
+        out.field("http_addr", http_addr)
+            .field("serve_http", serve_http)
             .field("data_dir", data_dir)
             .field("clickhouse_url", &url)
             .field("clickhouse_database", clickhouse_database)
             .field("clickhouse_user", clickhouse_user)
             .field(
                 "clickhouse_password",
-                &secret(!clickhouse_password.is_empty()),
-            )
-            .field("kafka_brokers", kafka_brokers)
-            .field("kafka_security_protocol", kafka_security_protocol)
-            .field("kafka_sasl_mechanism", kafka_sasl_mechanism)
-            .field("kafka_sasl_username", kafka_sasl_username)
-            .field(
-                "kafka_sasl_password",
-                &secret(kafka_sasl_password.is_some()),
-            )
-            .field("kafka_replication_factor", kafka_replication_factor)
-            .field("kafka_config", &secret(kafka_config.is_some()))
-            .field("allow_destructive", allow_destructive)
+                &if clickhouse_password.is_empty() {
+                    "<unset>"
+                } else {
+                    "<redacted>"
+                },
+            );
+        #[cfg(feature = "kafka")]
+        out.field("kafka", kafka);
+        out.field("allow_destructive", allow_destructive)
             .field("namespace", namespace)
-            .field("ingest_token", &secret(ingest_token.is_some()))
-            .field("ingest_body_limit", ingest_body_limit)
-            .field("ingest_body_timeout_ms", ingest_body_timeout_ms)
-            .field("ingest_header_timeout_ms", ingest_header_timeout_ms)
-            .field("ingest_max_connections", ingest_max_connections)
-            .field("sync_max_rows", sync_max_rows)
-            .field("sync_max_bytes", sync_max_bytes)
-            .field("sync_max_delay_ms", sync_max_delay_ms)
+            .field("ingest", ingest)
+            .field("sync", sync)
             .finish()
-    }
-}
-
-impl RuntimeConfig {
-    /// Batching of table syncs.
-    pub fn sync(&self) -> SyncConfig {
-        SyncConfig {
-            max_rows: self.sync_max_rows.max(1),
-            max_bytes: self.sync_max_bytes.max(1),
-            max_delay: Duration::from_millis(self.sync_max_delay_ms),
-        }
-    }
-
-    /// The Kafka settings, when brokers are configured.
-    #[cfg(feature = "kafka")]
-    pub fn kafka(&self) -> Result<Option<KafkaConfig>, StreamError> {
-        let Some(brokers) = &self.kafka_brokers else {
-            return Ok(None);
-        };
-        Ok(Some(KafkaConfig {
-            brokers: brokers.clone(),
-            security_protocol: self.kafka_security_protocol.clone(),
-            sasl_mechanism: self.kafka_sasl_mechanism.clone(),
-            sasl_username: self.kafka_sasl_username.clone(),
-            sasl_password: self.kafka_sasl_password.clone(),
-            replication_factor: self.kafka_replication_factor.map(i32::from),
-            properties: match &self.kafka_config {
-                Some(list) => parse_properties(list)?,
-                None => Vec::new(),
-            },
-        }))
-    }
-
-    /// The ingest tokens.
-    pub fn tokens(&self) -> Vec<String> {
-        self.ingest_token
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::RuntimeConfig;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        config: RuntimeConfig,
-    }
-
-    #[test]
-    fn debug_output_shows_no_secrets() {
-        let cli = Cli::parse_from([
-            "app",
-            "--clickhouse-url",
-            "http://admin:url-secret@ch:8123",
-            "--clickhouse-password",
-            "ch-secret",
-            "--kafka-brokers",
-            "b:9092",
-            "--kafka-sasl-password",
-            "sasl-secret",
-            "--kafka-config",
-            "ssl.key.password=props-secret",
-            "--ingest-token",
-            "token-secret",
-        ]);
-        let shown = format!("{:?}", cli.config);
-        assert!(
-            shown.contains("b:9092") && shown.contains("ch:8123"),
-            "{shown}"
-        );
-        for secret in [
-            "url-secret",
-            "ch-secret",
-            "sasl-secret",
-            "props-secret",
-            "token-secret",
-        ] {
-            assert!(!shown.contains(secret), "{secret} shown in {shown}");
-        }
     }
 }

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +13,7 @@ use super::peek::{PeekState, peek_router};
 use super::workers::{WorkerEnv, Workers};
 use crate::clickhouse::{ClickHouse, ClickHouseError, LocalClickHouse, LocalServerError};
 use crate::graph::{App, LifeCycle};
-use crate::ingest::{IngestConfig, IngestState, router_with, serve};
+use crate::ingest::{IngestState, router_with, serve};
 use crate::plan::{self, ApplyPolicy, PlanError};
 use crate::schema::ResolvedTable;
 use crate::stream::{StreamBackend, StreamError};
@@ -61,8 +60,6 @@ pub enum RuntimeError {
 
 /// A running application.
 pub struct Runtime {
-    /// Where the HTTP server listens.
-    pub http_addr: SocketAddr,
     /// The ClickHouse server in use.
     pub clickhouse: ClickHouse,
     /// The stream backend.
@@ -74,8 +71,14 @@ pub struct Runtime {
     http: Http,
 }
 
-/// The HTTP server's task.
+/// The app's routes, and the server that serves them unless the embedding app does.
 struct Http {
+    router: axum::Router,
+    server: Option<Server>,
+}
+
+/// The HTTP server's task.
+struct Server {
     addr: SocketAddr,
     cancel: CancellationToken,
     task: JoinSet<()>,
@@ -101,7 +104,6 @@ impl Runtime {
                     ..
                 } = backends;
                 Ok(Runtime {
-                    http_addr: http.addr,
                     clickhouse,
                     backend: streams,
                     topology,
@@ -138,12 +140,12 @@ impl Runtime {
                 streams: &backends.streams,
                 log: backends.log.as_ref(),
                 clickhouse,
-                sync: config.sync(),
+                sync: config.sync,
                 ledger_dir: &config.data_dir.join("sync"),
             },
         )
         .await?;
-        match serve_http(&topology, backends, config).await {
+        match http(&topology, backends, config).await {
             Ok(http) => Ok((topology, workers, http)),
             Err(e) => {
                 let mut workers = workers;
@@ -151,6 +153,32 @@ impl Runtime {
                 Err(e)
             }
         }
+    }
+
+    /// Where the runtime's own HTTP server listens; `None` with
+    /// [`RuntimeConfig::serve_http`] off.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.server.as_ref().map(|s| s.addr)
+    }
+
+    /// The app's routes — `/ingest/...`, `/peek/...`, the probes — behind the auth layer and
+    /// limits of [`RuntimeConfig::ingest`], to mount in your own axum server (with
+    /// [`RuntimeConfig::serve_http`] off, or beside the runtime's own):
+    ///
+    /// ```no_run
+    /// # async fn embed(runtime: &moose_runtime::runtime::Runtime) {
+    /// let app = axum::Router::new()
+    ///     .route("/hello", axum::routing::get(|| async { "hi" }))
+    ///     .merge(runtime.router());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+    /// axum::serve(listener, app).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// Your server then sets the connection-level limits (header timeout, connection cap)
+    /// that the runtime's own server applies.
+    pub fn router(&self) -> axum::Router {
+        self.http.router.clone()
     }
 
     /// Tables as created, by declared name.
@@ -171,8 +199,10 @@ impl Runtime {
     /// Stops: HTTP first (no new records), then transforms (finishing their batch), then
     /// table syncs (inserting what they hold), then the local ClickHouse server.
     pub async fn shutdown(mut self) {
-        self.http.cancel.cancel();
-        while self.http.task.join_next().await.is_some() {}
+        if let Some(server) = &mut self.http.server {
+            server.cancel.cancel();
+            while server.task.join_next().await.is_some() {}
+        }
         self.workers.shutdown().await;
         let failures = self.workers.failures.totals();
         if failures != FailureTotals::default() {
@@ -221,25 +251,18 @@ async fn converge(
     Ok(())
 }
 
-/// Binds the HTTP address and serves ingest and peek (behind one auth layer; only the
-/// probes are open).
-async fn serve_http(
+/// The routes — ingest and peek behind one auth layer, only the probes open — and, unless
+/// the embedding app serves them, the server on [`RuntimeConfig::http_addr`].
+async fn http(
     topology: &Topology,
     backends: &Backends,
     config: &RuntimeConfig,
 ) -> Result<Http, RuntimeError> {
     let ready = Arc::new(AtomicBool::new(false));
-    let ingest_config = IngestConfig {
-        body_limit: config.ingest_body_limit,
-        tokens: config.tokens(),
-        request_body_timeout: Duration::from_millis(config.ingest_body_timeout_ms),
-        header_read_timeout: Duration::from_millis(config.ingest_header_timeout_ms),
-        max_connections: config.ingest_max_connections,
-    };
     let ingest = IngestState::new(
         topology.routes.clone(),
         backends.streams.clone(),
-        ingest_config.clone(),
+        config.ingest.clone(),
         ready.clone(),
     );
     let peek = peek_router(PeekState::new(
@@ -247,34 +270,42 @@ async fn serve_http(
         backends.streams.clone(),
         backends.clickhouse.clone(),
     ));
-    let app = router_with(ingest, peek);
-    let listener = tokio::net::TcpListener::bind(config.http_addr)
-        .await
-        .map_err(|source| RuntimeError::Bind {
-            addr: config.http_addr,
-            source,
-        })?;
-    let http_addr = listener.local_addr().map_err(|source| RuntimeError::Bind {
+    let router = router_with(ingest, peek);
+    let server = if config.serve_http {
+        Some(bind_and_serve(router.clone(), config).await?)
+    } else {
+        None
+    };
+    ready.store(true, Ordering::SeqCst);
+    Ok(Http { router, server })
+}
+
+async fn bind_and_serve(
+    router: axum::Router,
+    config: &RuntimeConfig,
+) -> Result<Server, RuntimeError> {
+    let bind_error = |source| RuntimeError::Bind {
         addr: config.http_addr,
         source,
-    })?;
+    };
+    let listener = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
     let cancel = CancellationToken::new();
     let mut task = JoinSet::new();
-    {
-        let cancel = cancel.clone();
-        task.spawn(async move {
-            serve(listener, app, &ingest_config, async move {
-                cancel.cancelled().await
-            })
-            .await;
-        });
-    }
-    ready.store(true, Ordering::SeqCst);
-    Ok(Http {
-        addr: http_addr,
-        cancel,
-        task,
-    })
+    let stop = cancel.clone();
+    let limits = config.ingest.clone();
+    task.spawn(async move {
+        serve(
+            listener,
+            router,
+            &limits,
+            async move { stop.cancelled().await },
+        )
+        .await;
+    });
+    Ok(Server { addr, cancel, task })
 }
 
 /// Dev stands in for the owners of `ExternallyManaged` streams: a topic that does not exist

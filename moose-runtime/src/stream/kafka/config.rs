@@ -6,8 +6,6 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
 
-use crate::stream::StreamError;
-
 /// How long a produce waits for every record to be acknowledged by all in-sync replicas
 /// before it fails with [`StreamError::Unavailable`] (librdkafka `message.timeout.ms`, the
 /// Java client's `delivery.timeout.ms`). While the brokers are unreachable, ingest answers 503
@@ -275,64 +273,9 @@ pub(super) fn member_client_id(index: u32) -> String {
     format!("moose-{index:04}")
 }
 
-/// Parses `key=value` pairs separated by commas (`MOOSE_KAFKA_CONFIG`). A piece without `=`
-/// continues the previous value, so list values such as
-/// `partition.assignment.strategy=range,roundrobin` need no quoting.
-pub fn parse_properties(list: &str) -> Result<Vec<(String, String)>, StreamError> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for piece in list.split(',') {
-        match piece.split_once('=') {
-            Some((key, value)) => {
-                let key = key.trim();
-                if key.is_empty() {
-                    return Err(StreamError::Other(format!(
-                        "Kafka property `{piece}` has no name; write `name=value` pairs separated by commas"
-                    )));
-                }
-                out.push((key.to_owned(), value.trim().to_owned()));
-            }
-            None if piece.trim().is_empty() => {}
-            None => match out.last_mut() {
-                Some((_, value)) => {
-                    value.push(',');
-                    value.push_str(piece.trim());
-                }
-                None => {
-                    return Err(StreamError::Other(format!(
-                        "Kafka property `{}` has no value; write `name=value` pairs separated by commas",
-                        piece.trim()
-                    )));
-                }
-            },
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn properties_are_pairs_and_list_values_survive() {
-        assert_eq!(
-            parse_properties(
-                "session.timeout.ms=6000, partition.assignment.strategy=range,roundrobin,debug=cgrp"
-            )
-            .unwrap(),
-            [
-                ("session.timeout.ms".to_owned(), "6000".to_owned()),
-                (
-                    "partition.assignment.strategy".to_owned(),
-                    "range,roundrobin".to_owned()
-                ),
-                ("debug".to_owned(), "cgrp".to_owned()),
-            ]
-        );
-        assert_eq!(parse_properties("").unwrap(), []);
-        assert!(parse_properties("linger.ms").is_err());
-        assert!(parse_properties("=5").is_err());
-    }
 
     #[test]
     fn sasl_user_means_sasl_ssl_with_plain_unless_told_otherwise() {

@@ -1,5 +1,9 @@
 //! The command line every app binary gets: `dev`, `start`, `plan`, `ddl`, `peek`.
 
+mod settings;
+
+pub use settings::{Settings, parse_properties};
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +24,7 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Settings, from flags or `MOOSE_*` environment variables.
     #[command(flatten)]
-    pub config: RuntimeConfig,
+    pub settings: Settings,
 }
 
 /// Subcommands.
@@ -56,32 +60,43 @@ pub enum Command {
     },
 }
 
-/// Parses the command line and runs `app`: the whole `main` of a pipeline binary.
+/// Parses the command line and runs `app`: the whole `main` of a pipeline binary. Logs go
+/// to stderr through a `tracing` subscriber it installs (`RUST_LOG` filters them, default
+/// `info`); it builds its own tokio runtime, so call it from a plain `fn main`. Inside your
+/// own `#[tokio::main]`, use [`run_async`].
 pub fn run(app: App) -> ExitCode {
-    let cli = Cli::parse();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,clickhouse=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run_async(app)),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let result = runtime.block_on(async {
+    }
+}
+
+/// [`run`] for a program that has its own tokio runtime and `tracing` subscriber (it installs
+/// neither): parses the command line and runs the subcommand on the caller's runtime.
+pub async fn run_async(app: App) -> ExitCode {
+    let cli = Cli::parse();
+    let result = async {
+        let config = cli.settings.into_config()?;
         match cli.command.unwrap_or(Command::Dev) {
-            Command::Dev => serve(&app, &cli.config, Mode::Dev).await,
-            Command::Start => serve(&app, &cli.config, Mode::Start).await,
-            Command::Ddl { server_version } => ddl(&app, &cli.config, server_version).await,
-            Command::Plan { json } => plan(&app, &cli.config, json).await,
-            Command::Peek { name, limit } => peek(&cli.config, &name, limit).await,
+            Command::Dev => serve(&app, &config, Mode::Dev).await,
+            Command::Start => serve(&app, &config, Mode::Start).await,
+            Command::Ddl { server_version } => ddl(&app, &config, server_version).await,
+            Command::Plan { json } => plan(&app, &config, json).await,
+            Command::Peek { name, limit } => peek(&config, &name, limit).await,
         }
-    });
+    }
+    .await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -104,7 +119,9 @@ async fn serve(app: &App, config: &RuntimeConfig, mode: Mode) -> Result<(), Stri
 
 /// What a started app prints: its routes, tables and readiness probe.
 fn announce(runtime: &Runtime) {
-    let addr = runtime.http_addr;
+    let Some(addr) = runtime.http_addr() else {
+        return;
+    };
     for route in &runtime.topology.routes {
         println!("ingest  POST http://{addr}{}", route.path());
     }
