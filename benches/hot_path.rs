@@ -14,11 +14,11 @@
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use moose::runtime::graph::{EncodedRecord, ErasedTransform, IntoTransform, ModelCodec};
-use moose::runtime::ingest::{BodyFormat, decode_body};
-use moose::runtime::stream::local::LocalLog;
-use moose::runtime::stream::{MemberId, StreamBackend, TopicSpec};
 use moose::{ClickHouseCapabilities, DataModel, ResolvedTable, ServerVersion, TableConfig};
+use moose_runtime::graph::{EncodedRecord, ErasedTransform, IntoTransform, ModelCodec};
+use moose_runtime::ingest::{BodyFormat, decode_body};
+use moose_runtime::stream::local::LocalLog;
+use moose_runtime::stream::{MemberId, StreamBackend, TopicSpec};
 
 #[path = "../examples/chained_transforms.rs"]
 #[allow(dead_code)]

@@ -48,29 +48,52 @@
 //! Rust field into several columns and breaks the one-field-one-column rule).
 
 pub use moose_macros::{data_model, pipeline};
+/// Declarations: the graph, its handles and settings (what `pipeline!` builds).
+pub use moose_runtime::graph;
 pub use moose_runtime::graph::{
-    App, GraphError, IngestPipeline, IngestPipelineConfig, LifeCycle, OlapConfig, OlapTable,
-    Stream, StreamConfig, TransformConfig,
+    App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
+    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
+    StreamConfig, TransformConfig,
 };
+/// The data-model layer: column types, DDL, the type mapping per server version.
+pub use moose_runtime::schema;
 pub use moose_runtime::schema::{
     ClickHouseCapabilities, Column, ColumnType, ColumnValue, DataModel, Engine, OrderBy,
     ResolvedTable, ServerVersion, TableConfig,
 };
-pub use moose_runtime::{self as runtime, graph, schema};
+/// What an app runs, resolved: topics, tables, consumer groups, routes.
+pub use moose_runtime::topology;
 
 /// Everything a pipeline file needs: `use moose::prelude::*;`.
 pub mod prelude {
     pub use crate::{data_model, pipeline};
     pub use moose_runtime::graph::{
-        App, DeadLetter, DeadLetterKind, DeadLetterSource, IngestPipeline, IngestPipelineConfig,
-        InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream, StreamConfig,
-        TransformConfig,
+        App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
+        IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
+        StreamConfig, TransformConfig,
     };
-    pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy, TableConfig};
+    pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};
+    pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy};
 }
 
+/// The command line of an app binary: `dev`, `start`, `plan`, `ddl`, `peek`.
 pub use moose_runtime::cli::{self, run, run_async};
-pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};
+pub use moose_runtime::ingest::IngestConfig;
+pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig, RuntimeError, plan_app};
+#[cfg(feature = "kafka")]
+pub use moose_runtime::stream::kafka::KafkaConfig;
+pub use moose_runtime::worker::SyncConfig;
+
+/// The crates of mapped field types (`chrono::DateTime<Utc>`, `uuid::Uuid`, ...), re-exported
+/// so an app's `Cargo.toml` needs only `moose` (and `serde` for its own derives).
+#[cfg(feature = "chrono")]
+pub use moose_runtime::chrono;
+#[cfg(feature = "decimal")]
+pub use moose_runtime::rust_decimal;
+#[cfg(feature = "time")]
+pub use moose_runtime::time;
+#[cfg(feature = "uuid")]
+pub use moose_runtime::uuid;
 
 #[doc(hidden)]
 pub use moose_runtime::__private;

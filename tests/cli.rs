@@ -5,8 +5,8 @@
 mod stream_config;
 
 use clap::{CommandFactory, Parser};
-use moose::runtime::cli::{Cli, Command, render_ddl};
 use moose::schema::ClickHouseCapabilities;
+use moose_runtime::cli::{Cli, Command, render_ddl};
 
 #[test]
 fn help_explains_every_command_and_setting() {

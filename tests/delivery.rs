@@ -6,6 +6,7 @@
 mod common;
 
 use common::clickhouse::TestClickHouse;
+use moose::TableConfig;
 use moose::prelude::*;
 use moose::schema::{ClickHouseCapabilities, Feature, ResolvedTable};
 

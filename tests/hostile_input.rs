@@ -56,8 +56,8 @@ use std::time::{Duration, Instant};
 use common::app::{free_addr, test_config};
 use common::clickhouse::TestClickHouse;
 use moose::prelude::*;
-use moose::runtime::stream::StreamBackend;
 use moose::{Mode, Runtime};
+use moose_runtime::stream::StreamBackend;
 use serde_json::{Value, json};
 
 use case::{Action, Case, Outcome, RAW};

@@ -17,7 +17,7 @@ use common::clickhouse::TestClickHouse;
 use common::kafka::TestKafka;
 use common::ledger::Ledger;
 use moose::prelude::*;
-use moose::runtime::stream::{MemberId, StreamBackend as _};
+use moose_runtime::stream::{MemberId, StreamBackend as _};
 use serde_json::Value;
 
 /// Deadlock guard; never reached when things work.

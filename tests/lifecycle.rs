@@ -13,11 +13,11 @@ use common::app::{free_addr, test_config};
 use common::clickhouse::TestClickHouse;
 use common::models::OldServerTypes;
 use moose::prelude::*;
-use moose::runtime::plan::{self, ApplyPolicy, ApplyReport, Desired, Plan, PlanError};
-use moose::runtime::stream::local::LocalLog;
-use moose::runtime::stream::{EncodedRecord, StreamBackend, TopicSpec};
-use moose::runtime::topology::Topology;
 use moose::{Mode, Runtime};
+use moose_runtime::plan::{self, ApplyPolicy, ApplyReport, Desired, Plan, PlanError};
+use moose_runtime::stream::local::LocalLog;
+use moose_runtime::stream::{EncodedRecord, StreamBackend, TopicSpec};
+use moose_runtime::topology::Topology;
 use serde_json::Value;
 
 const FM: LifeCycle = LifeCycle::FullyManaged;
@@ -971,7 +971,7 @@ async fn plan_reads_the_servers_the_app_uses_and_changes_nothing() {
         .unwrap();
     app.table::<Event>("events", OlapConfig::default()).unwrap();
 
-    let plan = moose::runtime::runtime::plan_app(&app, &config)
+    let plan = moose_runtime::runtime::plan_app(&app, &config)
         .await
         .unwrap();
     let signs: Vec<String> = plan
@@ -981,7 +981,7 @@ async fn plan_reads_the_servers_the_app_uses_and_changes_nothing() {
         .collect();
     assert_eq!(signs, ["+ table events", "+ topic events"]);
     assert!(!plan.needs_attention());
-    let again = moose::runtime::runtime::plan_app(&app, &config)
+    let again = moose_runtime::runtime::plan_app(&app, &config)
         .await
         .unwrap();
     assert_eq!(again, plan, "planning changed nothing");
@@ -991,7 +991,7 @@ async fn plan_reads_the_servers_the_app_uses_and_changes_nothing() {
         .unwrap()
         .shutdown()
         .await;
-    let plan = moose::runtime::runtime::plan_app(&app, &config)
+    let plan = moose_runtime::runtime::plan_app(&app, &config)
         .await
         .unwrap();
     assert!(plan.is_empty(), "{plan}");

@@ -407,7 +407,7 @@ async fn plan_reads_the_topics_on_kafka() {
     let ch = TestClickHouse::start().await;
     let deployment = Backend::Kafka.deploy(&ch);
     let app = chained_transforms::app();
-    let plan = moose::runtime::runtime::plan_app(&app, &deployment.config)
+    let plan = moose_runtime::runtime::plan_app(&app, &deployment.config)
         .await
         .unwrap();
     let mut topics: Vec<String> = plan
@@ -422,7 +422,7 @@ async fn plan_reads_the_topics_on_kafka() {
         ["+ final_stream", "+ intermediate_stream", "+ raw_data"]
     );
     deployment.start(&app).await.shutdown().await;
-    let plan = moose::runtime::runtime::plan_app(&app, &deployment.config)
+    let plan = moose_runtime::runtime::plan_app(&app, &deployment.config)
         .await
         .unwrap();
     assert!(plan.is_empty(), "{plan}");

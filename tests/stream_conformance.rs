@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::kafka::TestKafka;
 use common::topic_changes::check_topic_changes;
-use moose::runtime::stream::local::LocalLog;
-use moose::runtime::stream::{
+use moose_runtime::stream::local::LocalLog;
+use moose_runtime::stream::{
     ConsumedRecord, EncodedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicSpec,
 };
 

@@ -9,7 +9,7 @@ use chained_transforms::{FinalData, RawData};
 use moose::ClickHouseCapabilities;
 use moose::graph::{GraphError, TransformConfig};
 use moose::prelude::*;
-use moose::runtime::topology::{Topology, TopologyError};
+use moose_runtime::topology::{Topology, TopologyError};
 
 fn resolve(app: &App, namespace: Option<&str>) -> Result<Topology, TopologyError> {
     Topology::resolve(

@@ -41,10 +41,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use moose::runtime::clickhouse::LocalClickHouse;
-use moose::runtime::stream::TopicSpec;
-use moose::runtime::stream::kafka::KafkaConfig;
 use moose::{Mode, Runtime, RuntimeConfig};
+use moose_runtime::clickhouse::LocalClickHouse;
+use moose_runtime::stream::TopicSpec;
+use moose_runtime::stream::kafka::KafkaConfig;
 use tokio::sync::mpsc;
 
 use crate::clickhouse::Http;

@@ -2,7 +2,7 @@
 //! memory: record `i` is `{"id":"<i, 10 digits>","value":<i mod 1000>.25}` (small records).
 
 use bytes::Bytes;
-use moose::runtime::graph::EncodedRecord;
+use moose_runtime::graph::EncodedRecord;
 
 /// How a request body holds its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -14,6 +14,16 @@ pub mod stream;
 pub mod topology;
 pub mod worker;
 
+// The crates of the mapped field types, so an app needs no version of its own.
+#[cfg(feature = "chrono")]
+pub use chrono;
+#[cfg(feature = "decimal")]
+pub use rust_decimal;
+#[cfg(feature = "time")]
+pub use time;
+#[cfg(feature = "uuid")]
+pub use uuid;
+
 #[doc(hidden)]
 pub mod __private {
     pub use crate::graph;

@@ -1,7 +1,7 @@
 //! A real ClickHouse server for a test: Debian's `clickhouse-server`, started by the runtime's
 //! own `LocalClickHouse` on free loopback ports in a temporary directory.
 
-use moose::runtime::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
+use moose_runtime::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
 
 /// A running server and a client connected to it; the server stops when this is dropped.
 pub struct TestClickHouse {

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use moose::runtime::stream::kafka::{KafkaBackend, KafkaConfig};
+use moose_runtime::stream::kafka::{KafkaBackend, KafkaConfig};
 
 /// What a cluster is started with besides its plaintext listener.
 #[derive(Debug, Default, Clone)]

@@ -20,10 +20,10 @@ pub mod stream_config;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use moose::runtime::stream::kafka::KafkaConfig;
-use moose::runtime::stream::local::LocalLog;
-use moose::runtime::stream::{StreamBackend as _, TopicSpec};
 use moose::{App, Mode, Runtime, RuntimeConfig};
+use moose_runtime::stream::kafka::KafkaConfig;
+use moose_runtime::stream::local::LocalLog;
+use moose_runtime::stream::{StreamBackend as _, TopicSpec};
 use serde_json::{Value, json};
 
 use crate::common::app::{free_addr, post_json, test_config};

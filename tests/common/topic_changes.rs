@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use moose::runtime::stream::{EncodedRecord, MemberId, StreamBackend, TopicChange, TopicSpec};
+use moose_runtime::stream::{EncodedRecord, MemberId, StreamBackend, TopicChange, TopicSpec};
 
 /// Long enough never to expire during a test.
 const KEEP: Duration = Duration::from_secs(3600);

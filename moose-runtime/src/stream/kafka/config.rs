@@ -7,7 +7,7 @@ use rdkafka::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
 
 /// How long a produce waits for every record to be acknowledged by all in-sync replicas
-/// before it fails with [`StreamError::Unavailable`] (librdkafka `message.timeout.ms`, the
+/// before it fails with [`StreamError::Unavailable`](crate::stream::StreamError::Unavailable) (librdkafka `message.timeout.ms`, the
 /// Java client's `delivery.timeout.ms`). While the brokers are unreachable, ingest answers 503
 /// after at most this long: long enough to ride out a leader election (seconds), well under
 /// the usual 30 s HTTP client timeout.
