@@ -19,7 +19,7 @@
 //! # Ok::<(), moose::GraphError>(())
 //! ```
 
-use chrono::{DateTime, Utc};
+use moose::chrono::{DateTime, Utc};
 use moose::prelude::*;
 
 /// What clients post.

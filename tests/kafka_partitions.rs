@@ -16,7 +16,7 @@ use common::app::{ChildApp, child_main, free_addr, is_child};
 use common::clickhouse::TestClickHouse;
 use common::kafka::TestKafka;
 use moose::prelude::*;
-use moose_runtime::stream::{MemberId, StreamBackend as _};
+use moose_runtime::stream::{MemberId, StreamBackend as _, TopicAdmin as _};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 

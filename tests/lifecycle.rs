@@ -16,7 +16,7 @@ use moose::prelude::*;
 use moose::{Mode, Runtime};
 use moose_runtime::plan::{self, ApplyPolicy, ApplyReport, Desired, Plan, PlanError};
 use moose_runtime::stream::local::LocalLog;
-use moose_runtime::stream::{EncodedRecord, StreamBackend, TopicSpec};
+use moose_runtime::stream::{EncodedRecord, StreamBackend, TopicAdmin, TopicSpec};
 use moose_runtime::topology::Topology;
 use serde_json::Value;
 

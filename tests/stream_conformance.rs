@@ -12,7 +12,7 @@ use common::kafka::TestKafka;
 use common::topic_changes::check_topic_changes;
 use moose_runtime::stream::local::LocalLog;
 use moose_runtime::stream::{
-    ConsumedRecord, EncodedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicSpec,
+    ConsumedRecord, EncodedRecord, MemberId, StreamConsumer, StreamError, Streams, TopicSpec,
 };
 
 /// Deadlock guard for loops waiting on records; never reached when things work.
@@ -36,7 +36,7 @@ impl Subject {
         Subject::Kafka(TestKafka::start())
     }
 
-    async fn open(&self) -> Arc<dyn StreamBackend> {
+    async fn open(&self) -> Arc<dyn Streams> {
         match self {
             Subject::Local(dir) => Arc::new(LocalLog::open(dir.path()).unwrap()),
             Subject::Kafka(broker) => Arc::new(broker.backend().await),
@@ -177,7 +177,8 @@ async fn a_group_resumes_from_its_commits_after_a_restart(subject: Subject) {
             .iter()
             .map(|(p, rs)| (*p, rs[rs.len().min(10) - 1].offset + 1))
             .collect::<Vec<_>>();
-        consumer.commit(&committed).await.unwrap();
+        consumer.ack(&committed).unwrap();
+        consumer.commit_acked().await.unwrap();
     }
     let backend = subject.open().await;
     let mut consumer = backend
@@ -209,21 +210,29 @@ async fn a_group_resumes_from_its_commits_after_a_restart(subject: Subject) {
     );
 }
 
-/// `rewind` goes back to the committed offsets.
-async fn rewind_reads_the_uncommitted_records_again(subject: Subject) {
+/// A member commits exactly what it acknowledged (on `commit_acked`, and when it leaves the
+/// group): the group's next member reads the unacknowledged records again.
+async fn unacknowledged_records_are_read_again_by_the_next_member(subject: Subject) {
     let backend = subject.open().await;
-    backend.ensure_topic(&topic("rewind", 1)).await.unwrap();
+    backend.ensure_topic(&topic("acks", 1)).await.unwrap();
     let records: Vec<EncodedRecord> = (0..20)
         .map(|i| record("same", serde_json::json!({"i": i})))
         .collect();
-    backend.produce("rewind", &records).await.unwrap();
+    backend.produce("acks", &records).await.unwrap();
+    {
+        let mut consumer = backend
+            .consumer("acks", "acks.check", MemberId::SOLE)
+            .await
+            .unwrap();
+        let all = read(consumer.as_mut(), 20).await;
+        consumer.ack(&ends(&all[..5])).unwrap();
+        consumer.commit_acked().await.unwrap();
+        // Everything was read; only the first five were finished.
+    }
     let mut consumer = backend
-        .consumer("rewind", "rewind.check", MemberId::SOLE)
+        .consumer("acks", "acks.check", MemberId::SOLE)
         .await
         .unwrap();
-    let all = read(consumer.as_mut(), 20).await;
-    consumer.commit(&ends(&all[..5])).await.unwrap();
-    consumer.rewind().await.unwrap();
     let again = read(consumer.as_mut(), 15).await;
     let offsets: Vec<u64> = again.iter().map(|r| r.offset).collect();
     assert_eq!(offsets, (5..20).collect::<Vec<u64>>());
@@ -275,7 +284,8 @@ async fn consumer_groups_are_independent(subject: Subject) {
         .unwrap();
     let read_a = read(a.as_mut(), 40).await;
     assert_eq!(read_a.len(), 40);
-    a.commit(&ends(&read_a)).await.unwrap();
+    a.ack(&ends(&read_a)).unwrap();
+    a.commit_acked().await.unwrap();
     drop(a);
     let mut b = backend
         .consumer("shared", "group.b", MemberId::SOLE)
@@ -335,8 +345,10 @@ async fn members_of_a_group_share_the_partitions(subject: Subject) {
                 by_member[member].insert(r.partition);
             }
         }
-        first.commit(&ends(&x)).await.unwrap();
-        second.commit(&ends(&y)).await.unwrap();
+        first.ack(&ends(&x)).unwrap();
+        first.commit_acked().await.unwrap();
+        second.ack(&ends(&y)).unwrap();
+        second.commit_acked().await.unwrap();
     }
     assert_eq!(
         seen,
@@ -407,7 +419,7 @@ macro_rules! conformance {
 conformance!(
     keys_keep_order_and_nothing_is_lost,
     a_group_resumes_from_its_commits_after_a_restart,
-    rewind_reads_the_uncommitted_records_again,
+    unacknowledged_records_are_read_again_by_the_next_member,
     topic_settings_are_applied,
     consumer_groups_are_independent,
     members_of_a_group_share_the_partitions,
@@ -416,7 +428,7 @@ conformance!(
 );
 
 /// Kafka moves partitions between members: work a member finished but had not committed yet
-/// (`done`) is committed when its partitions are revoked, so the member that gets them next
+/// (acknowledged) is committed when its partitions are revoked, so the member that gets them next
 /// starts after it instead of doing it again. (The embedded log never moves a partition
 /// from a member, so this is Kafka's alone.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,7 +441,7 @@ async fn kafka_finished_work_is_committed_when_a_rebalance_takes_partitions_away
         .collect();
     backend.produce("handover", &first).await.unwrap();
 
-    // The only member reads everything and finishes it, without committing.
+    // The only member reads everything and acknowledges it, without `commit_acked`.
     let mut a = backend
         .consumer(
             "handover",
@@ -440,7 +452,7 @@ async fn kafka_finished_work_is_committed_when_a_rebalance_takes_partitions_away
         .unwrap();
     let read_a = read(a.as_mut(), 40).await;
     assert_eq!(read_a.len(), 40, "the sole member reads both partitions");
-    a.done(&ends(&read_a));
+    a.ack(&ends(&read_a)).unwrap();
 
     // A second member joins: the group takes one partition from `a` and gives it to `b`.
     // New records are written in rounds until `b` has read some.
@@ -471,9 +483,10 @@ async fn kafka_finished_work_is_committed_when_a_rebalance_takes_partitions_away
         let (x, y) = (x.unwrap(), y.unwrap());
         b_partitions.extend(y.iter().map(|r| r.partition));
         seen.extend(x.iter().chain(&y).map(|r| json(r)["i"].as_i64().unwrap()));
-        // `a` finishes its records but never commits them itself.
-        a.done(&ends(&x));
-        b.commit(&ends(&y)).await.unwrap();
+        // `a` acknowledges its records but never calls `commit_acked`.
+        a.ack(&ends(&x)).unwrap();
+        b.ack(&ends(&y)).unwrap();
+        b.commit_acked().await.unwrap();
     }
     seen.sort_unstable();
     assert!(

@@ -510,7 +510,8 @@ impl Bench {
             partitions: 1,
             retention: Duration::from_secs(3600),
         };
-        backend
+        runtime
+            .topics
             .ensure_topic(&spec)
             .await
             .map_err(|e| e.to_string())?;
@@ -544,7 +545,7 @@ impl Bench {
             cpu_seconds("self") - cpu_at_start.0,
             self.broker_cpu() - cpu_at_start.1,
         );
-        let _ = backend.delete_topic(&name).await;
+        let _ = runtime.topics.delete_topic(&name).await;
         Ok((rate, cpu))
     }
 

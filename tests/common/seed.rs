@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use moose::{App, Mode, Runtime, RuntimeConfig};
 use moose_runtime::stream::kafka::KafkaConfig;
 use moose_runtime::stream::local::LocalLog;
-use moose_runtime::stream::{StreamBackend as _, TopicSpec};
+use moose_runtime::stream::{TopicAdmin as _, TopicSpec};
 use serde_json::{Value, json};
 
 use crate::common::app::{free_addr, post_json, test_config};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use moose_runtime::stream::{EncodedRecord, MemberId, StreamBackend, TopicChange, TopicSpec};
+use moose_runtime::stream::{EncodedRecord, MemberId, Streams, TopicChange, TopicSpec};
 
 /// Long enough never to expire during a test.
 const KEEP: Duration = Duration::from_secs(3600);
@@ -20,7 +20,7 @@ fn records(prefix: &str, n: usize) -> Vec<EncodedRecord> {
 
 /// `describe_topic` until `done` holds (brokers apply some changes asynchronously).
 async fn described(
-    backend: &dyn StreamBackend,
+    backend: &dyn Streams,
     topic: &str,
     done: impl Fn(&Option<TopicSpec>) -> bool,
 ) -> Option<TopicSpec> {
@@ -35,7 +35,7 @@ async fn described(
 }
 
 /// Reads a topic from the beginning in a new group: every payload, in no particular order.
-async fn read_all(backend: &dyn StreamBackend, topic: &str, group: &str, n: usize) -> Vec<String> {
+async fn read_all(backend: &dyn Streams, topic: &str, group: &str, n: usize) -> Vec<String> {
     let mut consumer = backend
         .consumer(topic, group, MemberId::SOLE)
         .await
@@ -53,7 +53,7 @@ async fn read_all(backend: &dyn StreamBackend, topic: &str, group: &str, n: usiz
 
 /// Retention changes, more partitions, refused fewer partitions, and deletion, on topics
 /// whose names start with `prefix`.
-pub async fn check_topic_changes(backend: &dyn StreamBackend, prefix: &str) {
+pub async fn check_topic_changes(backend: &dyn Streams, prefix: &str) {
     let topic = format!("{prefix}changes");
     let spec = TopicSpec {
         name: topic.clone(),
@@ -135,7 +135,8 @@ pub async fn check_topic_changes(backend: &dyn StreamBackend, prefix: &str) {
                 None => ends.push((r.partition, r.offset + 1)),
             }
         }
-        consumer.commit(&ends).await.unwrap();
+        consumer.ack(&ends).unwrap();
+        consumer.commit_acked().await.unwrap();
     }
     drop(consumer);
     backend.delete_topic(&topic).await.unwrap();

@@ -10,7 +10,7 @@ use super::registry::{Owner, REGISTRY_TABLE, Record, read_records};
 use crate::clickhouse::ClickHouse;
 use crate::schema::ColumnType;
 use crate::schema::sql::quote_string;
-use crate::stream::{StreamBackend, TopicSpec};
+use crate::stream::{TopicAdmin, TopicSpec};
 
 /// A column as the server has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +175,7 @@ impl Actual {
     /// or in the records.
     pub async fn read(
         clickhouse: &ClickHouse,
-        backend: &dyn StreamBackend,
+        backend: &dyn TopicAdmin,
         database: &str,
         owner: &Owner<'_>,
         topics: impl IntoIterator<Item = &str>,

@@ -11,7 +11,7 @@ use super::step::{Action, NO_LONGER_DECLARED, Plan, ResourceKind, Step, StepKind
 use super::{table_diff, topic_diff};
 use crate::clickhouse::ClickHouse;
 use crate::graph::LifeCycle;
-use crate::stream::{StreamBackend, TopicChange, TopicSpec};
+use crate::stream::{TopicAdmin, TopicChange, TopicSpec};
 
 /// Which of a plan's steps may be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub async fn apply(
     plan: &Plan,
     desired: &Desired,
     clickhouse: &ClickHouse,
-    backend: &dyn StreamBackend,
+    backend: &dyn TopicAdmin,
     policy: ApplyPolicy,
 ) -> Result<ApplyReport, PlanError> {
     let external: Vec<Mismatch> = plan
@@ -115,7 +115,7 @@ pub async fn apply(
 async fn run(
     step: &Step,
     clickhouse: &ClickHouse,
-    backend: &dyn StreamBackend,
+    backend: &dyn TopicAdmin,
 ) -> Result<(), PlanError> {
     match &step.action {
         Action::Sql { statements } => {
@@ -157,7 +157,7 @@ async fn record(
     desired: &Desired,
     report: &ApplyReport,
     clickhouse: &ClickHouse,
-    backend: &dyn StreamBackend,
+    backend: &dyn TopicAdmin,
 ) -> Result<(), PlanError> {
     let database = &desired.database;
     let owner = desired.owner();
@@ -211,7 +211,7 @@ async fn record(
 pub async fn verify(
     desired: &Desired,
     clickhouse: &ClickHouse,
-    backend: &dyn StreamBackend,
+    backend: &dyn TopicAdmin,
 ) -> Result<Vec<Mismatch>, PlanError> {
     let actual = Actual::read(
         clickhouse,

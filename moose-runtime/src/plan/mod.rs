@@ -5,7 +5,7 @@
 //! 1. [`Desired`]: the graph's tables, resolved for the server's capabilities, and topics.
 //! 2. [`Actual`]: `system.tables` / `system.columns` of the app's database (types read back
 //!    with [`ColumnType`](crate::schema::ColumnType)'s `FromStr`), the topics as the
-//!    [`StreamBackend`] describes them, and moose's record of what it manages
+//!    [`TopicAdmin`](crate::stream::TopicAdmin) describes them, and moose's record of what it manages
 //!    (`_moose_resources`, see [`registry`]).
 //! 3. [`diff`]: an ordered [`Plan`] of [`Step`]s: leftovers of an interrupted re-create,
 //!    creates, alterations (columns, comments, defaults, settings, retention, partitions),
@@ -48,13 +48,13 @@ pub use step::{Action, Plan, ResourceKind, Step, StepKind};
 pub use table_diff::{NEW_SUFFIX, OLD_SUFFIX};
 
 use crate::clickhouse::ClickHouse;
-use crate::stream::StreamBackend;
+use crate::stream::TopicAdmin;
 
 /// Reads what exists and plans the changes to `desired`. Changes nothing.
 pub async fn plan(
     desired: &Desired,
     clickhouse: &ClickHouse,
-    backend: &dyn StreamBackend,
+    backend: &dyn TopicAdmin,
 ) -> Result<Plan, PlanError> {
     let actual = Actual::read(
         clickhouse,
@@ -74,7 +74,7 @@ pub async fn plan(
 pub async fn converge(
     desired: &Desired,
     clickhouse: &ClickHouse,
-    backend: &dyn StreamBackend,
+    backend: &dyn TopicAdmin,
     policy: ApplyPolicy,
 ) -> Result<(Plan, ApplyReport), PlanError> {
     let plan = plan(desired, clickhouse, backend).await?;

@@ -8,12 +8,14 @@ use super::config::RuntimeConfig;
 use super::start::{Mode, RuntimeError};
 use crate::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
 use crate::stream::local::LocalLog;
-use crate::stream::{StreamBackend, StreamError};
+use crate::stream::{StreamBackend, StreamError, Streams, TopicAdmin};
 
 /// The servers an app runs on.
 pub(crate) struct Backends {
-    /// Where streams live.
+    /// Where streams live: the data plane.
     pub streams: Arc<dyn StreamBackend>,
+    /// The same backend's topic administration.
+    pub topics: Arc<dyn TopicAdmin>,
     /// The embedded log, when `streams` is it (its retention is enforced by the runtime).
     pub log: Option<LocalLog>,
     /// The ClickHouse server in use.
@@ -35,7 +37,7 @@ impl Backends {
             Mode::Start => kafka(config).await?,
             Mode::Dev => None,
         };
-        let (streams, log): (Arc<dyn StreamBackend>, Option<LocalLog>) = match kafka {
+        let (backend, log): (Arc<dyn Streams>, Option<LocalLog>) = match kafka {
             Some(kafka) => (kafka, None),
             None => {
                 #[cfg(feature = "kafka")]
@@ -60,7 +62,8 @@ impl Backends {
         };
         match connect(config, url).await {
             Ok(clickhouse) => Ok(Backends {
-                streams,
+                streams: backend.clone(),
+                topics: backend,
                 log,
                 clickhouse,
                 local_server,
@@ -80,7 +83,7 @@ impl Backends {
 
 /// The Kafka backend, when brokers are configured.
 #[cfg(feature = "kafka")]
-async fn kafka(config: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>, StreamError> {
+async fn kafka(config: &RuntimeConfig) -> Result<Option<Arc<dyn Streams>>, StreamError> {
     match &config.kafka {
         Some(kafka) => Ok(Some(Arc::new(
             crate::stream::kafka::KafkaBackend::connect(kafka.clone()).await?,
@@ -90,7 +93,7 @@ async fn kafka(config: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>,
 }
 
 #[cfg(not(feature = "kafka"))]
-async fn kafka(_: &RuntimeConfig) -> Result<Option<Arc<dyn StreamBackend>>, StreamError> {
+async fn kafka(_: &RuntimeConfig) -> Result<Option<Arc<dyn Streams>>, StreamError> {
     Ok(None)
 }
 

@@ -24,7 +24,7 @@ pub async fn plan_app(app: &App, config: &RuntimeConfig) -> Result<Plan, Runtime
             clickhouse.capabilities(),
         )?;
         Ok::<_, RuntimeError>(
-            plan::plan(&topology.resources, clickhouse, backends.streams.as_ref()).await?,
+            plan::plan(&topology.resources, clickhouse, backends.topics.as_ref()).await?,
         )
     }
     .await;

@@ -16,7 +16,7 @@ use crate::graph::{App, LifeCycle};
 use crate::ingest::{IngestState, router_with, serve};
 use crate::plan::{self, ApplyPolicy, PlanError};
 use crate::schema::ResolvedTable;
-use crate::stream::{StreamBackend, StreamError};
+use crate::stream::{StreamBackend, StreamError, TopicAdmin};
 use crate::topology::{Topology, TopologyError};
 use crate::worker::FailureTotals;
 
@@ -62,8 +62,10 @@ pub enum RuntimeError {
 pub struct Runtime {
     /// The ClickHouse server in use.
     pub clickhouse: ClickHouse,
-    /// The stream backend.
+    /// The stream backend's data plane.
     pub backend: Arc<dyn StreamBackend>,
+    /// The stream backend's topic administration.
+    pub topics: Arc<dyn TopicAdmin>,
     /// What runs: tables, topics, workers and routes, in physical names.
     pub topology: Topology,
     workers: Workers,
@@ -99,6 +101,7 @@ impl Runtime {
             Ok((topology, workers, http)) => {
                 let Backends {
                     streams,
+                    topics,
                     clickhouse,
                     local_server,
                     ..
@@ -106,6 +109,7 @@ impl Runtime {
                 Ok(Runtime {
                     clickhouse,
                     backend: streams,
+                    topics,
                     topology,
                     workers,
                     local_server,
@@ -231,7 +235,7 @@ async fn converge(
         tracing::warn!("{warning}");
     }
     if mode == Mode::Dev {
-        create_external_topics_for_dev(topology, backends.streams.as_ref()).await?;
+        create_external_topics_for_dev(topology, backends.topics.as_ref()).await?;
     }
     let policy = if mode == Mode::Dev || config.allow_destructive {
         ApplyPolicy::EVERYTHING
@@ -241,7 +245,7 @@ async fn converge(
     let (_, report) = plan::converge(
         desired,
         &backends.clickhouse,
-        backends.streams.as_ref(),
+        backends.topics.as_ref(),
         policy,
     )
     .await?;
@@ -314,7 +318,7 @@ async fn bind_and_serve(
 /// create it, and the plan refuses to start without it.
 async fn create_external_topics_for_dev(
     topology: &Topology,
-    backend: &dyn StreamBackend,
+    backend: &dyn TopicAdmin,
 ) -> Result<(), RuntimeError> {
     for topic in &topology.resources.topics {
         if topic.life_cycle != LifeCycle::ExternallyManaged

@@ -76,8 +76,9 @@ pub struct ConsumedRecord {
     pub payload: Vec<u8>,
 }
 
-/// A stream backend: topics, durable appends and consumer groups.
-pub trait StreamBackend: Send + Sync + 'static {
+/// Topic administration: what lifecycle management (`crate::plan`) uses before the workers
+/// start. Both backends implement it next to [`StreamBackend`].
+pub trait TopicAdmin: Send + Sync + 'static {
     /// Creates the topic if missing. An existing topic is left as it is (lifecycle management
     /// decides about changes).
     fn ensure_topic<'a>(&'a self, spec: &'a TopicSpec) -> BoxFuture<'a, Result<(), StreamError>>;
@@ -93,34 +94,20 @@ pub trait StreamBackend: Send + Sync + 'static {
     /// removed partitions would be lost and keys would move. New partitions spread keys anew
     /// (hash modulo the new count), so per-key order holds only among records written after
     /// the change. Called before the runtime starts its workers.
-    ///
-    /// The default refuses: a backend that cannot change topics says so.
     fn alter_topic<'a>(
         &'a self,
         name: &'a str,
         change: &'a TopicChange,
-    ) -> BoxFuture<'a, Result<(), StreamError>> {
-        let _ = change;
-        Box::pin(async move {
-            Err(StreamError::Other(format!(
-                "this stream backend cannot change topic `{name}`; change it with the broker's own tools"
-            )))
-        })
-    }
+    ) -> BoxFuture<'a, Result<(), StreamError>>;
 
     /// Deletes a topic with its records and every consumer group's offsets on it, so a topic
     /// created later under the same name starts empty and is read from its beginning. A
     /// missing topic is not an error.
-    ///
-    /// The default refuses: a backend that cannot delete topics says so.
-    fn delete_topic<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StreamError>> {
-        Box::pin(async move {
-            Err(StreamError::Other(format!(
-                "this stream backend cannot delete topic `{name}`; delete it with the broker's own tools"
-            )))
-        })
-    }
+    fn delete_topic<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StreamError>>;
+}
 
+/// The data plane: durable appends, consumer groups, and the reads `peek` and `/ready` make.
+pub trait StreamBackend: Send + Sync + 'static {
     /// Appends records (partitioned by a hash of their key; empty keys spread round-robin)
     /// and returns only once every one of them is durable: fsynced (embedded log) or
     /// acknowledged by all in-sync replicas (Kafka). On error, none of them may be counted as
@@ -151,7 +138,25 @@ pub trait StreamBackend: Send + Sync + 'static {
     fn healthy(&self) -> BoxFuture<'_, bool>;
 }
 
+/// Both halves, for code that holds one backend for administration and data (tests, tools).
+pub trait Streams: StreamBackend + TopicAdmin {}
+
+impl<T: StreamBackend + TopicAdmin> Streams for T {}
+
+/// How long a consumer holds acknowledged offsets before committing them. A commit is a
+/// durable write of its own (an fsynced file on the embedded log, a broker round trip on
+/// Kafka) that took as long as moving a whole batch; committing once per interval keeps it
+/// off the hot path. A crash re-reads at most this much more (at-least-once either way).
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
+
 /// One member of a consumer group.
+///
+/// The worker reads with [`poll`](StreamConsumer::poll) and acknowledges, per partition, the
+/// offsets its finished work reached ([`ack`](StreamConsumer::ack)): outputs produced, rows
+/// inserted. The consumer owns the commit cadence: acknowledged offsets are committed at most
+/// [`COMMIT_INTERVAL`] later (on a poll), whenever the member gives a partition up (a Kafka
+/// rebalance), and on [`commit_acked`](StreamConsumer::commit_acked), which a worker calls
+/// before it stops or when its downstream needs the commit to follow a write at once.
 pub trait StreamConsumer: Send {
     /// Up to `max_records` records that are durable in the stream, waiting at most
     /// `max_wait` for the first one; an empty batch when none arrived.
@@ -161,22 +166,42 @@ pub trait StreamConsumer: Send {
         max_wait: Duration,
     ) -> BoxFuture<'_, Result<Vec<ConsumedRecord>, StreamError>>;
 
-    /// Commits, per partition, the offset of the next record to read. Called only after
-    /// everything before it is durable downstream.
-    fn commit<'a>(
-        &'a mut self,
-        offsets: &'a [(u32, u64)],
-    ) -> BoxFuture<'a, Result<(), StreamError>>;
+    /// Says that, per partition, everything before `offsets` is durable downstream. Refuses
+    /// an offset past the partition's end (a worker's bug, never data).
+    fn ack(&mut self, offsets: &[(u32, u64)]) -> Result<(), StreamError>;
 
-    /// Rewinds to the committed offsets (after a failed batch, so it is read again).
-    fn rewind(&mut self) -> BoxFuture<'_, Result<(), StreamError>>;
+    /// Commits every acknowledged offset now.
+    fn commit_acked(&mut self) -> BoxFuture<'_, Result<(), StreamError>>;
+}
 
-    /// Says that, per partition, everything before `offsets` is durable downstream though not
-    /// committed yet (a worker that commits every so often, not after every batch). A member
-    /// that can lose partitions to another (Kafka, in a rebalance) commits these offsets of
-    /// the partitions it gives up, so their next owner does not do the work again. The
-    /// default does nothing: the embedded log's groups never move a partition under a worker.
-    fn done(&mut self, offsets: &[(u32, u64)]) {
-        let _ = offsets;
+/// Acknowledged offsets not committed yet, per partition, and since when: the commit cadence
+/// both backends share.
+#[derive(Debug, Default)]
+pub(crate) struct Acked {
+    next: std::collections::BTreeMap<u32, u64>,
+    since: Option<std::time::Instant>,
+}
+
+impl Acked {
+    /// Adds acknowledged offsets (the highest per partition wins).
+    pub fn add(&mut self, offsets: &[(u32, u64)]) {
+        for &(partition, offset) in offsets {
+            let entry = self.next.entry(partition).or_default();
+            *entry = (*entry).max(offset);
+        }
+        if !self.next.is_empty() {
+            self.since.get_or_insert_with(std::time::Instant::now);
+        }
+    }
+
+    /// Whether the oldest pending acknowledgement is [`COMMIT_INTERVAL`] old.
+    pub fn due(&self) -> bool {
+        self.since.is_some_and(|s| s.elapsed() >= COMMIT_INTERVAL)
+    }
+
+    /// Takes every pending offset (to commit; [`Acked::add`] them back if that fails).
+    pub fn take(&mut self) -> Vec<(u32, u64)> {
+        self.since = None;
+        std::mem::take(&mut self.next).into_iter().collect()
     }
 }

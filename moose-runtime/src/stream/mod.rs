@@ -13,8 +13,10 @@ mod error;
 pub mod kafka;
 pub mod local;
 
+pub(crate) use backend::Acked;
 pub use backend::{
-    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, TopicChange, TopicSpec,
+    COMMIT_INTERVAL, ConsumedRecord, MemberId, StreamBackend, StreamConsumer, Streams, TopicAdmin,
+    TopicChange, TopicSpec,
 };
 pub use error::StreamError;
 

@@ -16,13 +16,6 @@ pub const DEFAULT_SYNC_MAX_DELAY: Duration = Duration::from_secs(1);
 /// commit, small enough to keep per-batch latency in milliseconds.
 pub const DEFAULT_TRANSFORM_BATCH: usize = 10_000;
 
-/// Longest a transform holds back the commit of source offsets whose outputs are durable.
-/// A commit is a durable write of its own (an fsync'd file on the embedded log, a broker
-/// round trip on Kafka) and took as long as moving a whole batch; committing once per
-/// interval instead of once per batch keeps it off the hot path. A crash re-reads at most
-/// this much more (at-least-once either way). An idle or stopping worker commits at once.
-pub const DEFAULT_TRANSFORM_COMMIT_INTERVAL: Duration = Duration::from_millis(200);
-
 /// How long an idle worker waits for records before checking for shutdown again.
 pub const DEFAULT_POLL_WAIT: Duration = Duration::from_millis(100);
 

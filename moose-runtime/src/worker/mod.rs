@@ -23,7 +23,7 @@ mod transform;
 pub use backoff::Backoff;
 pub use config::{
     DEFAULT_POLL_WAIT, DEFAULT_SYNC_MAX_BYTES, DEFAULT_SYNC_MAX_DELAY, DEFAULT_SYNC_MAX_ROWS,
-    DEFAULT_TRANSFORM_BATCH, DEFAULT_TRANSFORM_COMMIT_INTERVAL, SyncConfig,
+    DEFAULT_TRANSFORM_BATCH, SyncConfig,
 };
 pub use dead_letter::{DeadLetterSink, FailureCounts, FailureTotals};
 pub use ledger::SyncLedger;

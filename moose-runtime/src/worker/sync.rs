@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::DeadLetterSink;
 use super::ledger::SyncLedger;
-use super::transform::commit_with_retry;
+use super::transform::commit_now;
 use super::{Backoff, DEFAULT_POLL_WAIT, SyncConfig, WorkerState, WorkerStatus};
 use crate::clickhouse::{ClickHouse, ClickHouseError};
 use crate::graph::{DeadLetter, DeadLetterKind, DeadLetterSource, ModelCodec, RowError};
@@ -304,9 +304,11 @@ impl SyncWorker {
         {
             return false;
         }
-        commit_with_retry(
+        // Committed at once, not on the consumer's cadence: the ledger's range of this
+        // partition is only right while the committed offset is its start.
+        commit_now(
             self.consumer.as_mut(),
-            &[(partition, last + 1)],
+            Some(&[(partition, last + 1)]),
             &self.name,
             cancel,
         )

@@ -18,7 +18,7 @@ use crate::clickhouse::{ClickHouse, ClickHouseConfig};
 use crate::graph::{DeadLetter, DeadLetterKind, DeadLetterSource, EncodedRecord, ModelCodec};
 use crate::schema::{OrderBy, ResolvedTable, TableConfig};
 use crate::stream::local::LocalLog;
-use crate::stream::{MemberId, StreamBackend, TopicSpec};
+use crate::stream::{MemberId, StreamBackend, TopicAdmin, TopicSpec};
 
 /// A ClickHouse that reports version 24.8 and records inserts; while `hang` is set it never
 /// answers an insert (as if the process died after the server stored it).

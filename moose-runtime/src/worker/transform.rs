@@ -7,10 +7,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::dead_letter::{DeadLetterSink, produce_durably};
-use super::{
-    Backoff, DEFAULT_POLL_WAIT, DEFAULT_TRANSFORM_BATCH, DEFAULT_TRANSFORM_COMMIT_INTERVAL,
-    WorkerState, WorkerStatus,
-};
+use super::{Backoff, DEFAULT_POLL_WAIT, DEFAULT_TRANSFORM_BATCH, WorkerState, WorkerStatus};
 use crate::graph::{
     DeadLetter, DeadLetterSource, EncodedRecord, ErasedConsumer, ErasedTransform, Failure,
 };
@@ -43,17 +40,21 @@ pub(crate) fn next_offsets(records: &[ConsumedRecord]) -> Vec<(u32, u64)> {
     next.into_iter().collect()
 }
 
-/// Retries `commit` until it succeeds or shutdown; a failed commit only means the batch may be
-/// read again (at-least-once), so retrying is safe.
-pub(crate) async fn commit_with_retry(
+/// Acknowledges `offsets` (`None`: nothing new) and commits every acknowledged offset now,
+/// retrying until it succeeds or shutdown; a failed commit only means the records may be read
+/// again (at-least-once), so retrying is safe.
+pub(crate) async fn commit_now(
     consumer: &mut dyn StreamConsumer,
-    offsets: &[(u32, u64)],
+    offsets: Option<&[(u32, u64)]>,
     what: &str,
     cancel: &CancellationToken,
 ) {
+    if let Some(offsets) = offsets {
+        acknowledge(consumer, offsets, what);
+    }
     let mut backoff = Backoff::default();
     loop {
-        match consumer.commit(offsets).await {
+        match consumer.commit_acked().await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(worker = what, error = %e, "commit failed; retrying");
@@ -63,6 +64,14 @@ pub(crate) async fn commit_with_retry(
                 tokio::time::sleep(backoff.next_delay()).await;
             }
         }
+    }
+}
+
+/// Acknowledges finished offsets; the consumer commits them on its cadence. A refusal is a
+/// bug in the worker (an offset it never read), logged: the records are then read again.
+pub(crate) fn acknowledge(consumer: &mut dyn StreamConsumer, offsets: &[(u32, u64)], what: &str) {
+    if let Err(e) = consumer.ack(offsets) {
+        tracing::error!(worker = what, error = %e, "acknowledging offsets failed; the records will be read again");
     }
 }
 
@@ -90,15 +99,14 @@ impl TransformWorker {
     /// Runs until `cancel`; the batch in hand is finished (produced and committed) first.
     ///
     /// Per batch: apply the function, write the outputs, write the dead letters (decode
-    /// failures, `Err` returns, panics), and only once both are durable mark the source
-    /// offsets for commit. Marked offsets are committed at most every
-    /// [`DEFAULT_TRANSFORM_COMMIT_INTERVAL`], when the source is idle, and when stopping. A
-    /// crash anywhere before a commit re-reads its batches: outputs and dead letters may then
-    /// be written twice (at-least-once), never lost.
+    /// failures, `Err` returns, panics), and only once both are durable acknowledge the source
+    /// offsets; the consumer commits them on its cadence
+    /// ([`COMMIT_INTERVAL`](crate::stream::COMMIT_INTERVAL)) and this worker once more when
+    /// stopping. A crash anywhere before a commit re-reads its batches: outputs and dead
+    /// letters may then be written twice (at-least-once), never lost.
     pub async fn run(mut self, cancel: CancellationToken) {
         self.status.set(WorkerState::Running);
         let mut backoff = Backoff::default();
-        let mut unacked = Uncommitted::default();
         while !cancel.is_cancelled() {
             let records = match self
                 .consumer
@@ -114,9 +122,6 @@ impl TransformWorker {
                 }
             };
             if records.is_empty() {
-                unacked
-                    .commit(self.consumer.as_mut(), &self.name, &cancel)
-                    .await;
                 continue;
             }
             let polled = Instant::now();
@@ -154,66 +159,20 @@ impl TransformWorker {
                 // after a restart.
                 break;
             }
-            unacked.add(&records);
-            self.consumer.done(&next_offsets(&records));
-            let produced = Instant::now();
-            if unacked
-                .since
-                .is_some_and(|s| s.elapsed() >= DEFAULT_TRANSFORM_COMMIT_INTERVAL)
-            {
-                unacked
-                    .commit(self.consumer.as_mut(), &self.name, &cancel)
-                    .await;
-            }
+            acknowledge(self.consumer.as_mut(), &next_offsets(&records), &self.name);
             tracing::debug!(
                 worker = %self.name,
                 records = records.len(),
                 outputs = outputs.len(),
-                apply_and_produce_us = produced.duration_since(polled).as_micros() as u64,
-                commit_us = produced.elapsed().as_micros() as u64,
+                apply_and_produce_us = polled.elapsed().as_micros() as u64,
                 "batch moved"
             );
             backoff.reset();
             self.status.set(WorkerState::Running);
         }
         // Batches whose outputs are durable are committed even when stopping.
-        unacked
-            .commit(self.consumer.as_mut(), &self.name, &cancel)
-            .await;
+        commit_now(self.consumer.as_mut(), None, &self.name, &cancel).await;
         self.status.set(WorkerState::Stopped);
-    }
-}
-
-/// Source offsets whose batches' outputs are durable, not yet committed.
-#[derive(Default)]
-struct Uncommitted {
-    /// Next offset per partition.
-    next: BTreeMap<u32, u64>,
-    /// When the oldest of them was marked.
-    since: Option<Instant>,
-}
-
-impl Uncommitted {
-    fn add(&mut self, records: &[ConsumedRecord]) {
-        for (partition, offset) in next_offsets(records) {
-            let entry = self.next.entry(partition).or_default();
-            *entry = (*entry).max(offset);
-        }
-        self.since.get_or_insert_with(Instant::now);
-    }
-
-    async fn commit(
-        &mut self,
-        consumer: &mut dyn StreamConsumer,
-        what: &str,
-        cancel: &CancellationToken,
-    ) {
-        if self.next.is_empty() {
-            return;
-        }
-        let offsets: Vec<(u32, u64)> = std::mem::take(&mut self.next).into_iter().collect();
-        self.since = None;
-        commit_with_retry(consumer, &offsets, what, cancel).await;
     }
 }
 
@@ -276,15 +235,10 @@ impl ConsumerWorker {
             {
                 break;
             }
-            commit_with_retry(
-                self.consumer.as_mut(),
-                &next_offsets(&records),
-                &self.name,
-                &cancel,
-            )
-            .await;
+            acknowledge(self.consumer.as_mut(), &next_offsets(&records), &self.name);
             backoff.reset();
         }
+        commit_now(self.consumer.as_mut(), None, &self.name, &cancel).await;
         self.status.set(WorkerState::Stopped);
     }
 }

@@ -20,7 +20,6 @@ use tower::ServiceExt;
 use super::*;
 use crate::graph::{BoxFuture, EncodedRecord, ModelCodec};
 use crate::schema::{Column, ColumnType, ColumnValue, DataModel, EncodeError, FieldOptions};
-use crate::stream::TopicSpec;
 use crate::stream::{ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError};
 
 #[derive(Serialize, Deserialize)]
@@ -89,15 +88,6 @@ impl FakeBackend {
 }
 
 impl StreamBackend for FakeBackend {
-    fn ensure_topic<'a>(&'a self, _: &'a TopicSpec) -> BoxFuture<'a, Result<(), StreamError>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn describe_topic<'a>(
-        &'a self,
-        _: &'a str,
-    ) -> BoxFuture<'a, Result<Option<TopicSpec>, StreamError>> {
-        Box::pin(async { Ok(None) })
-    }
     fn produce<'a>(
         &'a self,
         topic: &'a str,

@@ -1,4 +1,4 @@
-//! [`KafkaBackend`]: the [`StreamBackend`] on Kafka / Redpanda.
+//! [`KafkaBackend`]: [`TopicAdmin`] and [`StreamBackend`] on Kafka / Redpanda.
 
 use rdkafka::producer::Producer as _;
 
@@ -9,7 +9,8 @@ use super::peek::latest;
 use super::produce::Producer;
 use crate::graph::{BoxFuture, EncodedRecord};
 use crate::stream::{
-    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicChange, TopicSpec,
+    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicAdmin, TopicChange,
+    TopicSpec,
 };
 
 /// Streams as Kafka topics: one shared idempotent producer, one admin client, and one
@@ -72,7 +73,7 @@ impl KafkaBackend {
     }
 }
 
-impl StreamBackend for KafkaBackend {
+impl TopicAdmin for KafkaBackend {
     fn ensure_topic<'a>(&'a self, spec: &'a TopicSpec) -> BoxFuture<'a, Result<(), StreamError>> {
         Box::pin(self.topics.ensure(spec))
     }
@@ -95,7 +96,9 @@ impl StreamBackend for KafkaBackend {
     fn delete_topic<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StreamError>> {
         Box::pin(self.topics.delete(name))
     }
+}
 
+impl StreamBackend for KafkaBackend {
     fn produce<'a>(
         &'a self,
         topic: &'a str,

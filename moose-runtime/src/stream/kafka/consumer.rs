@@ -8,23 +8,26 @@ use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer as RdStreamCon
 use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::config::{ADMIN_TIMEOUT, KafkaConfig};
+use super::config::KafkaConfig;
 use super::context::GroupContext;
 use super::error::{is_rebalance, is_transient, stream_error};
 use crate::graph::BoxFuture;
-use crate::stream::{ConsumedRecord, StreamConsumer, StreamError};
+use crate::stream::{Acked, ConsumedRecord, StreamConsumer, StreamError};
 
 type Member = RdStreamConsumer<GroupContext>;
 
-/// Reads the partitions the group assigns to this member and commits what its worker made
-/// durable downstream. Offsets are committed only by [`StreamConsumer::commit`]: nothing is
-/// committed automatically, so a crash re-reads from the last commit (at-least-once).
+/// Reads the partitions the group assigns to this member and commits what its worker
+/// acknowledged: on the cadence of [`Acked`], when a rebalance takes a partition away (the
+/// [`GroupContext`] commits the acknowledged offsets of revoked partitions), and on
+/// [`StreamConsumer::commit_acked`]. Nothing unacknowledged is ever committed, so a crash
+/// re-reads from the last commit (at-least-once).
 pub(super) struct KafkaConsumer {
     /// `Some` until dropped; dropping it leaves the group (blocking, so off the async threads).
     member: Option<Arc<Member>>,
     context: GroupContext,
     topic: String,
     group: String,
+    acked: Acked,
 }
 
 impl KafkaConsumer {
@@ -48,6 +51,7 @@ impl KafkaConsumer {
             context,
             topic: topic.to_owned(),
             group: group.to_owned(),
+            acked: Acked::default(),
         })
     }
 
@@ -77,6 +81,13 @@ impl KafkaConsumer {
         max_records: usize,
         max_wait: Duration,
     ) -> Result<Vec<ConsumedRecord>, StreamError> {
+        if self.acked.due() {
+            let offsets = self.acked.take();
+            if let Err(e) = self.commit_offsets(&offsets).await {
+                tracing::warn!(topic = %self.topic, group = %self.group, error = %e, "committing acknowledged offsets failed; retrying at the next poll");
+                self.acked.add(&offsets);
+            }
+        }
         let mut out = Vec::new();
         if max_records == 0 {
             return Ok(out);
@@ -168,50 +179,6 @@ impl KafkaConsumer {
             )),
         }
     }
-
-    async fn rewind_to_committed(&mut self) -> Result<(), StreamError> {
-        let owned: Vec<i32> = self.context.lock().owned.iter().copied().collect();
-        if owned.is_empty() {
-            return Ok(());
-        }
-        let (member, topic) = (self.member().clone(), self.topic.clone());
-        let positions = blocking(move || {
-            let mut list = TopicPartitionList::new();
-            for &partition in &owned {
-                list.add_partition(&topic, partition);
-            }
-            // Dropped before returning: a list from `committed_offsets` alive while its
-            // consumer is dropped hangs the drop.
-            let committed = member.committed_offsets(list, ADMIN_TIMEOUT)?;
-            let mut seek = TopicPartitionList::new();
-            let mut positions = Vec::new();
-            for element in committed.elements() {
-                let offset = match element.offset() {
-                    Offset::Offset(n) => Offset::Offset(n),
-                    _ => Offset::Beginning,
-                };
-                if let Offset::Offset(n) = offset {
-                    positions.push((element.partition(), n));
-                }
-                seek.add_partition_offset(&topic, element.partition(), offset)?;
-            }
-            drop(committed);
-            let sought = member.seek_partitions(seek, ADMIN_TIMEOUT)?;
-            for element in sought.elements() {
-                element.error()?;
-            }
-            Ok(positions)
-        })
-        .await
-        .map_err(|e| stream_error("rewinding to the committed offsets of", &self.topic, &e))?;
-        let mut assignment = self.context.lock();
-        for (partition, offset) in positions {
-            if assignment.owned.contains(&partition) {
-                assignment.positions.insert(partition, offset);
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Runs a blocking librdkafka call off the async threads.
@@ -232,26 +199,34 @@ impl StreamConsumer for KafkaConsumer {
         Box::pin(self.poll_records(max_records, max_wait))
     }
 
-    fn commit<'a>(
-        &'a mut self,
-        offsets: &'a [(u32, u64)],
-    ) -> BoxFuture<'a, Result<(), StreamError>> {
-        Box::pin(self.commit_offsets(offsets))
-    }
-
-    fn rewind(&mut self) -> BoxFuture<'_, Result<(), StreamError>> {
-        Box::pin(self.rewind_to_committed())
-    }
-
-    fn done(&mut self, offsets: &[(u32, u64)]) {
-        let mut assignment = self.context.lock();
-        for &(partition, offset) in offsets {
-            let partition = partition as i32;
-            if assignment.owned.contains(&partition) {
-                let entry = assignment.done.entry(partition).or_default();
-                *entry = (*entry).max(offset as i64);
+    fn ack(&mut self, offsets: &[(u32, u64)]) -> Result<(), StreamError> {
+        {
+            // Marked done at once, so a rebalance before the next commit commits them.
+            let mut assignment = self.context.lock();
+            for &(partition, offset) in offsets {
+                let partition = partition as i32;
+                if assignment.owned.contains(&partition) {
+                    let entry = assignment.done.entry(partition).or_default();
+                    *entry = (*entry).max(offset as i64);
+                }
             }
         }
+        self.acked.add(offsets);
+        Ok(())
+    }
+
+    fn commit_acked(&mut self) -> BoxFuture<'_, Result<(), StreamError>> {
+        Box::pin(async move {
+            let offsets = self.acked.take();
+            if offsets.is_empty() {
+                return Ok(());
+            }
+            let result = self.commit_offsets(&offsets).await;
+            if result.is_err() {
+                self.acked.add(&offsets);
+            }
+            result
+        })
     }
 }
 

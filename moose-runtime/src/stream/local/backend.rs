@@ -1,4 +1,4 @@
-//! [`StreamBackend`] for [`LocalLog`].
+//! [`TopicAdmin`] and [`StreamBackend`] for [`LocalLog`].
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,7 +11,8 @@ use super::partition::Position;
 use super::record::{EncodedBatch, MAX_BODY_BYTES};
 use crate::graph::{BoxFuture, EncodedRecord};
 use crate::stream::{
-    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicChange, TopicSpec,
+    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicAdmin, TopicChange,
+    TopicSpec,
 };
 
 /// Runs blocking file work off the async threads.
@@ -101,7 +102,7 @@ impl LocalLog {
     }
 }
 
-impl StreamBackend for LocalLog {
+impl TopicAdmin for LocalLog {
     fn ensure_topic<'a>(&'a self, spec: &'a TopicSpec) -> BoxFuture<'a, Result<(), StreamError>> {
         let inner = self.inner.clone();
         let spec = spec.clone();
@@ -134,7 +135,9 @@ impl StreamBackend for LocalLog {
         let (inner, name) = (self.inner.clone(), name.to_owned());
         Box::pin(blocking(move || inner.delete_topic(&name)))
     }
+}
 
+impl StreamBackend for LocalLog {
     fn produce<'a>(
         &'a self,
         topic: &'a str,

@@ -12,7 +12,7 @@ use super::log::LogInner;
 use super::partition::{Partition, Position};
 use super::topic::Topic;
 use crate::graph::BoxFuture;
-use crate::stream::{ConsumedRecord, MemberId, StreamConsumer, StreamError};
+use crate::stream::{Acked, ConsumedRecord, MemberId, StreamConsumer, StreamError};
 
 /// A partition this member reads, and where.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub(super) struct LocalConsumer {
     /// Partition the next poll starts with, rotating so none is starved.
     next: usize,
     wake: watch::Receiver<()>,
+    /// Acknowledged offsets not committed yet.
+    acked: Acked,
 }
 
 impl LocalConsumer {
@@ -57,6 +59,7 @@ impl LocalConsumer {
             owned,
             next: 0,
             wake,
+            acked: Acked::default(),
         }
     }
 
@@ -65,6 +68,13 @@ impl LocalConsumer {
         max_records: usize,
         max_wait: Duration,
     ) -> Result<Vec<ConsumedRecord>, StreamError> {
+        if self.acked.due() {
+            // The commit cadence: a failed commit is retried at the next poll; meanwhile only
+            // a crash would read those records again.
+            if let Err(e) = self.commit_acked_offsets().await {
+                tracing::warn!(topic = %self.topic.spec.name, error = %e, "committing acknowledged offsets failed; retrying at the next poll");
+            }
+        }
         if max_records == 0 {
             return Ok(Vec::new());
         }
@@ -92,11 +102,12 @@ impl LocalConsumer {
         }
     }
 
-    async fn commit_offsets(&mut self, offsets: &[(u32, u64)]) -> Result<(), StreamError> {
+    /// Refuses offsets of partitions the topic does not have or past a partition's end.
+    fn check(&self, offsets: &[(u32, u64)]) -> Result<(), StreamError> {
         for &(partition, offset) in offsets {
             let Some(p) = self.topic.partitions.get(partition as usize) else {
                 return Err(StreamError::Other(format!(
-                    "cannot commit partition {partition} of topic `{}`: it has {} partitions",
+                    "cannot acknowledge partition {partition} of topic `{}`: it has {} partitions",
                     self.topic.spec.name,
                     self.topic.partitions.len()
                 )));
@@ -104,14 +115,28 @@ impl LocalConsumer {
             let end = p.high_watermark();
             if offset > end {
                 return Err(StreamError::Other(format!(
-                    "cannot commit offset {offset} for partition {partition} of topic `{}`: the \
-                     partition ends at offset {end}; commit the offset after the last record read",
+                    "cannot acknowledge offset {offset} for partition {partition} of topic `{}`: \
+                     the partition ends at offset {end}; acknowledge the offset after the last \
+                     record read",
                     self.topic.spec.name
                 )));
             }
         }
-        let (group, offsets) = (self.offsets.clone(), offsets.to_vec());
-        blocking(move || group.commit(&offsets)).await
+        Ok(())
+    }
+
+    async fn commit_acked_offsets(&mut self) -> Result<(), StreamError> {
+        let offsets = self.acked.take();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let group = self.offsets.clone();
+        let pending = offsets.clone();
+        let result = blocking(move || group.commit(&pending)).await;
+        if result.is_err() {
+            self.acked.add(&offsets);
+        }
+        result
     }
 }
 
@@ -155,6 +180,18 @@ fn committed_position(offsets: &GroupOffsets, partition: &Partition) -> Position
     Position::new(committed)
 }
 
+impl Drop for LocalConsumer {
+    /// A member that stops commits what it acknowledged, like a Kafka member leaving its group.
+    fn drop(&mut self) {
+        let offsets = self.acked.take();
+        if !offsets.is_empty()
+            && let Err(e) = self.offsets.commit(&offsets)
+        {
+            tracing::warn!(topic = %self.topic.spec.name, error = %e, "committing acknowledged offsets on close failed; those records will be read again");
+        }
+    }
+}
+
 impl StreamConsumer for LocalConsumer {
     fn poll(
         &mut self,
@@ -164,19 +201,13 @@ impl StreamConsumer for LocalConsumer {
         Box::pin(self.poll_records(max_records, max_wait))
     }
 
-    fn commit<'a>(
-        &'a mut self,
-        offsets: &'a [(u32, u64)],
-    ) -> BoxFuture<'a, Result<(), StreamError>> {
-        Box::pin(self.commit_offsets(offsets))
+    fn ack(&mut self, offsets: &[(u32, u64)]) -> Result<(), StreamError> {
+        self.check(offsets)?;
+        self.acked.add(offsets);
+        Ok(())
     }
 
-    fn rewind(&mut self) -> BoxFuture<'_, Result<(), StreamError>> {
-        Box::pin(async move {
-            for owned in &mut self.owned {
-                owned.position = committed_position(&self.offsets, &owned.partition);
-            }
-            Ok(())
-        })
+    fn commit_acked(&mut self) -> BoxFuture<'_, Result<(), StreamError>> {
+        Box::pin(self.commit_acked_offsets())
     }
 }

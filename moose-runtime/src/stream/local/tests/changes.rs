@@ -47,7 +47,8 @@ async fn more_partitions_keep_every_record_and_take_new_ones() {
     log.produce("events", &old).await.unwrap();
     let mut c = consumer(&log, "events", "g").await;
     let first = read_exactly(c.as_mut(), 10).await;
-    c.commit(&[(0, 10)]).await.unwrap();
+    c.ack(&[(0, 10)]).unwrap();
+    c.commit_acked().await.unwrap();
     drop(c);
     assert_eq!(first.len(), 10);
 
@@ -112,7 +113,8 @@ async fn a_deleted_topic_comes_back_empty_with_its_groups_starting_over() {
     log.produce("events", &old).await.unwrap();
     let mut c = consumer(&log, "events", "sync").await;
     read_exactly(c.as_mut(), 5).await;
-    c.commit(&[(0, 5)]).await.unwrap();
+    c.ack(&[(0, 5)]).unwrap();
+    c.commit_acked().await.unwrap();
     drop(c);
 
     log.delete_topic("events").await.unwrap();

@@ -13,7 +13,8 @@ async fn a_group_resumes_from_its_committed_offsets_after_the_log_is_reopened() 
         let mut c = consumer(&log, "events", "sync").await;
         let first = c.poll(4, Duration::from_secs(5)).await.unwrap();
         assert_eq!(payloads(&first), ["0", "1", "2", "3"]);
-        c.commit(&[(0, 4)]).await.unwrap();
+        c.ack(&[(0, 4)]).unwrap();
+        c.commit_acked().await.unwrap();
         // Read further without committing: these must come again after the restart.
         assert_eq!(c.poll(3, Duration::from_secs(5)).await.unwrap().len(), 3);
     }
@@ -47,7 +48,8 @@ async fn groups_are_independent_and_a_new_group_starts_at_the_beginning() {
             )
         })
         .collect();
-    a.commit(&ends).await.unwrap();
+    a.ack(&ends).unwrap();
+    a.commit_acked().await.unwrap();
 
     let mut b = consumer(&log, "events", "b").await;
     assert_eq!(
@@ -66,23 +68,44 @@ async fn groups_are_independent_and_a_new_group_starts_at_the_beginning() {
 }
 
 #[tokio::test]
-async fn rewind_goes_back_to_the_committed_offsets() {
+async fn acknowledged_offsets_are_committed_on_the_cadence_and_a_crash_rereads_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let log = open_with_topic(dir.path(), &spec("events", 1, KEEP)).await;
     let records: Vec<_> = (0..5).map(|i| record("k", &i.to_string())).collect();
     log.produce("events", &records).await.unwrap();
+
+    // Acknowledged, then a crash before the cadence came round: read again.
     let mut c = consumer(&log, "events", "g").await;
     assert_eq!(c.poll(2, Duration::from_secs(5)).await.unwrap().len(), 2);
-    c.commit(&[(0, 2)]).await.unwrap();
+    c.ack(&[(0, 2)]).unwrap();
+    std::mem::forget(c);
+    let mut c = consumer(&log, "events", "g").await;
     assert_eq!(
         payloads(&c.poll(2, Duration::from_secs(5)).await.unwrap()),
-        ["2", "3"]
+        ["0", "1"],
+        "nothing was committed"
     );
-    c.rewind().await.unwrap();
+
+    // Acknowledged, and a poll after COMMIT_INTERVAL commits it: a crash then reads on.
+    c.ack(&[(0, 2)]).unwrap();
+    tokio::time::sleep(crate::stream::COMMIT_INTERVAL).await;
+    assert_eq!(
+        payloads(&c.poll(1, Duration::from_secs(5)).await.unwrap()),
+        ["2"]
+    );
+    std::mem::forget(c);
+    let mut c = consumer(&log, "events", "g").await;
     assert_eq!(
         payloads(&read_exactly(c.as_mut(), 3).await),
-        ["2", "3", "4"]
+        ["2", "3", "4"],
+        "the cadence committed offset 2"
     );
+
+    // A member that stops commits what it acknowledged.
+    c.ack(&[(0, 4)]).unwrap();
+    drop(c);
+    let mut c = consumer(&log, "events", "g").await;
+    assert_eq!(payloads(&read_exactly(c.as_mut(), 1).await), ["4"]);
 }
 
 #[tokio::test]
@@ -120,12 +143,13 @@ async fn members_of_a_group_split_the_partitions() {
 }
 
 #[tokio::test]
-async fn committing_past_the_end_of_a_partition_is_refused() {
+async fn acknowledging_past_the_end_of_a_partition_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let log = open_with_topic(dir.path(), &spec("events", 1, KEEP)).await;
     log.produce("events", &[record("k", "0")]).await.unwrap();
     let mut c = consumer(&log, "events", "g").await;
-    assert!(c.commit(&[(0, 2)]).await.is_err());
-    assert!(c.commit(&[(5, 0)]).await.is_err());
-    c.commit(&[(0, 1)]).await.unwrap();
+    assert!(c.ack(&[(0, 2)]).is_err());
+    assert!(c.ack(&[(5, 0)]).is_err());
+    c.ack(&[(0, 1)]).unwrap();
+    c.commit_acked().await.unwrap();
 }

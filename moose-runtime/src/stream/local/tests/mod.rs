@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::{LocalLog, LocalLogConfig};
 use crate::stream::{
-    ConsumedRecord, EncodedRecord, MemberId, StreamBackend, StreamConsumer, TopicSpec,
+    ConsumedRecord, EncodedRecord, MemberId, StreamBackend, StreamConsumer, TopicAdmin, TopicSpec,
 };
 
 /// Long enough never to expire during a test.
