@@ -5,6 +5,9 @@
 //! record that got a 200 is in the final table, and reports how many keys landed twice
 //! (at-least-once allows that; see the README's "Guarantees").
 //!
+//! Over 400 lines: three fault scenarios sharing one load generator and one checker of what was
+//! acknowledged against what was stored.
+//!
 //! Every wait is bounded; no timing decides pass or fail.
 
 mod common;

@@ -2,6 +2,9 @@
 //! log, and a real ClickHouse 18.16 server. One runtime serves every case, one after the
 //! other; each case is named, and every failing case is reported by name at the end.
 //!
+//! Over 400 lines: the harness that runs every case against one app and checks the stream and
+//! tables after each; the cases themselves are in `hostile_input/`.
+//!
 //! For each case the suite checks what a user would notice:
 //!
 //! - the answer: a 4xx with a JSON `{"error": <sentence>}` for bad input (or the 200 a valid

@@ -3,6 +3,10 @@
 //! table name stand for two versions of a model) and checks, for each lifecycle mode, what
 //! changed on the server, what was blocked, and that no row or record was lost where the mode
 //! promises it.
+//!
+//! Over 400 lines: one test per lifecycle change (columns, types, ORDER BY, topics, drops,
+//! external tables), each checked in every mode on the same real servers; they share the
+//! `Servers` harness at the top.
 
 mod common;
 

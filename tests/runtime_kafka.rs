@@ -3,6 +3,8 @@
 //! own console clients and kafka-python reading and writing topics; and a broker outage that
 //! loses nothing that got a 200. (Three brokers, several instances, partitions added while
 //! records flow, and authentication have files of their own: `tests/kafka_*.rs`.)
+//!
+//! Over 400 lines: each seed example and each foreign Kafka client on the same broker harness.
 
 mod common;
 #[path = "common/seed.rs"]

@@ -1,6 +1,9 @@
 //! The stream backend contract, checked against both backends: the embedded log (`local::*`)
 //! and Kafka on a one-node Apache Kafka 4.4 cluster (`kafka::*`). Each property is one
 //! generic function run once per backend, so both are held to the same assertions.
+//!
+//! Over 400 lines: one generic function per property of the backend contract, instantiated for
+//! both backends by the macro at the end.
 
 mod common;
 

@@ -3,6 +3,9 @@
 //! with `Runtime::start`, fed with batched POSTs over K loopback connections, and measured
 //! against what bounds it, in the same run:
 //!
+//! Over 400 lines: the phases of one benchmark run (start, load, drain, references, report)
+//! share its state; the pieces that stand alone live in the sibling modules.
+//!
 //! - **pipeline (max)**: N records as fast as the ingest API answers; rows/s from the first
 //!   request until every row is queryable in `final_stream`, request latency, queryable
 //!   latency, peak RSS, CPU per row of this process, of ClickHouse and (`--broker-pid`) of the

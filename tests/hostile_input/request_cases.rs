@@ -1,5 +1,8 @@
 //! Cases about the request around the body: content types, size limits, slow clients,
 //! route names, methods, headers, connections.
+//!
+//! Over 400 lines: a table of named cases, one per hostile request; a case is a few lines and
+//! they read best together.
 
 use std::net::SocketAddr;
 use std::time::Duration;

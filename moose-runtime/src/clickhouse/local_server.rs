@@ -1,6 +1,10 @@
 //! A ClickHouse server process that the runtime starts and owns: dev mode's table backend
 //! and the server integration tests run against.
 //!
+//! Over 400 lines because starting a server someone else wrote is one job with many edges:
+//! finding the binary, free ports, its config file, waiting for it, reporting why it did not
+//! start, stopping it; split, each part would need the others' state.
+//!
 //! [`LocalClickHouse::start`] finds a server binary, picks free loopback ports, writes a
 //! minimal `config.xml` + `users.xml` into the data directory, starts the process and waits
 //! until `GET /ping` answers `Ok.`. Dropping the handle stops the server.

@@ -1,5 +1,8 @@
 //! What exists: tables of the app's database as `system.tables` / `system.columns` describe
 //! them, and topics as the stream backend describes them.
+//!
+//! Over 400 lines: reading tables (`system.tables`, `system.columns`, settings) and topics, and
+//! the registry of what moose manages, into one picture of what exists.
 
 use std::collections::BTreeMap;
 

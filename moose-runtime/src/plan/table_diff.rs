@@ -1,5 +1,8 @@
 //! The steps that bring one table to its declaration.
 //!
+//! Over 400 lines: every way a table can differ (columns, types, comments, settings, engine and
+//! keys) decided in one place, so each difference is filtered by the lifecycle the same way.
+//!
 //! Columns change in place (`ADD`/`DROP`/`MODIFY`/`COMMENT COLUMN`). What ClickHouse cannot
 //! change in place (engine, `ORDER BY`, `PARTITION BY`, `PRIMARY KEY`, a key column's type,
 //! settings on servers without `MODIFY SETTING`) is a re-create that keeps the rows: a new

@@ -1,6 +1,8 @@
 //! Reading ClickHouse type names back into [`ColumnType`]s: what `system.columns.type`
 //! reports, so lifecycle management can compare the server's tables with the code.
 //!
+//! Over 400 lines: a parser for every type name a server may report, with its tests.
+//!
 //! Servers spell types their own way (`Decimal(18, 4)` for `Decimal(18,4)`, `Decimal64(4)`
 //! on some versions, `DateTime` without a time zone); parsing yields one comparable form.
 //! Types moose does not model itself (`DateTime('Europe/Berlin')`, `DateTime` without a zone)

@@ -1,5 +1,8 @@
 //! [`SyncWorker`]: batches a stream into a ClickHouse table.
 //!
+//! Over 400 lines: batching, inserting, isolating poison rows and committing are one loop over
+//! one batch's state; the ledger and the dead-letter sink are separate files.
+//!
 //! - **Batches per partition.** A batch holds consecutive records of one partition, so its
 //!   offset range `[start, end)` names it: the insert carries the deduplication token
 //!   `moose:<db>.<table>:<topic>:<partition>:<first>-<last>` (servers with
