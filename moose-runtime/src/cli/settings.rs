@@ -192,13 +192,7 @@ impl std::fmt::Debug for Settings {
             sync_max_delay_ms,
         } = self;
         let secret = |set: bool| if set { "<redacted>" } else { "<unset>" };
-        // A URL may carry `user:password@`.
-        let url = clickhouse_url
-            .as_ref()
-            .map(|url| match url.split_once('@') {
-                Some((_, host)) => format!("<redacted>@{host}"),
-                None => url.clone(),
-            });
+        let url = crate::runtime::redact_url(clickhouse_url.as_deref());
         f.debug_struct("Settings")
             .field("http_addr", http_addr)
             .field("data_dir", data_dir)

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use super::config::RuntimeConfig;
 use super::start::{Mode, RuntimeError};
 use crate::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
+use crate::graph::App;
 use crate::stream::local::LocalLog;
 use crate::stream::{StreamBackend, StreamError, Streams, TopicAdmin};
+use crate::topology::{Topology, TopologyError};
 
 /// The servers an app runs on.
 pub(crate) struct Backends {
@@ -73,6 +75,16 @@ impl Backends {
                 Err(e)
             }
         }
+    }
+
+    /// `app`'s topology for this ClickHouse server.
+    pub fn resolve(&self, app: &App, config: &RuntimeConfig) -> Result<Topology, TopologyError> {
+        Topology::resolve(
+            &app.graph(),
+            config.namespace.as_deref(),
+            self.clickhouse.database(),
+            self.clickhouse.capabilities(),
+        )
     }
 
     /// Stops the local ClickHouse server, if this app started one.

@@ -99,13 +99,7 @@ impl std::fmt::Debug for RuntimeConfig {
             ingest,
             sync,
         } = self;
-        // A URL may carry `user:password@`.
-        let url = clickhouse_url
-            .as_ref()
-            .map(|url| match url.split_once('@') {
-                Some((_, host)) => format!("<redacted>@{host}"),
-                None => url.clone(),
-            });
+        let url = redact_url(clickhouse_url.as_deref());
         let mut out = f.debug_struct("RuntimeConfig");
         out.field("http_addr", http_addr)
             .field("serve_http", serve_http)
@@ -129,4 +123,12 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("sync", sync)
             .finish()
     }
+}
+
+/// A URL for `Debug` output: its `user:password@` part, if any, redacted.
+pub(crate) fn redact_url(url: Option<&str>) -> Option<String> {
+    url.map(|url| match url.split_once('@') {
+        Some((_, host)) => format!("<redacted>@{host}"),
+        None => url.to_owned(),
+    })
 }

@@ -10,5 +10,6 @@ mod start;
 mod workers;
 
 pub use config::RuntimeConfig;
+pub(crate) use config::redact_url;
 pub use planning::plan_app;
 pub use start::{Mode, Runtime, RuntimeError};

@@ -5,7 +5,6 @@ use super::config::RuntimeConfig;
 use super::start::{Mode, RuntimeError};
 use crate::graph::App;
 use crate::plan::{self, Plan};
-use crate::topology::Topology;
 
 /// Reads the app's tables and topics and plans the changes that bring them to what `app`
 /// declares. Uses the ClickHouse server the app uses (the local one under the data dir,
@@ -16,15 +15,14 @@ use crate::topology::Topology;
 pub async fn plan_app(app: &App, config: &RuntimeConfig) -> Result<Plan, RuntimeError> {
     let backends = Backends::open(config, Mode::Start).await?;
     let result = async {
-        let clickhouse = &backends.clickhouse;
-        let topology = Topology::resolve(
-            &app.graph(),
-            config.namespace.as_deref(),
-            clickhouse.database(),
-            clickhouse.capabilities(),
-        )?;
+        let topology = backends.resolve(app, config)?;
         Ok::<_, RuntimeError>(
-            plan::plan(&topology.resources, clickhouse, backends.topics.as_ref()).await?,
+            plan::plan(
+                &topology.resources,
+                &backends.clickhouse,
+                backends.topics.as_ref(),
+            )
+            .await?,
         )
     }
     .await;

@@ -131,12 +131,7 @@ impl Runtime {
     ) -> Result<(Topology, Workers, Http), RuntimeError> {
         let clickhouse = &backends.clickhouse;
         clickhouse.ensure_database().await?;
-        let topology = Topology::resolve(
-            &app.graph(),
-            config.namespace.as_deref(),
-            clickhouse.database(),
-            clickhouse.capabilities(),
-        )?;
+        let topology = backends.resolve(app, config)?;
         converge(&topology, backends, config, mode).await?;
         let workers = Workers::spawn(
             &topology,
