@@ -5,7 +5,7 @@
 //! 1. [`Desired`]: the graph's tables, resolved for the server's capabilities, and topics.
 //! 2. [`Actual`]: `system.tables` / `system.columns` of the app's database (types read back
 //!    with [`ColumnType`](crate::schema::ColumnType)'s `FromStr`), the topics as the
-//!    [`TopicAdmin`](crate::stream::TopicAdmin) describes them, and moose's record of what it manages
+//!    [`TopicAdmin`] describes them, and moose's record of what it manages
 //!    (`_moose_resources`, see [`registry`]).
 //! 3. [`diff`]: an ordered [`Plan`] of [`Step`]s: leftovers of an interrupted re-create,
 //!    creates, alterations (columns, comments, defaults, settings, retention, partitions),

@@ -22,7 +22,7 @@ pub struct TopicChange {
     /// New retention.
     pub retention: Option<Duration>,
     /// New partition count; never below the current one (see
-    /// [`StreamBackend::alter_topic`]).
+    /// [`TopicAdmin::alter_topic`]).
     pub partitions: Option<u32>,
 }
 
