@@ -494,6 +494,156 @@ mod tests {
         assert!(json.contains(r#""error_kind":"insert_rejected""#), "{json}");
     }
 
+    /// A dead letter with every field set and a `failed_at` with nanoseconds.
+    fn pinned() -> DeadLetter {
+        DeadLetter {
+            failed_at: UNIX_EPOCH + Duration::from_nanos(1_795_546_767_123_456_789),
+            ..DeadLetter::new(
+                DeadLetterSource::Table,
+                DeadLetterKind::InsertRejected,
+                "events",
+                br#"{"id":1}"#,
+                "ClickHouse rejected the row",
+            )
+            .at(2, 7)
+        }
+    }
+
+    /// Dead-letter streams and tables outlive moose versions: the JSON a stream holds must
+    /// stay readable, so its form is pinned.
+    #[test]
+    fn the_json_form_is_pinned() {
+        assert_eq!(
+            serde_json::to_string(&pinned()).unwrap(),
+            r#"{"source_stream":"events","failed_at":"2026-11-24T18:59:27.123Z","source":"table","error_kind":"insert_rejected","error_message":"ClickHouse rejected the row","original_record":"{\"id\":1}","partition":2,"offset":7}"#
+        );
+        let unplaced = DeadLetter {
+            partition: None,
+            offset: None,
+            ..pinned()
+        };
+        let json = serde_json::to_string(&unplaced).unwrap();
+        assert!(
+            json.ends_with(r#""partition":null,"offset":null}"#),
+            "{json}"
+        );
+        for source in [
+            DeadLetterSource::Api,
+            DeadLetterSource::Transform,
+            DeadLetterSource::Consumer,
+            DeadLetterSource::Table,
+        ] {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+        }
+        for kind in [
+            DeadLetterKind::Decode,
+            DeadLetterKind::Error,
+            DeadLetterKind::Panic,
+            DeadLetterKind::InsertRejected,
+            DeadLetterKind::Validation,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        let read: DeadLetter = serde_json::from_str(
+            r#"{"source_stream":"s","failed_at":"2026-11-24 18:59:27+00:00","source":"api","error_kind":"validation","error_message":"m","original_record":"{}","partition":null,"offset":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            read.failed_at,
+            UNIX_EPOCH + Duration::from_secs(1_795_546_767)
+        );
+    }
+
+    /// A change here is a migration of every deployed dead-letter table.
+    #[test]
+    fn the_columns_are_pinned() {
+        let columns: Vec<(String, String, bool, Option<String>)> = DeadLetter::columns()
+            .into_iter()
+            .inspect(|c| assert_eq!((&c.default, &c.codec), (&None, &None)))
+            .map(|c| (c.name, c.ty.to_string(), c.key, c.comment))
+            .collect();
+        let expected = [
+            (
+                "source_stream",
+                "String",
+                true,
+                "stream the record was read from or written to",
+            ),
+            ("failed_at", "DateTime64(3, 'UTC')", false, "when it failed"),
+            (
+                "source",
+                "String",
+                false,
+                "api, transform, consumer or table",
+            ),
+            (
+                "error_kind",
+                "String",
+                false,
+                "decode, error, panic, insert_rejected or validation",
+            ),
+            ("error_message", "String", false, "the error"),
+            (
+                "original_record",
+                "String",
+                false,
+                "the record as received (JSON)",
+            ),
+            (
+                "partition",
+                "Nullable(UInt32)",
+                false,
+                "partition of source_stream",
+            ),
+            (
+                "offset",
+                "Nullable(UInt64)",
+                false,
+                "offset in that partition",
+            ),
+        ]
+        .map(|(name, ty, key, comment)| {
+            (
+                name.to_owned(),
+                ty.to_owned(),
+                key,
+                Some(comment.to_owned()),
+            )
+        });
+        assert_eq!(columns, expected);
+        assert_eq!(DeadLetter::NAME, "DeadLetter");
+        assert_eq!(DeadLetter::KEY_NAMES, ["source_stream"]);
+        assert_eq!(
+            DeadLetter::COLUMN_NAMES,
+            expected.map(|(name, ..)| name).as_slice()
+        );
+        assert_eq!(pinned().message_key(), b"events");
+    }
+
+    /// The RowBinary rows, on a modern server and on 18.16 (`DateTime`, whole seconds).
+    #[test]
+    fn the_row_encoding_is_pinned() {
+        let config = TableConfig::new("events_dead_letter");
+        let old = ClickHouseCapabilities::for_version(ServerVersion::new(18, 16, 1));
+        for (caps, failed_at) in [
+            (
+                ClickHouseCapabilities::MODERN,
+                1_795_546_767_123u64.to_le_bytes().to_vec(),
+            ),
+            (old, 1_795_546_767u32.to_le_bytes().to_vec()),
+        ] {
+            let table = ResolvedTable::resolve::<DeadLetter>("local", &config, &caps).unwrap();
+            let mut row = Vec::new();
+            pinned().write_row(table.column_types(), &mut row).unwrap();
+            let mut expected = b"\x06events".to_vec();
+            expected.extend(failed_at);
+            expected.extend(b"\x05table\x0finsert_rejected\x1bClickHouse rejected the row");
+            expected
+                .extend(b"\x08{\"id\":1}\x00\x02\x00\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00");
+            assert_eq!(row, expected);
+        }
+    }
+
     #[test]
     fn the_table_resolves_on_old_and_modern_servers() {
         let mut config = TableConfig::new("events_dead_letter");
