@@ -5,7 +5,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Fields, Item, LitInt, LitStr, Meta, Token};
 
-use super::ast::{Decimal, Field, Kind, Model, Variant};
+use super::ast::{Decimal, Field, Kind, Model, TimeFormat, Variant};
 use super::serde_names::RenameRule;
 use crate::diagnostics::{Errors, suggestion};
 
@@ -20,14 +20,12 @@ pub const FIELD_OPTIONS: [&str; 7] = [
     "precision",
 ];
 
+/// Arguments accepted inside `#[data_model(...)]`.
+pub const ARGUMENTS: [&str; 1] = ["crate"];
+
 /// Parses the item; `None` when it is not something `#[data_model]` can apply to at all.
 pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Option<Model> {
-    if !args.is_empty() {
-        errors.spanned(
-            &args,
-            "`#[data_model]` takes no arguments; put table and stream settings in `pipeline!` or on `OlapTable`/`Stream`",
-        );
-    }
+    let krate = parse_arguments(args, errors);
     let mut item: Item = match syn::parse2(input) {
         Ok(item) => item,
         Err(e) => {
@@ -73,6 +71,7 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
             };
             Some(Model {
                 ident,
+                krate,
                 kind: Kind::Struct(fields),
                 item,
             })
@@ -118,6 +117,7 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
             }
             Some(Model {
                 ident: e.ident.clone(),
+                krate,
                 kind: Kind::Enum(variants),
                 item,
             })
@@ -137,6 +137,75 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
             None
         }
     }
+}
+
+/// `#[data_model(crate = "...")]`: the path of the crate that re-exports moose's runtime (as
+/// serde's `crate = "..."`); `::moose` without it.
+fn parse_arguments(args: TokenStream, errors: &mut Errors) -> syn::Path {
+    let mut krate: Option<syn::Path> = None;
+    let parser = syn::meta::parser(|meta| {
+        if !meta.path.is_ident("crate") {
+            let name = meta.path.to_token_stream().to_string().replace(' ', "");
+            errors.spanned(
+                &meta.path,
+                format!(
+                    "unknown `#[data_model]` argument `{name}`{}; the only argument is `crate = \"...\"`, and table and stream settings go in `pipeline!` or on `OlapTable`/`Stream`",
+                    suggestion(&name, ARGUMENTS)
+                ),
+            );
+            return skip_meta(&meta);
+        }
+        if !meta.input.peek(Token![=]) {
+            errors.spanned(
+                &meta.path,
+                "`crate` needs a value: `#[data_model(crate = \"::moose\")]`",
+            );
+            return skip_meta(&meta);
+        }
+        let value: Expr = meta.value()?.parse()?;
+        let Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) = &value
+        else {
+            errors.spanned(
+                &value,
+                format!(
+                    "`crate` takes the path as a string, as serde's does: `crate = \"{}\"`",
+                    value.to_token_stream().to_string().replace(' ', "")
+                ),
+            );
+            return Ok(());
+        };
+        match text.parse_with(syn::Path::parse_mod_style) {
+            Ok(_) if krate.is_some() => {
+                errors.spanned(text, "duplicate `crate` argument; remove one");
+            }
+            Ok(path) => krate = Some(path),
+            Err(_) => {
+                // `moose-runtime` is a package name; its crate, in paths, is `moose_runtime`.
+                let underscored = text.value().replace('-', "_");
+                let hint = match syn::parse_str::<syn::Path>(&underscored) {
+                    Ok(_) if underscored != text.value() => {
+                        format!("; in paths, a package's `-` is `_`: `crate = {underscored:?}`")
+                    }
+                    _ => String::new(),
+                };
+                errors.spanned(
+                    text,
+                    format!(
+                        "`crate = {:?}` is not a path: write the path of the crate that re-exports moose, such as `crate = \"::moose\"` or, inside that crate, `crate = \"crate\"`{hint}",
+                        text.value()
+                    ),
+                );
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(e);
+    }
+    krate.unwrap_or_else(|| syn::parse_quote!(::moose))
 }
 
 fn enum_value(expr: &Expr) -> Option<i64> {
@@ -291,6 +360,10 @@ fn serde_rename(attrs: &[Attribute], errors: &mut Errors) -> Option<String> {
 struct SerdeField {
     rename: Option<String>,
     skipped: bool,
+    /// `with`, `serialize_with` or `deserialize_with`: the user chose the serde form.
+    with: bool,
+    /// `default`.
+    default: bool,
 }
 
 fn serde_field(attrs: &[Attribute], errors: &mut Errors) -> SerdeField {
@@ -302,6 +375,15 @@ fn serde_field(attrs: &[Attribute], errors: &mut Errors) -> SerdeField {
                 out.rename = Some(name_value_or_serialize(&meta)?.value());
             } else if path.is_ident("skip") {
                 out.skipped = true;
+            } else if path.is_ident("with")
+                || path.is_ident("serialize_with")
+                || path.is_ident("deserialize_with")
+            {
+                out.with = true;
+                skip_meta(&meta)?;
+            } else if path.is_ident("default") {
+                out.default = true;
+                skip_meta(&meta)?;
             } else if path.is_ident("skip_serializing") || path.is_ident("skip_deserializing") {
                 errors.spanned(
                     path,
@@ -350,6 +432,11 @@ fn parse_field(
         decimal: None,
         precision: None,
         doc: doc_comment(&field.attrs),
+        time_format: if serde.with {
+            None
+        } else {
+            time_format(&field.ty, serde.default)
+        },
     };
     for attr in &field.attrs {
         if attr.path().is_ident("key") {
@@ -368,6 +455,45 @@ fn parse_field(
         .attrs
         .retain(|a| !a.path().is_ident("key") && !a.path().is_ident("moose"));
     out
+}
+
+/// The [`TimeFormat`] of a field spelled `OffsetDateTime`, `DateTime<Utc>`, `SystemTime`, or
+/// `Option` of `OffsetDateTime` or `SystemTime` (any path ending so).
+fn time_format(ty: &syn::Type, has_default: bool) -> Option<TimeFormat> {
+    let last = |ty: &syn::Type| match ty {
+        syn::Type::Path(p) => p.path.segments.last().cloned(),
+        _ => None,
+    };
+    let first_type_argument = |segment: &syn::PathSegment| match &segment.arguments {
+        syn::PathArguments::AngleBracketed(args) => match args.args.first() {
+            Some(syn::GenericArgument::Type(t)) => last(t),
+            _ => None,
+        },
+        _ => None,
+    };
+    let segment = last(ty)?;
+    if segment.ident == "OffsetDateTime" {
+        Some(TimeFormat::OffsetDateTime)
+    } else if segment.ident == "SystemTime" {
+        Some(TimeFormat::SystemTime)
+    } else if segment.ident == "DateTime" {
+        first_type_argument(&segment)
+            .is_some_and(|tz| tz.ident == "Utc")
+            .then_some(TimeFormat::ChronoUtc)
+    } else if segment.ident == "Option" {
+        let inner = first_type_argument(&segment)?;
+        if inner.ident == "OffsetDateTime" {
+            Some(TimeFormat::OptionOffsetDateTime)
+        } else if inner.ident == "SystemTime" {
+            Some(TimeFormat::OptionSystemTime {
+                missing_is_none: !has_default,
+            })
+        } else {
+            None
+        }
+    } else {
+        None
+    }
 }
 
 fn set_flag(slot: &mut Option<Span>, span: Span, name: &str, errors: &mut Errors) {
