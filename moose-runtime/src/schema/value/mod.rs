@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{ColumnType, EncodeError};
+pub(crate) use primitives::write_text;
 
 /// Per-field options from `#[moose(...)]` that change a field's column type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
