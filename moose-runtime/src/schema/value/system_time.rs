@@ -17,9 +17,7 @@ pub struct Rfc3339<const DIGITS: u8>;
 impl<const DIGITS: u8> Rfc3339<DIGITS> {
     /// Writes `value` as RFC 3339 text.
     pub fn serialize<S: Serializer>(value: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut text = Text::default();
-        format(*value, DIGITS, &mut text);
-        serializer.serialize_str(text.as_str())
+        with_rfc3339(*value, DIGITS, |text| serializer.serialize_str(text))
     }
 
     /// Reads RFC 3339 text.
@@ -112,80 +110,77 @@ pub(crate) fn unix_parts(at: SystemTime) -> (i64, u32) {
     }
 }
 
-/// The longest text [`format`] writes: a sign and 13 year digits (`SystemTime` holds no
-/// more), `-MM-DDTHH:MM:SS.`, nine fraction digits and `Z`.
-const MAX_LEN: usize = 14 + 16 + 9 + 1;
-
-/// RFC 3339 text being written, on the stack: records are encoded again at every stage.
-struct Text {
-    bytes: [u8; MAX_LEN],
-    len: usize,
+/// A UTC time split as RFC 3339 writes it; `year` in 0..=9999.
+pub(super) struct Civil {
+    pub year: u32,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub nanos: u32,
 }
 
-impl Default for Text {
-    fn default() -> Self {
-        Self {
-            bytes: [0; MAX_LEN],
-            len: 0,
-        }
-    }
-}
-
-impl Text {
-    fn push(&mut self, byte: u8) {
-        self.bytes[self.len] = byte;
-        self.len += 1;
-    }
-
-    /// `value` in exactly `width` digits (the lowest ones).
-    fn digits(&mut self, mut value: u64, width: usize) {
-        for slot in self.bytes[self.len..self.len + width].iter_mut().rev() {
+/// Writes `time` as `YYYY-MM-DDTHH:MM:SS[.f{digits}]Z` (the fraction truncated) into `buf`;
+/// the length written. Digits at fixed places, no `core::fmt`: records are encoded again at
+/// every stage of a pipeline (`chrono_utc` writes with it too).
+pub(super) fn write_rfc3339(time: &Civil, digits: u8, buf: &mut [u8; 30]) -> usize {
+    *buf = *b"0000-00-00T00:00:00.000000000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for slot in buf[at..at + width].iter_mut().rev() {
             *slot = b'0' + (value % 10) as u8;
             value /= 10;
         }
-        self.len += width;
+    };
+    put(0, 4, time.year);
+    put(5, 2, time.month);
+    put(8, 2, time.day);
+    put(11, 2, time.hour);
+    put(14, 2, time.minute);
+    put(17, 2, time.second);
+    if digits == 0 {
+        buf[19] = b'Z';
+        return 20;
     }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII digits and separators")
-    }
+    let digits = digits.min(9);
+    // Division by constants in the common cases: a variable divisor is a slow instruction.
+    let fraction = match digits {
+        3 => time.nanos / 1_000_000,
+        6 => time.nanos / 1_000,
+        9 => time.nanos,
+        _ => time.nanos / 10u32.pow(9 - u32::from(digits)),
+    };
+    let digits = usize::from(digits);
+    put(20, digits, fraction);
+    buf[20 + digits] = b'Z';
+    21 + digits
 }
 
-/// Writes `at` as `YYYY-MM-DDTHH:MM:SS[.f{digits}]Z` (the fraction truncated). Years outside
-/// 0000..=9999, which RFC 3339 cannot write, get ISO 8601's sign and as many digits as needed.
-fn format(at: SystemTime, digits: u8, out: &mut Text) {
+/// `at` as RFC 3339 text with `digits` sub-second digits, handed to `write`. Years outside
+/// 0000..=9999, which RFC 3339 cannot write, get ISO 8601's sign and as many digits as
+/// needed (`+10000-01-01T00:00:00Z`).
+fn with_rfc3339<R>(at: SystemTime, digits: u8, write: impl FnOnce(&str) -> R) -> R {
     let (seconds, nanos) = unix_parts(at);
-    let (days, in_day) = (
-        seconds.div_euclid(86_400),
-        seconds.rem_euclid(86_400) as u64,
-    );
-    let (year, month, day) = civil_from_days(days);
-    if (0..=9999).contains(&year) {
-        out.digits(year as u64, 4);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let in_day = seconds.rem_euclid(86_400) as u32;
+    let four_digits = (0..=9999).contains(&year);
+    let time = Civil {
+        year: if four_digits { year as u32 } else { 0 },
+        month,
+        day,
+        hour: in_day / 3600,
+        minute: in_day / 60 % 60,
+        second: in_day % 60,
+        nanos,
+    };
+    let mut buf = [0; 30];
+    let len = write_rfc3339(&time, digits, &mut buf);
+    let text = std::str::from_utf8(&buf[..len]).expect("ASCII digits and separators");
+    if four_digits {
+        write(text)
     } else {
-        out.push(if year < 0 { b'-' } else { b'+' });
-        let year = year.unsigned_abs();
-        out.digits(
-            year,
-            (year.checked_ilog10().unwrap_or(0) as usize + 1).max(4),
-        );
+        write(&format!("{year:+05}{}", &text[4..]))
     }
-    out.push(b'-');
-    out.digits(u64::from(month), 2);
-    out.push(b'-');
-    out.digits(u64::from(day), 2);
-    out.push(b'T');
-    out.digits(in_day / 3600, 2);
-    out.push(b':');
-    out.digits(in_day / 60 % 60, 2);
-    out.push(b':');
-    out.digits(in_day % 60, 2);
-    let digits = u32::from(digits.min(9));
-    if digits > 0 {
-        out.push(b'.');
-        out.digits(u64::from(nanos / 10u32.pow(9 - digits)), digits as usize);
-    }
-    out.push(b'Z');
 }
 
 /// Reads `YYYY-MM-DD(T|t| )HH:MM:SS[.fraction](Z|z|±HH:MM)`; `None` for anything else.
@@ -293,9 +288,7 @@ mod tests {
     use super::*;
 
     fn text(at: SystemTime, digits: u8) -> String {
-        let mut out = Text::default();
-        format(at, digits, &mut out);
-        out.as_str().to_owned()
+        with_rfc3339(at, digits, str::to_owned)
     }
 
     fn at(seconds: i64, nanos: u32) -> SystemTime {
