@@ -5,7 +5,10 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Fields, Item, LitInt, LitStr, Meta, Token};
 
-use super::ast::{Decimal, Field, Kind, Model, TimeFormat, Variant};
+use super::ast::{Decimal, Field, Kind, Model, Variant};
+use super::serde_attrs::{
+    check_no_serde_derive, container_rename_all, serde_field, serde_rename, skip_meta, time_format,
+};
 use super::serde_names::RenameRule;
 use crate::diagnostics::{Errors, suggestion};
 
@@ -20,12 +23,9 @@ pub const FIELD_OPTIONS: [&str; 7] = [
     "precision",
 ];
 
-/// Arguments accepted inside `#[data_model(...)]`.
-pub const ARGUMENTS: [&str; 1] = ["crate"];
-
 /// Parses the item; `None` when it is not something `#[data_model]` can apply to at all.
 pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Option<Model> {
-    let krate = parse_arguments(args, errors);
+    let krate = super::arguments::parse(args, errors);
     let mut item: Item = match syn::parse2(input) {
         Ok(item) => item,
         Err(e) => {
@@ -139,75 +139,6 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
     }
 }
 
-/// `#[data_model(crate = "...")]`: the path of the crate that re-exports moose's runtime (as
-/// serde's `crate = "..."`); `::moose` without it.
-fn parse_arguments(args: TokenStream, errors: &mut Errors) -> syn::Path {
-    let mut krate: Option<syn::Path> = None;
-    let parser = syn::meta::parser(|meta| {
-        if !meta.path.is_ident("crate") {
-            let name = meta.path.to_token_stream().to_string().replace(' ', "");
-            errors.spanned(
-                &meta.path,
-                format!(
-                    "unknown `#[data_model]` argument `{name}`{}; the only argument is `crate = \"...\"`, and table and stream settings go in `pipeline!` or on `OlapTable`/`Stream`",
-                    suggestion(&name, ARGUMENTS)
-                ),
-            );
-            return skip_meta(&meta);
-        }
-        if !meta.input.peek(Token![=]) {
-            errors.spanned(
-                &meta.path,
-                "`crate` needs a value: `#[data_model(crate = \"::moose\")]`",
-            );
-            return skip_meta(&meta);
-        }
-        let value: Expr = meta.value()?.parse()?;
-        let Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(text),
-            ..
-        }) = &value
-        else {
-            errors.spanned(
-                &value,
-                format!(
-                    "`crate` takes the path as a string, as serde's does: `crate = \"{}\"`",
-                    value.to_token_stream().to_string().replace(' ', "")
-                ),
-            );
-            return Ok(());
-        };
-        match text.parse_with(syn::Path::parse_mod_style) {
-            Ok(_) if krate.is_some() => {
-                errors.spanned(text, "duplicate `crate` argument; remove one");
-            }
-            Ok(path) => krate = Some(path),
-            Err(_) => {
-                // `moose-runtime` is a package name; its crate, in paths, is `moose_runtime`.
-                let underscored = text.value().replace('-', "_");
-                let hint = match syn::parse_str::<syn::Path>(&underscored) {
-                    Ok(_) if underscored != text.value() => {
-                        format!("; in paths, a package's `-` is `_`: `crate = {underscored:?}`")
-                    }
-                    _ => String::new(),
-                };
-                errors.spanned(
-                    text,
-                    format!(
-                        "`crate = {:?}` is not a path: write the path of the crate that re-exports moose, such as `crate = \"::moose\"` or, inside that crate, `crate = \"crate\"`{hint}",
-                        text.value()
-                    ),
-                );
-            }
-        }
-        Ok(())
-    });
-    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
-        errors.push(e);
-    }
-    krate.unwrap_or_else(|| syn::parse_quote!(::moose))
-}
-
 fn enum_value(expr: &Expr) -> Option<i64> {
     match expr {
         Expr::Lit(syn::ExprLit {
@@ -244,31 +175,6 @@ fn take_misplaced_attributes(attrs: &mut Vec<Attribute>, place: &str, errors: &m
     });
 }
 
-fn check_no_serde_derive(attrs: &[Attribute], errors: &mut Errors) {
-    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
-        let Ok(paths) = attr
-            .parse_args_with(syn::punctuated::Punctuated::<syn::Path, Token![,]>::parse_terminated)
-        else {
-            continue;
-        };
-        for path in paths {
-            let last = path
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default();
-            if last == "Serialize" || last == "Deserialize" {
-                errors.spanned(
-                    &path,
-                    format!(
-                        "`#[data_model]` already derives `{last}` (so column names and JSON names cannot drift apart); remove `{last}` from this derive"
-                    ),
-                );
-            }
-        }
-    }
-}
-
 fn check_not_generic(generics: &syn::Generics, errors: &mut Errors) {
     if !generics.params.is_empty() {
         errors.spanned(
@@ -276,134 +182,6 @@ fn check_not_generic(generics: &syn::Generics, errors: &mut Errors) {
             "`#[data_model]` types cannot be generic: a table has one fixed set of column types; write a concrete struct per shape",
         );
     }
-}
-
-/// Reads `#[serde(rename_all = "...")]` (or its `serialize = ` form), and rejects
-/// `#[serde(bound)]`, which the expansion sets.
-fn container_rename_all(attrs: &[Attribute], errors: &mut Errors) -> Option<RenameRule> {
-    let mut rule = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename_all") {
-                let name = name_value_or_serialize(&meta)?;
-                match RenameRule::parse(&name.value()) {
-                    Ok(r) => rule = Some(r),
-                    Err(message) => errors.spanned(&name, message),
-                }
-                Ok(())
-            } else if meta.path.is_ident("bound") {
-                errors.spanned(
-                    &meta.path,
-                    "`#[data_model]` sets serde's `bound` itself (a data model has no type parameters to bound); remove it",
-                );
-                skip_meta(&meta)
-            } else {
-                skip_meta(&meta)
-            }
-        });
-        if let Err(e) = result {
-            errors.push(e);
-        }
-    }
-    rule
-}
-
-/// `rename = "x"` or `rename(serialize = "x", ...)`: the serialized name.
-fn name_value_or_serialize(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<LitStr> {
-    if meta.input.peek(Token![=]) {
-        return meta.value()?.parse();
-    }
-    let mut found = None;
-    meta.parse_nested_meta(|inner| {
-        let value: LitStr = inner.value()?.parse()?;
-        if inner.path.is_ident("serialize") {
-            found = Some(value);
-        }
-        Ok(())
-    })?;
-    found.ok_or_else(|| meta.error("expected `serialize = \"...\"`"))
-}
-
-/// Consumes a serde option we do not interpret.
-fn skip_meta(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<Expr>()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        let content;
-        syn::parenthesized!(content in meta.input);
-        content.parse::<TokenStream>()?;
-    }
-    Ok(())
-}
-
-/// `#[serde(rename = "...")]` on a field or variant.
-fn serde_rename(attrs: &[Attribute], errors: &mut Errors) -> Option<String> {
-    let mut rename = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                rename = Some(name_value_or_serialize(&meta)?.value());
-                Ok(())
-            } else {
-                skip_meta(&meta)
-            }
-        });
-        if let Err(e) = result {
-            errors.push(e);
-        }
-    }
-    rename
-}
-
-/// What serde attributes say about a field.
-#[derive(Default)]
-struct SerdeField {
-    rename: Option<String>,
-    skipped: bool,
-    /// `with`, `serialize_with` or `deserialize_with`: the user chose the serde form.
-    with: bool,
-    /// `default`.
-    default: bool,
-}
-
-fn serde_field(attrs: &[Attribute], errors: &mut Errors) -> SerdeField {
-    let mut out = SerdeField::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let result = attr.parse_nested_meta(|meta| {
-            let path = &meta.path;
-            if path.is_ident("rename") {
-                out.rename = Some(name_value_or_serialize(&meta)?.value());
-            } else if path.is_ident("skip") {
-                out.skipped = true;
-            } else if path.is_ident("with")
-                || path.is_ident("serialize_with")
-                || path.is_ident("deserialize_with")
-            {
-                out.with = true;
-                skip_meta(&meta)?;
-            } else if path.is_ident("default") {
-                out.default = true;
-                skip_meta(&meta)?;
-            } else if path.is_ident("skip_serializing") || path.is_ident("skip_deserializing") {
-                errors.spanned(
-                    path,
-                    "a `#[data_model]` field is either a column or not: use `#[serde(skip)]` to leave it out of the table, or remove this attribute",
-                );
-            } else if path.is_ident("flatten") {
-                errors.spanned(
-                    path,
-                    "`#[serde(flatten)]` is not supported in `#[data_model]`: a nested #[data_model] struct becomes one Tuple column; write its fields here to get separate columns",
-                );
-            } else {
-                skip_meta(&meta)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            errors.push(e);
-        }
-    }
-    out
 }
 
 fn parse_field(
@@ -455,45 +233,6 @@ fn parse_field(
         .attrs
         .retain(|a| !a.path().is_ident("key") && !a.path().is_ident("moose"));
     out
-}
-
-/// The [`TimeFormat`] of a field spelled `OffsetDateTime`, `DateTime<Utc>`, `SystemTime`, or
-/// `Option` of `OffsetDateTime` or `SystemTime` (any path ending so).
-fn time_format(ty: &syn::Type, has_default: bool) -> Option<TimeFormat> {
-    let last = |ty: &syn::Type| match ty {
-        syn::Type::Path(p) => p.path.segments.last().cloned(),
-        _ => None,
-    };
-    let first_type_argument = |segment: &syn::PathSegment| match &segment.arguments {
-        syn::PathArguments::AngleBracketed(args) => match args.args.first() {
-            Some(syn::GenericArgument::Type(t)) => last(t),
-            _ => None,
-        },
-        _ => None,
-    };
-    let segment = last(ty)?;
-    if segment.ident == "OffsetDateTime" {
-        Some(TimeFormat::OffsetDateTime)
-    } else if segment.ident == "SystemTime" {
-        Some(TimeFormat::SystemTime)
-    } else if segment.ident == "DateTime" {
-        first_type_argument(&segment)
-            .is_some_and(|tz| tz.ident == "Utc")
-            .then_some(TimeFormat::ChronoUtc)
-    } else if segment.ident == "Option" {
-        let inner = first_type_argument(&segment)?;
-        if inner.ident == "OffsetDateTime" {
-            Some(TimeFormat::OptionOffsetDateTime)
-        } else if inner.ident == "SystemTime" {
-            Some(TimeFormat::OptionSystemTime {
-                missing_is_none: !has_default,
-            })
-        } else {
-            None
-        }
-    } else {
-        None
-    }
 }
 
 fn set_flag(slot: &mut Option<Span>, span: Span, name: &str, errors: &mut Errors) {

@@ -14,7 +14,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::{Deserializer, Serializer, de};
 
-use super::system_time::{Civil, write_rfc3339};
+use super::rfc3339::{Civil, write_rfc3339};
 
 /// `#[serde(serialize_with)]`: chrono's RFC 3339 text.
 pub fn serialize<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {

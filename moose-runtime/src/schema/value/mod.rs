@@ -7,6 +7,7 @@
 pub mod chrono_utc;
 mod containers;
 mod primitives;
+mod rfc3339;
 pub mod system_time;
 mod temporal;
 
