@@ -30,7 +30,7 @@
 //! | `i8`..`i128`, `u8`..`u128` | `Int8`..`Int128`, `UInt8`..`UInt128` |
 //! | `f32`, `f64` | `Float32`, `Float64` |
 //! | `String` | `String` |
-//! | `chrono::DateTime<Utc>`, `time::OffsetDateTime` | `DateTime64(3, 'UTC')`, `#[moose(precision = N)]` to change |
+//! | `std::time::SystemTime`, `chrono::DateTime<Utc>`, `time::OffsetDateTime` | `DateTime64(3, 'UTC')`, `#[moose(precision = N)]` to change |
 //! | `chrono::NaiveDate`, `time::Date` | `Date32` |
 //! | `uuid::Uuid` | `UUID` |
 //! | `rust_decimal::Decimal` with `#[moose(decimal(P, S))]` | `Decimal(P, S)` |
@@ -41,6 +41,10 @@
 //! | `Ipv4Addr`, `Ipv6Addr` | `IPv4`, `IPv6` |
 //! | fieldless `#[data_model] enum` | `Enum8` / `Enum16` |
 //! | nested `#[data_model] struct` | `Tuple(name T, ...)` |
+//!
+//! Timestamps are RFC 3339 text in JSON. A `SystemTime` is written in UTC with as many
+//! sub-second digits as its column stores (`2026-11-24T18:59:27.123Z`) and read with any
+//! offset; it needs no date crate.
 //!
 //! A nested struct is a `Tuple`, not `Nested`: one column per field of the outer model, a
 //! RowBinary encoding that is the plain concatenation of the inner fields, and the same shape

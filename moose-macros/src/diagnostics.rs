@@ -58,6 +58,15 @@ impl Errors {
         self.0.is_none()
     }
 
+    /// Every message, in order.
+    #[cfg(test)]
+    pub fn messages(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .flat_map(|e| e.clone().into_iter().map(|e| e.to_string()))
+            .collect()
+    }
+
     /// The errors as `compile_error!` invocations.
     pub fn to_compile_errors(&self) -> proc_macro2::TokenStream {
         self.0

@@ -15,6 +15,23 @@ use proc_macro::TokenStream;
 /// Field attributes: `#[key]`, `#[moose(low_cardinality)]`, `#[moose(default = "expr")]`,
 /// `#[moose(codec = "...")]`, `#[moose(column_type = "...")]`, `#[moose(decimal(P, S))]`,
 /// `#[moose(precision = N)]`. See the `moose` crate docs for the type mapping.
+///
+/// One argument, `crate = "path"`, like serde's: the generated code reaches moose through
+/// `::moose` (its `#[doc(hidden)] __private` module); `crate = "..."` names another path to
+/// the same runtime, for a crate that re-exports moose under another name
+/// (`#[data_model(crate = "::my_facade::moose")]`) or depends on `moose-runtime` alone
+/// (`crate = "::moose_runtime"`; inside `moose-runtime` itself, `crate = "crate"`). The value
+/// is a string holding a path without generic arguments. Table and stream settings are not
+/// arguments: they go in `pipeline!` or on `OlapTable`/`Stream`.
+///
+/// ```ignore
+/// #[data_model(crate = "::moose_runtime")]
+/// pub struct Reading {
+///     #[key]
+///     pub sensor: String,
+///     pub at: std::time::SystemTime,
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn data_model(args: TokenStream, input: TokenStream) -> TokenStream {
     data_model::expand(args.into(), input.into()).into()

@@ -188,6 +188,7 @@ pub mod __private {
 
     #[cfg(feature = "chrono")]
     pub use crate::schema::value::chrono_utc;
+    pub use crate::schema::value::system_time;
     pub use serde;
     pub use serde_json;
     #[cfg(feature = "time")]

@@ -9,6 +9,8 @@ pub struct Model {
     pub item: syn::Item,
     /// Struct or enum name.
     pub ident: Ident,
+    /// The crate every generated path starts from: `::moose`, or `#[data_model(crate = "...")]`.
+    pub krate: syn::Path,
     /// Fields or variants.
     pub kind: Kind,
 }
@@ -35,6 +37,27 @@ pub struct Field {
     pub precision: Option<(u8, Span)>,
     /// The `///` doc comment, lines joined.
     pub doc: Option<String>,
+    /// The serde form the expansion gives a timestamp field; `None` for other fields and for
+    /// fields with the user's own `#[serde(with = ...)]`.
+    pub time_format: Option<TimeFormat>,
+}
+
+/// Timestamp types whose serde form is not the RFC 3339 text JSON producers send, or is
+/// slow; recognised by how the field's type is spelled.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TimeFormat {
+    /// `time::OffsetDateTime`: its default serde form is not RFC 3339.
+    OffsetDateTime,
+    /// `Option<time::OffsetDateTime>`.
+    OptionOffsetDateTime,
+    /// `chrono::DateTime<Utc>`: chrono's own form, written and read faster. (An
+    /// `Option<DateTime<Utc>>` keeps chrono's serde, so a missing field still reads as `None`.)
+    ChronoUtc,
+    /// `std::time::SystemTime`: its serde form is a struct of seconds and nanoseconds.
+    SystemTime,
+    /// `Option<SystemTime>`; `missing_is_none` when the field needs `#[serde(default)]` so a
+    /// missing field reads as `None`, as for any other `Option` field.
+    OptionSystemTime { missing_is_none: bool },
 }
 
 /// `#[moose(decimal(P, S))]`.

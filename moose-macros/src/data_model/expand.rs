@@ -1,23 +1,58 @@
 //! Expand phase: [`Model`] -> tokens. Quote only; every rule was checked before.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::LitStr;
 use syn::spanned::Spanned;
 
-use super::ast::{Field, Kind, Model, Variant};
+use super::ast::{Field, Kind, Model, TimeFormat, Variant};
 
-fn schema() -> TokenStream {
-    quote!(::moose::__private::schema)
+/// Where generated code reaches the runtime: `<crate>::__private`, `<crate>` being `::moose`
+/// or the model's `crate = "..."`. The user's path keeps the span of their string, so a path
+/// that does not resolve is reported there.
+pub(super) struct Private {
+    path: TokenStream,
+    span: Span,
+}
+
+impl Private {
+    pub(super) fn of(model: &Model) -> Self {
+        let krate = &model.krate;
+        Self {
+            path: quote!(#krate::__private),
+            span: krate.span(),
+        }
+    }
+
+    /// `<crate>::__private::schema`.
+    pub(super) fn schema(&self) -> TokenStream {
+        let path = &self.path;
+        quote!(#path::schema)
+    }
+
+    /// `<crate>::__private::serde`.
+    pub(super) fn serde(&self) -> TokenStream {
+        let path = &self.path;
+        quote!(#path::serde)
+    }
+
+    /// `<crate>::__private::<rest>` as the string serde's attributes take (`crate = "..."`,
+    /// `with = "..."`).
+    fn serde_string(&self, rest: TokenStream) -> LitStr {
+        let path = &self.path;
+        LitStr::new(&quote!(#path::#rest).to_string(), self.span)
+    }
 }
 
 /// The item with serde derived through our re-export, and the timestamp helpers serde needs.
-fn item_with_serde(model: &Model) -> TokenStream {
+fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
     let mut item = model.item.clone();
     let attrs = match &mut item {
         syn::Item::Struct(s) => {
-            if let syn::Fields::Named(named) = &mut s.fields {
-                for field in named.named.iter_mut() {
-                    add_timestamp_format(field);
+            if let (syn::Fields::Named(named), Kind::Struct(fields)) = (&mut s.fields, &model.kind)
+            {
+                for (field, parsed) in named.named.iter_mut().zip(fields) {
+                    add_time_format(field, parsed, private);
                 }
             }
             &mut s.attrs
@@ -25,19 +60,17 @@ fn item_with_serde(model: &Model) -> TokenStream {
         syn::Item::Enum(e) => &mut e.attrs,
         _ => return quote!(#item),
     };
+    let serde = private.serde();
     attrs.insert(
         0,
-        syn::parse_quote!(#[derive(::moose::__private::serde::Serialize, ::moose::__private::serde::Deserialize)]),
+        syn::parse_quote!(#[derive(#serde::Serialize, #serde::Deserialize)]),
     );
-    attrs.insert(
-        1,
-        syn::parse_quote!(#[serde(crate = "::moose::__private::serde")]),
-    );
+    let serde_crate = private.serde_string(quote!(serde));
+    attrs.insert(1, syn::parse_quote!(#[serde(crate = #serde_crate)]));
     if let Kind::Struct(fields) = &model.kind {
         // serde's impls are bounded on the field types like ours (see `column_bounds`), so a
         // field type without serde is reported once, at the field, and not again inside
         // serde's generated code.
-        let serde = quote!(::moose::__private::serde);
         let bounds = |bound: TokenStream| {
             let bounds = fields.iter().filter(|f| !f.skipped).map(|f| {
                 let ty = &f.ty;
@@ -60,8 +93,8 @@ fn item_with_serde(model: &Model) -> TokenStream {
 /// clause, the impls simply do not apply when an assertion fails, instead of repeating the
 /// error from inside their bodies. The binder keeps rustc from rejecting a bound that does not
 /// hold as a "trivial bound".
-fn column_bounds(fields: &[Field]) -> Vec<TokenStream> {
-    let s = schema();
+fn column_bounds(fields: &[Field], private: &Private) -> Vec<TokenStream> {
+    let s = private.schema();
     fields
         .iter()
         .filter(|f| !f.skipped)
@@ -72,114 +105,43 @@ fn column_bounds(fields: &[Field]) -> Vec<TokenStream> {
         .collect()
 }
 
-/// The item without serde: attributes, derives or helper attributes. After an error the
-/// fallback implements serde by hand, so serde's derive does not report our errors again.
-fn item_without_serde(model: &Model) -> TokenStream {
-    let mut item = model.item.clone();
-    let is_serde = |a: &syn::Attribute| a.path().is_ident("serde");
-    match &mut item {
-        syn::Item::Struct(s) => {
-            strip_serde_derives(&mut s.attrs);
-            s.attrs.retain(|a| !is_serde(a));
-            for field in s.fields.iter_mut() {
-                field.attrs.retain(|a| !is_serde(a));
-            }
+/// The serde form parse chose for a timestamp field ([`TimeFormat`]), as `#[serde(with)]`.
+fn add_time_format(field: &mut syn::Field, parsed: &Field, private: &Private) {
+    let Some(format) = parsed.time_format else {
+        return;
+    };
+    // A `SystemTime` is written with as many sub-second digits as its column stores.
+    let digits = match parsed.precision {
+        Some((digits, _)) => quote!(#digits),
+        None => {
+            let s = private.schema();
+            quote!({ #s::DEFAULT_TIMESTAMP_PRECISION })
         }
-        syn::Item::Enum(e) => {
-            strip_serde_derives(&mut e.attrs);
-            e.attrs.retain(|a| !is_serde(a));
-            for variant in e.variants.iter_mut() {
-                variant.attrs.retain(|a| !is_serde(a));
-            }
-        }
-        _ => {}
-    }
-    quote!(#item)
-}
-
-/// Removes `Serialize` and `Deserialize` from `#[derive(...)]` lists (already reported).
-fn strip_serde_derives(attrs: &mut Vec<syn::Attribute>) {
-    type Paths = syn::punctuated::Punctuated<syn::Path, syn::Token![,]>;
-    attrs.retain_mut(|attr| {
-        if !attr.path().is_ident("derive") {
-            return true;
-        }
-        let Ok(paths) = attr.parse_args_with(Paths::parse_terminated) else {
-            return true;
-        };
-        let kept: Paths = paths
-            .into_iter()
-            .filter(|p| {
-                !p.segments
-                    .last()
-                    .is_some_and(|s| s.ident == "Serialize" || s.ident == "Deserialize")
-            })
-            .collect();
-        if kept.is_empty() {
-            return false;
-        }
-        *attr = syn::parse_quote!(#[derive(#kept)]);
-        true
+    };
+    let module = private.serde_string(match format {
+        TimeFormat::OffsetDateTime => quote!(time_rfc3339),
+        TimeFormat::OptionOffsetDateTime => quote!(time_rfc3339::option),
+        TimeFormat::ChronoUtc => quote!(chrono_utc),
+        TimeFormat::SystemTime => quote!(system_time::Rfc3339::<#digits>),
+        TimeFormat::OptionSystemTime { .. } => quote!(system_time::OptionRfc3339::<#digits>),
     });
-}
-
-/// `time::OffsetDateTime` has no RFC 3339 serde form by default; JSON producers send RFC 3339,
-/// so a field spelled `OffsetDateTime` (or `Option<OffsetDateTime>`) gets it unless the user
-/// chose a format with `#[serde(with = ...)]`. A field spelled `DateTime<Utc>` gets chrono's
-/// own format through a faster writer and reader (`Option<DateTime<Utc>>` keeps chrono's
-/// serde, so a missing field still reads as `None`).
-fn add_timestamp_format(field: &mut syn::Field) {
-    let has_with = field.attrs.iter().any(|a| {
-        a.path().is_ident("serde") && {
-            let text = quote!(#a).to_string();
-            text.contains("with")
-        }
-    });
-    if has_with {
-        return;
-    }
-    let last = |ty: &syn::Type| match ty {
-        syn::Type::Path(p) => p.path.segments.last().cloned(),
-        _ => None,
-    };
-    let Some(segment) = last(&field.ty) else {
-        return;
-    };
-    let first_type_argument = |segment: &syn::PathSegment| match &segment.arguments {
-        syn::PathArguments::AngleBracketed(args) => match args.args.first() {
-            Some(syn::GenericArgument::Type(t)) => last(t),
-            _ => None,
-        },
-        _ => None,
-    };
-    let module = if segment.ident == "OffsetDateTime" {
-        "::moose::__private::time_rfc3339"
-    } else if segment.ident == "DateTime"
-        && first_type_argument(&segment).is_some_and(|tz| tz.ident == "Utc")
-    {
-        // chrono's own format, written and read faster (`chrono_utc`); records are
-        // re-encoded at every stage of a pipeline.
-        "::moose::__private::chrono_utc"
-    } else if segment.ident == "Option" {
-        match first_type_argument(&segment) {
-            Some(inner) if inner.ident == "OffsetDateTime" => {
-                "::moose::__private::time_rfc3339::option"
-            }
-            _ => return,
-        }
-    } else {
-        return;
-    };
     field
         .attrs
         .push(syn::parse_quote!(#[serde(with = #module)]));
+    if let TimeFormat::OptionSystemTime {
+        missing_is_none: true,
+    } = format
+    {
+        field.attrs.push(syn::parse_quote!(#[serde(default)]));
+    }
 }
 
 pub fn expand(model: &Model) -> TokenStream {
-    let item = item_with_serde(model);
+    let private = Private::of(model);
+    let item = item_with_serde(model, &private);
     let impls = match &model.kind {
-        Kind::Struct(fields) => expand_struct(model, fields),
-        Kind::Enum(variants) => expand_enum(model, variants),
+        Kind::Struct(fields) => expand_struct(model, fields, &private),
+        Kind::Enum(variants) => expand_enum(model, variants, &private),
     };
     quote! {
         #item
@@ -190,24 +152,17 @@ pub fn expand(model: &Model) -> TokenStream {
     }
 }
 
-fn column_type_expr(field: &Field) -> TokenStream {
-    let s = schema();
+fn column_type_expr(field: &Field, private: &Private) -> TokenStream {
+    let s = private.schema();
     let ty = &field.ty;
-    let decimal = match &field.decimal {
-        Some(d) => {
-            let (p, sc) = (d.precision, d.scale);
-            quote!(::core::option::Option::Some((#p, #sc)))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let precision = match field.precision {
-        Some((p, _)) => quote!(::core::option::Option::Some(#p)),
-        None => quote!(::core::option::Option::None),
-    };
-    let base = quote_spanned! {ty.span()=>
+    let decimal = option(field.decimal.as_ref().map(|d| {
+        let (p, sc) = (d.precision, d.scale);
+        quote!((#p, #sc))
+    }));
+    let precision = option(field.precision.map(|(p, _)| p));
+    let mut expr = quote_spanned! {ty.span()=>
         <#ty as #s::ColumnValue>::column_type(&#s::FieldOptions { decimal: #decimal, precision: #precision })
     };
-    let mut expr = base;
     if field.low_cardinality.is_some() {
         expr = quote!(#expr.with_low_cardinality());
     }
@@ -220,21 +175,29 @@ fn column_type_expr(field: &Field) -> TokenStream {
     expr
 }
 
-fn option_string(value: Option<String>) -> TokenStream {
+/// `Some(value)` or `None`, as an expression.
+fn option(value: Option<impl quote::ToTokens>) -> TokenStream {
     match value {
-        Some(v) => quote!(::core::option::Option::Some(::std::string::String::from(#v))),
+        Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
     }
 }
 
-fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
-    let s = schema();
+fn option_string(value: Option<String>) -> TokenStream {
+    option(value.map(|v| quote!(::std::string::String::from(#v))))
+}
+
+fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStream {
+    let s = private.schema();
     let ident = &model.ident;
     let name = ident.to_string();
     let columns: Vec<&Field> = fields.iter().filter(|f| !f.skipped).collect();
     let count = columns.len();
     let names: Vec<&str> = columns.iter().map(|f| f.column.as_str()).collect();
-    let type_exprs: Vec<TokenStream> = columns.iter().map(|f| column_type_expr(f)).collect();
+    let type_exprs: Vec<TokenStream> = columns
+        .iter()
+        .map(|f| column_type_expr(f, private))
+        .collect();
 
     // One assertion per field, spanned on its type, so each error points at the field, and
     // one `ColumnValue` obligation per field (the decimal check is it), so a type error is
@@ -270,7 +233,7 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
         });
         quote! { #column #key }
     });
-    let bounds = column_bounds(fields);
+    let bounds = column_bounds(fields, private);
 
     let column_values = columns.iter().zip(&type_exprs).map(|(f, ty)| {
         let name = &f.column;
@@ -290,6 +253,8 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
         }
     });
 
+    // Both `write_row` (`__types: &[ColumnType]`) and a nested model's `write_row_binary`
+    // (`__types: Vec<&ColumnType>`) index `__types`; `&&ColumnType` coerces to the argument.
     let writes: Vec<TokenStream> = columns
         .iter()
         .enumerate()
@@ -303,34 +268,30 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
         })
         .collect();
 
-    let tuple_writes: Vec<TokenStream> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let member = &f.member;
-            let name = &f.column;
-            quote! {
-                #s::ColumnValue::write_row_binary(&self.#member, __types[#i], __out)
-                    .map_err(|e| e.in_column(#name))?;
+    // In field order, as serde writes them: the first non-finite float is the first in JSON.
+    let finiteness_checks = columns.iter().map(|f| {
+        let member = &f.member;
+        let name = &f.column;
+        quote! {
+            if let ::core::option::Option::Some(__found) =
+                #s::ColumnValue::first_non_finite(&self.#member)
+            {
+                return ::core::option::Option::Some(__found.in_field(#name));
             }
-        })
-        .collect();
+        }
+    });
 
-    let keys: Vec<&syn::Ident> = columns
+    let (keys, key_names): (Vec<&syn::Ident>, Vec<&str>) = columns
         .iter()
         .filter(|f| f.key.is_some())
-        .map(|f| &f.member)
-        .collect();
-    let key_names: Vec<&str> = columns
-        .iter()
-        .filter(|f| f.key.is_some())
-        .map(|f| f.column.as_str())
-        .collect();
+        .map(|f| (&f.member, f.column.as_str()))
+        .unzip();
+    let private_path = &private.path;
     let message_key = match keys.as_slice() {
         [] => quote!(::std::vec::Vec::new()),
         [one] => quote!(#s::key_part(&self.#one)),
         many => quote! {
-            ::moose::__private::serde_json::to_vec(&(#(&self.#many,)*)).unwrap_or_default()
+            #private_path::serde_json::to_vec(&(#(&self.#many,)*)).unwrap_or_default()
         },
     };
 
@@ -360,8 +321,13 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
                 __out: &mut ::std::vec::Vec<u8>,
             ) -> ::core::result::Result<(), #s::EncodeError> {
                 let __types = #s::tuple_types(__ty, #count, #name)?;
-                #(#tuple_writes)*
+                #(#writes)*
                 ::core::result::Result::Ok(())
+            }
+
+            fn first_non_finite(&self) -> ::core::option::Option<#s::NonFiniteFloat> {
+                #(#finiteness_checks)*
+                ::core::option::Option::None
             }
         }
 
@@ -392,8 +358,8 @@ fn expand_struct(model: &Model, fields: &[Field]) -> TokenStream {
     }
 }
 
-fn expand_enum(model: &Model, variants: &[Variant]) -> TokenStream {
-    let s = schema();
+fn expand_enum(model: &Model, variants: &[Variant], private: &Private) -> TokenStream {
+    let s = private.schema();
     let ident = &model.ident;
     let fits_i8 = variants
         .iter()
@@ -431,93 +397,4 @@ fn expand_enum(model: &Model, variants: &[Variant]) -> TokenStream {
         #[automatically_derived]
         impl #s::KeyColumn for #ident {}
     }
-}
-
-/// After an error: the item (without our attributes and without serde) and impls that
-/// type-check, so uses of the type do not cascade into errors of their own.
-pub fn fallback(model: &Model) -> TokenStream {
-    let s = schema();
-    let serde = quote!(::moose::__private::serde);
-    let item = item_without_serde(model);
-    let generic = match &model.item {
-        syn::Item::Struct(st) => !st.generics.params.is_empty(),
-        syn::Item::Enum(e) => !e.generics.params.is_empty(),
-        _ => true,
-    };
-    if generic {
-        return item;
-    }
-    let ident = &model.ident;
-    let name = ident.to_string();
-    let unreachable = quote!(::core::unreachable!(
-        "#[data_model] reported a compile error for this type"
-    ));
-    let model_impls = match &model.kind {
-        Kind::Struct(fields) => {
-            // The real names, so `pipeline!`'s column and key checks do not add errors of
-            // their own about a model whose only problem was already reported.
-            let columns = fields.iter().filter(|f| !f.skipped);
-            let names = columns.clone().map(|f| f.column.as_str());
-            let key_names = columns
-                .filter(|f| f.key.is_some())
-                .map(|f| f.column.as_str());
-            quote! {
-                #[automatically_derived]
-                impl #s::DataModel for #ident {
-                    const NAME: &'static str = #name;
-                    const COLUMN_NAMES: &'static [&'static str] = &[#(#names),*];
-                    const KEY_NAMES: &'static [&'static str] = &[#(#key_names),*];
-                    fn columns() -> ::std::vec::Vec<#s::Column> { ::std::vec::Vec::new() }
-                    fn write_row(&self, _: &[#s::ColumnType], _: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #s::EncodeError> {
-                        #unreachable
-                    }
-                    fn message_key(&self) -> ::std::vec::Vec<u8> { ::std::vec::Vec::new() }
-                }
-            }
-        }
-        Kind::Enum(_) => quote! {
-            #[automatically_derived]
-            impl #s::NullableColumn for #ident {}
-            #[automatically_derived]
-            impl #s::KeyColumn for #ident {}
-        },
-    };
-    quote! {
-        #item
-        #[doc(hidden)]
-        const _: () = {
-            #[automatically_derived]
-            impl #serde::Serialize for #ident {
-                fn serialize<__S: #serde::Serializer>(&self, _: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
-                    #unreachable
-                }
-            }
-            #[automatically_derived]
-            impl<'de> #serde::Deserialize<'de> for #ident {
-                fn deserialize<__D: #serde::Deserializer<'de>>(_: __D) -> ::core::result::Result<Self, __D::Error> {
-                    #unreachable
-                }
-            }
-            #[automatically_derived]
-            impl #s::ColumnValue for #ident {
-                fn column_type(_: &#s::FieldOptions) -> #s::ColumnType { #s::ColumnType::String }
-                fn write_row_binary(&self, _: &#s::ColumnType, _: &mut ::std::vec::Vec<u8>) -> ::core::result::Result<(), #s::EncodeError> {
-                    #unreachable
-                }
-            }
-            #model_impls
-        };
-    }
-}
-
-/// When the item is no model at all (a union, a function): the item as written, minus our
-/// field attributes, so the rest of the crate still sees it.
-pub fn passthrough(mut item: syn::Item) -> TokenStream {
-    let ours = |a: &syn::Attribute| a.path().is_ident("key") || a.path().is_ident("moose");
-    if let syn::Item::Union(u) = &mut item {
-        for field in u.fields.named.iter_mut() {
-            field.attrs.retain(|a| !ours(a));
-        }
-    }
-    quote!(#item)
 }

@@ -1,9 +1,12 @@
 //! `#[data_model]`: parse -> check -> expand.
 
+mod arguments;
 mod ast;
 mod check;
 mod expand;
+mod fallback;
 mod parse;
+mod serde_attrs;
 mod serde_names;
 
 use proc_macro2::TokenStream;
@@ -17,7 +20,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let Some(model) = parse::parse(args, input.clone(), &mut errors) else {
         let errors = errors.to_compile_errors();
         let item = syn::parse2(input)
-            .map(expand::passthrough)
+            .map(fallback::passthrough)
             .unwrap_or_default();
         return quote::quote! { #errors #item };
     };
@@ -25,7 +28,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if errors.is_empty() {
         expand::expand(&model)
     } else {
-        let fallback = expand::fallback(&model);
+        let fallback = fallback::fallback(&model);
         let errors = errors.to_compile_errors();
         quote::quote! { #errors #fallback }
     }

@@ -6,6 +6,9 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Fields, Item, LitInt, LitStr, Meta, Token};
 
 use super::ast::{Decimal, Field, Kind, Model, Variant};
+use super::serde_attrs::{
+    check_no_serde_derive, container_rename_all, serde_field, serde_rename, skip_meta, time_format,
+};
 use super::serde_names::RenameRule;
 use crate::diagnostics::{Errors, suggestion};
 
@@ -22,12 +25,7 @@ pub const FIELD_OPTIONS: [&str; 7] = [
 
 /// Parses the item; `None` when it is not something `#[data_model]` can apply to at all.
 pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Option<Model> {
-    if !args.is_empty() {
-        errors.spanned(
-            &args,
-            "`#[data_model]` takes no arguments; put table and stream settings in `pipeline!` or on `OlapTable`/`Stream`",
-        );
-    }
+    let krate = super::arguments::parse(args, errors);
     let mut item: Item = match syn::parse2(input) {
         Ok(item) => item,
         Err(e) => {
@@ -73,6 +71,7 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
             };
             Some(Model {
                 ident,
+                krate,
                 kind: Kind::Struct(fields),
                 item,
             })
@@ -118,6 +117,7 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
             }
             Some(Model {
                 ident: e.ident.clone(),
+                krate,
                 kind: Kind::Enum(variants),
                 item,
             })
@@ -175,31 +175,6 @@ fn take_misplaced_attributes(attrs: &mut Vec<Attribute>, place: &str, errors: &m
     });
 }
 
-fn check_no_serde_derive(attrs: &[Attribute], errors: &mut Errors) {
-    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
-        let Ok(paths) = attr
-            .parse_args_with(syn::punctuated::Punctuated::<syn::Path, Token![,]>::parse_terminated)
-        else {
-            continue;
-        };
-        for path in paths {
-            let last = path
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default();
-            if last == "Serialize" || last == "Deserialize" {
-                errors.spanned(
-                    &path,
-                    format!(
-                        "`#[data_model]` already derives `{last}` (so column names and JSON names cannot drift apart); remove `{last}` from this derive"
-                    ),
-                );
-            }
-        }
-    }
-}
-
 fn check_not_generic(generics: &syn::Generics, errors: &mut Errors) {
     if !generics.params.is_empty() {
         errors.spanned(
@@ -207,121 +182,6 @@ fn check_not_generic(generics: &syn::Generics, errors: &mut Errors) {
             "`#[data_model]` types cannot be generic: a table has one fixed set of column types; write a concrete struct per shape",
         );
     }
-}
-
-/// Reads `#[serde(rename_all = "...")]` (or its `serialize = ` form), and rejects
-/// `#[serde(bound)]`, which the expansion sets.
-fn container_rename_all(attrs: &[Attribute], errors: &mut Errors) -> Option<RenameRule> {
-    let mut rule = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename_all") {
-                let name = name_value_or_serialize(&meta)?;
-                match RenameRule::parse(&name.value()) {
-                    Ok(r) => rule = Some(r),
-                    Err(message) => errors.spanned(&name, message),
-                }
-                Ok(())
-            } else if meta.path.is_ident("bound") {
-                errors.spanned(
-                    &meta.path,
-                    "`#[data_model]` sets serde's `bound` itself (a data model has no type parameters to bound); remove it",
-                );
-                skip_meta(&meta)
-            } else {
-                skip_meta(&meta)
-            }
-        });
-        if let Err(e) = result {
-            errors.push(e);
-        }
-    }
-    rule
-}
-
-/// `rename = "x"` or `rename(serialize = "x", ...)`: the serialized name.
-fn name_value_or_serialize(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<LitStr> {
-    if meta.input.peek(Token![=]) {
-        return meta.value()?.parse();
-    }
-    let mut found = None;
-    meta.parse_nested_meta(|inner| {
-        let value: LitStr = inner.value()?.parse()?;
-        if inner.path.is_ident("serialize") {
-            found = Some(value);
-        }
-        Ok(())
-    })?;
-    found.ok_or_else(|| meta.error("expected `serialize = \"...\"`"))
-}
-
-/// Consumes a serde option we do not interpret.
-fn skip_meta(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<Expr>()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        let content;
-        syn::parenthesized!(content in meta.input);
-        content.parse::<TokenStream>()?;
-    }
-    Ok(())
-}
-
-/// `#[serde(rename = "...")]` on a field or variant.
-fn serde_rename(attrs: &[Attribute], errors: &mut Errors) -> Option<String> {
-    let mut rename = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                rename = Some(name_value_or_serialize(&meta)?.value());
-                Ok(())
-            } else {
-                skip_meta(&meta)
-            }
-        });
-        if let Err(e) = result {
-            errors.push(e);
-        }
-    }
-    rename
-}
-
-/// What serde attributes say about a field.
-#[derive(Default)]
-struct SerdeField {
-    rename: Option<String>,
-    skipped: bool,
-}
-
-fn serde_field(attrs: &[Attribute], errors: &mut Errors) -> SerdeField {
-    let mut out = SerdeField::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let result = attr.parse_nested_meta(|meta| {
-            let path = &meta.path;
-            if path.is_ident("rename") {
-                out.rename = Some(name_value_or_serialize(&meta)?.value());
-            } else if path.is_ident("skip") {
-                out.skipped = true;
-            } else if path.is_ident("skip_serializing") || path.is_ident("skip_deserializing") {
-                errors.spanned(
-                    path,
-                    "a `#[data_model]` field is either a column or not: use `#[serde(skip)]` to leave it out of the table, or remove this attribute",
-                );
-            } else if path.is_ident("flatten") {
-                errors.spanned(
-                    path,
-                    "`#[serde(flatten)]` is not supported in `#[data_model]`: a nested #[data_model] struct becomes one Tuple column; write its fields here to get separate columns",
-                );
-            } else {
-                skip_meta(&meta)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            errors.push(e);
-        }
-    }
-    out
 }
 
 fn parse_field(
@@ -350,6 +210,11 @@ fn parse_field(
         decimal: None,
         precision: None,
         doc: doc_comment(&field.attrs),
+        time_format: if serde.with {
+            None
+        } else {
+            time_format(&field.ty, serde.default)
+        },
     };
     for attr in &field.attrs {
         if attr.path().is_ident("key") {

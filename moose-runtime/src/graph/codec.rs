@@ -1,8 +1,6 @@
 //! [`ModelCodec`]: a model's JSON decoding and row encoding behind plain function pointers, so
 //! workers and the ingest API handle any stream without knowing its Rust type.
 
-mod finite;
-
 use std::any::TypeId;
 
 use super::transform::EncodedRecord;
@@ -119,9 +117,14 @@ fn decode_json<T: DataModel>(json: &[u8]) -> Result<EncodedRecord, DecodeError> 
     let record = decode_value::<T>(json)?;
     // A number too large for an `f32` decodes as infinity, which JSON cannot carry: the
     // stream would hold `null` and the record would never reach its table.
-    if let Some((path, ty)) = finite::first_non_finite(&record) {
+    if let Some(found) = record.first_non_finite() {
+        let ty = found.rust_type;
         return Err(DecodeError {
-            path,
+            path: if found.path.is_empty() {
+                ".".into()
+            } else {
+                found.path
+            },
             message: format!(
                 "number out of range for {ty}{}",
                 if ty == "f32" {
@@ -164,4 +167,98 @@ fn write_row<T: DataModel>(
         out.truncate(start);
         RowError::Encode(e.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use moose_macros::data_model;
+
+    use super::*;
+    use crate::schema::ColumnValue;
+
+    #[data_model(crate = "crate")]
+    struct Inner {
+        zip: Option<f32>,
+    }
+
+    #[data_model(crate = "crate")]
+    struct Record {
+        id: String,
+        ratio: f64,
+        narrow: f32,
+        scores: Vec<f32>,
+        by_name: BTreeMap<String, f32>,
+        inner: Inner,
+        #[serde(rename = "perhaps")]
+        maybe: Option<f32>,
+        nested: Vec<Vec<Option<f64>>>,
+    }
+
+    fn record() -> Record {
+        Record {
+            id: "a".into(),
+            ratio: 1e300,
+            narrow: 3.4e38,
+            scores: vec![1.0, 2.0],
+            by_name: BTreeMap::from([("k".to_owned(), 1.0)]),
+            inner: Inner { zip: Some(1.0) },
+            maybe: None,
+            nested: vec![vec![], vec![Some(1.0), None]],
+        }
+    }
+
+    #[test]
+    fn finite_records_pass() {
+        assert_eq!(record().first_non_finite(), None);
+    }
+
+    #[test]
+    fn the_first_non_finite_float_is_found_with_its_json_path() {
+        /// Makes one float non-finite; the path and type that must be reported.
+        type Damage = (fn(&mut Record), &'static str, &'static str);
+        let cases: [Damage; 8] = [
+            (|r| r.narrow = f32::INFINITY, ".narrow", "f32"),
+            (|r| r.ratio = f64::NAN, ".ratio", "f64"),
+            (|r| r.scores[1] = f32::NEG_INFINITY, ".scores[1]", "f32"),
+            (
+                |r| {
+                    r.by_name.insert("k".into(), f32::INFINITY);
+                },
+                ".by_name.k",
+                "f32",
+            ),
+            (|r| r.inner.zip = Some(f32::INFINITY), ".inner.zip", "f32"),
+            (|r| r.maybe = Some(f32::NAN), ".perhaps", "f32"),
+            (|r| r.nested[1][0] = Some(f64::NAN), ".nested[1][0]", "f64"),
+            (
+                |r| {
+                    r.ratio = f64::NAN;
+                    r.scores[0] = f32::NAN;
+                },
+                ".ratio",
+                "f64",
+            ),
+        ];
+        for (damage, path, ty) in cases {
+            let mut r = record();
+            damage(&mut r);
+            let found = r.first_non_finite().expect(path);
+            assert_eq!((found.path.as_str(), found.rust_type), (path, ty));
+        }
+    }
+
+    /// What ingest answers for a number too large for its `f32` field.
+    #[test]
+    fn a_float_out_of_range_is_a_decode_error_at_its_path() {
+        let json = br#"{"id":"a","ratio":1,"narrow":1,"scores":[1,-1e39],"by_name":{},"inner":{"zip":null},"perhaps":null,"nested":[]}"#;
+        assert_eq!(
+            decode_json::<Record>(json).unwrap_err(),
+            DecodeError {
+                path: ".scores[1]".into(),
+                message: "number out of range for f32 (at most 3.4028235e38 in magnitude)".into(),
+            }
+        );
+    }
 }

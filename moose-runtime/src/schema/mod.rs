@@ -27,5 +27,6 @@ pub use table::{
 };
 pub use types::{ColumnType, EnumWidth};
 pub use value::{
-    ColumnValue, DEFAULT_TIMESTAMP_PRECISION, FieldOptions, KeyColumn, NullableColumn,
+    ColumnValue, DEFAULT_TIMESTAMP_PRECISION, FieldOptions, KeyColumn, NonFiniteFloat,
+    NullableColumn,
 };

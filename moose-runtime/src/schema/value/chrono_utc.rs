@@ -14,16 +14,38 @@ use std::fmt;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::{Deserializer, Serializer, de};
 
+use super::rfc3339::{Civil, write_rfc3339};
+
 /// `#[serde(serialize_with)]`: chrono's RFC 3339 text.
 pub fn serialize<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    let mut buf = [0u8; 30];
-    match format(value, &mut buf) {
-        Some(len) => {
-            let text = std::str::from_utf8(&buf[..len]).expect("ASCII digits and separators");
-            serializer.serialize_str(text)
-        }
-        None => serde::Serialize::serialize(value, serializer),
+    let naive = value.naive_utc();
+    let (year, nanos) = (naive.year(), naive.nanosecond());
+    // Years RFC 3339 cannot write, and leap seconds: chrono's own writer.
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return serde::Serialize::serialize(value, serializer);
     }
+    // chrono's `SecondsFormat::AutoSi`: the fewest of 0, 3, 6 or 9 digits that hold the value.
+    let digits = if nanos == 0 {
+        0
+    } else if nanos.is_multiple_of(1_000_000) {
+        3
+    } else if nanos.is_multiple_of(1_000) {
+        6
+    } else {
+        9
+    };
+    let time = Civil {
+        year: year as u32,
+        month: naive.month(),
+        day: naive.day(),
+        hour: naive.hour(),
+        minute: naive.minute(),
+        second: naive.second(),
+        nanos,
+    };
+    let mut buf = [0; 30];
+    let len = write_rfc3339(&time, digits, &mut buf);
+    serializer.serialize_str(std::str::from_utf8(&buf[..len]).expect("ASCII digits and separators"))
 }
 
 /// `#[serde(deserialize_with)]`: what chrono's `Deserialize` accepts, into UTC.
@@ -50,47 +72,6 @@ impl de::Visitor<'_> for Rfc3339Visitor {
             .map(|dt| dt.with_timezone(&Utc))
             .map_err(E::custom)
     }
-}
-
-/// Writes `value` as chrono's serde does (`SecondsFormat::AutoSi`, `Z`) into `buf`; its
-/// length, or `None` where chrono's own writer is needed (years outside 0..=9999, leap
-/// seconds).
-fn format(value: &DateTime<Utc>, buf: &mut [u8; 30]) -> Option<usize> {
-    let naive = value.naive_utc();
-    let year = naive.year();
-    let nano = naive.nanosecond();
-    if !(0..=9999).contains(&year) || nano >= 1_000_000_000 {
-        return None;
-    }
-    *buf = *b"0000-00-00T00:00:00.000000000Z";
-    let mut digits = |at: usize, width: usize, mut value: u32| {
-        for slot in buf[at..at + width].iter_mut().rev() {
-            *slot = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    digits(0, 4, year as u32);
-    digits(5, 2, naive.month());
-    digits(8, 2, naive.day());
-    digits(11, 2, naive.hour());
-    digits(14, 2, naive.minute());
-    digits(17, 2, naive.second());
-    let (fraction, width) = if nano == 0 {
-        (0, 0)
-    } else if nano.is_multiple_of(1_000_000) {
-        (nano / 1_000_000, 3)
-    } else if nano.is_multiple_of(1_000) {
-        (nano / 1_000, 6)
-    } else {
-        (nano, 9)
-    };
-    if width == 0 {
-        buf[19] = b'Z';
-        return Some(20);
-    }
-    digits(20, width, fraction);
-    buf[20 + width] = b'Z';
-    Some(21 + width)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`; `None` for anything else (chrono decides).

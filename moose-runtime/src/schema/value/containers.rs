@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
-use super::{ColumnValue, FieldOptions, KeyColumn, NullableColumn, mismatch};
+use super::{ColumnValue, FieldOptions, KeyColumn, NonFiniteFloat, NullableColumn, mismatch};
 use crate::schema::rowbinary::write_varint;
 use crate::schema::{ColumnType, EncodeError};
 
@@ -30,6 +30,11 @@ impl<T: NullableColumn> ColumnValue for Option<T> {
             }
         }
     }
+
+    #[inline]
+    fn first_non_finite(&self) -> Option<NonFiniteFloat> {
+        self.as_ref()?.first_non_finite()
+    }
 }
 
 impl<T: ColumnValue> ColumnValue for Vec<T> {
@@ -49,6 +54,12 @@ impl<T: ColumnValue> ColumnValue for Vec<T> {
             item.write_row_binary(inner, out)?;
         }
         Ok(())
+    }
+
+    fn first_non_finite(&self) -> Option<NonFiniteFloat> {
+        self.iter()
+            .enumerate()
+            .find_map(|(i, item)| Some(item.first_non_finite()?.at_index(i)))
     }
 }
 impl<T: KeyColumn> KeyColumn for Vec<T> {}
@@ -74,6 +85,17 @@ where
     Ok(())
 }
 
+/// The first non-finite float among a map's values, in iteration order (serde's).
+fn map_non_finite<'a, K, V>(
+    mut entries: impl Iterator<Item = (&'a K, &'a V)>,
+) -> Option<NonFiniteFloat>
+where
+    K: ColumnValue + 'a,
+    V: ColumnValue + 'a,
+{
+    entries.find_map(|(key, value)| Some(value.first_non_finite()?.at_key(key)))
+}
+
 impl<K: KeyColumn + Eq + Hash, V: ColumnValue, S: BuildHasher + Default> ColumnValue
     for HashMap<K, V, S>
 {
@@ -88,6 +110,10 @@ impl<K: KeyColumn + Eq + Hash, V: ColumnValue, S: BuildHasher + Default> ColumnV
 
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_map(self.len(), self.iter(), ty, out)
+    }
+
+    fn first_non_finite(&self) -> Option<NonFiniteFloat> {
+        map_non_finite(self.iter())
     }
 }
 
@@ -104,6 +130,10 @@ impl<K: KeyColumn + Ord, V: ColumnValue> ColumnValue for BTreeMap<K, V> {
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_map(self.len(), self.iter(), ty, out)
     }
+
+    fn first_non_finite(&self) -> Option<NonFiniteFloat> {
+        map_non_finite(self.iter())
+    }
 }
 
 impl<T: ColumnValue> ColumnValue for Box<T> {
@@ -115,6 +145,10 @@ impl<T: ColumnValue> ColumnValue for Box<T> {
 
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         (**self).write_row_binary(ty, out)
+    }
+
+    fn first_non_finite(&self) -> Option<NonFiniteFloat> {
+        (**self).first_non_finite()
     }
 }
 impl<T: NullableColumn> NullableColumn for Box<T> {}

@@ -7,12 +7,15 @@
 pub mod chrono_utc;
 mod containers;
 mod primitives;
+mod rfc3339;
+pub mod system_time;
 mod temporal;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{ColumnType, EncodeError};
+pub(crate) use primitives::write_text;
 
 /// Per-field options from `#[moose(...)]` that change a field's column type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,7 +37,7 @@ pub const DEFAULT_TIMESTAMP_PRECISION: u8 = 3;
     message = "`{Self}` cannot be stored in a ClickHouse column",
     label = "no ClickHouse column type for `{Self}`",
     note = "if `{Self}` is your own struct or fieldless enum, add `#[data_model]` to its definition",
-    note = "supported: bool, integers, f32/f64, String, Vec<T>, Option<T>, HashMap/BTreeMap<String, T>, chrono/time dates and timestamps, uuid::Uuid, rust_decimal::Decimal, serde_json::Value, Ipv4Addr/Ipv6Addr, and #[data_model] structs and enums"
+    note = "supported: bool, integers, f32/f64, String, Vec<T>, Option<T>, HashMap/BTreeMap<String, T>, SystemTime, chrono/time dates and timestamps, uuid::Uuid, rust_decimal::Decimal, serde_json::Value, Ipv4Addr/Ipv6Addr, and #[data_model] structs and enums"
 )]
 pub trait ColumnValue: Serialize + DeserializeOwned {
     /// `true` for types that need `#[moose(decimal(P, S))]` to have a column type.
@@ -45,6 +48,57 @@ pub trait ColumnValue: Serialize + DeserializeOwned {
 
     /// Appends this value in ClickHouse RowBinary for the physical column type `ty`.
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+
+    /// The first float in this value, in JSON order, that is infinite or NaN: JSON cannot
+    /// carry it (serde_json writes `null`), and a number too large for an `f32` field decodes
+    /// as infinity. `None` for types without floats; `#[data_model]` implements it field by
+    /// field.
+    #[inline]
+    fn first_non_finite(&self) -> Option<NonFiniteFloat> {
+        None
+    }
+}
+
+/// A float that JSON cannot carry, as [`ColumnValue::first_non_finite`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonFiniteFloat {
+    /// JSON path below the value searched (`.ratio`, `.scores[3]`, `.by_name.k`); empty when
+    /// the value is the float itself.
+    pub path: String,
+    /// The float's Rust type: `f32` or `f64`.
+    pub rust_type: &'static str,
+}
+
+impl NonFiniteFloat {
+    /// A non-finite float of type `rust_type`, at the value itself.
+    pub fn new(rust_type: &'static str) -> Self {
+        Self {
+            path: String::new(),
+            rust_type,
+        }
+    }
+
+    /// The same float, seen from the struct that holds it in field `name` (its serde name).
+    pub fn in_field(self, name: &str) -> Self {
+        self.below(&format!(".{name}"))
+    }
+
+    /// The same float, seen from the sequence that holds it at `index`.
+    pub fn at_index(self, index: usize) -> Self {
+        self.below(&format!("[{index}]"))
+    }
+
+    /// The same float, seen from the map that holds it under `key` (its JSON text, strings
+    /// without quotes).
+    pub fn at_key(self, key: &impl Serialize) -> Self {
+        let key = super::key_part(key);
+        self.below(&format!(".{}", String::from_utf8_lossy(&key)))
+    }
+
+    fn below(mut self, segment: &str) -> Self {
+        self.path.insert_str(0, segment);
+        self
+    }
 }
 
 /// Types that can sit inside `Nullable(...)`.

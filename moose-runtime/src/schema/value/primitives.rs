@@ -2,7 +2,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{ColumnValue, FieldOptions, KeyColumn, NullableColumn, mismatch};
+use super::{ColumnValue, FieldOptions, KeyColumn, NonFiniteFloat, NullableColumn, mismatch};
 use crate::schema::rowbinary::write_bytes;
 use crate::schema::{ColumnType, EncodeError};
 
@@ -22,8 +22,10 @@ impl ColumnValue for bool {
     }
 }
 
+/// `$rust => $ch` maps a number to its column; `if is_finite` marks the floats, the only
+/// numbers that can be infinite or NaN.
 macro_rules! number {
-    ($($rust:ty => $ch:ident),* $(,)?) => {$(
+    ($($rust:ty => $ch:ident $(if $finite:ident)?),* $(,)?) => {$(
         impl ColumnValue for $rust {
             fn column_type(_: &FieldOptions) -> ColumnType {
                 ColumnType::$ch
@@ -39,6 +41,13 @@ macro_rules! number {
                     other => Err(mismatch(stringify!($rust), other)),
                 }
             }
+
+            $(
+                #[inline]
+                fn first_non_finite(&self) -> Option<NonFiniteFloat> {
+                    (!self.$finite()).then(|| NonFiniteFloat::new(stringify!($rust)))
+                }
+            )?
         }
         impl NullableColumn for $rust {}
         impl KeyColumn for $rust {}
@@ -48,7 +57,7 @@ macro_rules! number {
 number! {
     i8 => Int8, i16 => Int16, i32 => Int32, i64 => Int64, i128 => Int128,
     u8 => UInt8, u16 => UInt16, u32 => UInt32, u64 => UInt64, u128 => UInt128,
-    f32 => Float32, f64 => Float64,
+    f32 => Float32 if is_finite, f64 => Float64 if is_finite,
 }
 
 impl NullableColumn for bool {}
@@ -61,24 +70,36 @@ impl ColumnValue for String {
 
     #[inline]
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        match ty.physical() {
-            ColumnType::String => {
-                write_bytes(self.as_bytes(), out);
-                Ok(())
-            }
-            ColumnType::FixedString(n) => {
-                if self.len() > *n {
-                    return Err(EncodeError::new(format!(
-                        "string of {} bytes does not fit FixedString({n})",
-                        self.len()
-                    )));
-                }
-                out.extend_from_slice(self.as_bytes());
-                out.resize(out.len() + (n - self.len()), 0);
-                Ok(())
-            }
-            other => Err(mismatch("String", other)),
+        write_text("String", self, ty, out)
+    }
+}
+
+/// Encodes `text` for a `String` or `FixedString` column; `rust` names the Rust type in the
+/// error for any other column type.
+#[inline]
+pub(crate) fn write_text(
+    rust: &'static str,
+    text: &str,
+    ty: &ColumnType,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    match ty.physical() {
+        ColumnType::String => {
+            write_bytes(text.as_bytes(), out);
+            Ok(())
         }
+        ColumnType::FixedString(n) => {
+            if text.len() > *n {
+                return Err(EncodeError::new(format!(
+                    "string of {} bytes does not fit FixedString({n})",
+                    text.len()
+                )));
+            }
+            out.extend_from_slice(text.as_bytes());
+            out.resize(out.len() + (n - text.len()), 0);
+            Ok(())
+        }
+        other => Err(mismatch(rust, other)),
     }
 }
 impl NullableColumn for String {}

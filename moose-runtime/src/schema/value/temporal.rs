@@ -1,16 +1,15 @@
-//! Dates and timestamps from `chrono` and `time`.
+//! Dates and timestamps: `std::time::SystemTime`, and those of `chrono` and `time`.
 //!
 //! Timestamps map to `DateTime64(p, 'UTC')` and dates to `Date32`; on servers without those
 //! types the resolved column is `DateTime('UTC')` / `Date`, and the writers below encode for
 //! whichever one the table really has.
 
-#[cfg(any(feature = "chrono", feature = "time"))]
+use std::time::SystemTime;
+
 use super::{ColumnValue, FieldOptions, KeyColumn, NullableColumn, mismatch};
-#[cfg(any(feature = "chrono", feature = "time"))]
 use crate::schema::{ColumnType, EncodeError, value::DEFAULT_TIMESTAMP_PRECISION};
 
 /// Encodes a timestamp given as seconds and nanoseconds since the epoch.
-#[cfg(any(feature = "chrono", feature = "time"))]
 fn write_timestamp(
     rust: &'static str,
     seconds: i64,
@@ -81,12 +80,26 @@ fn write_date(
     }
 }
 
-#[cfg(any(feature = "chrono", feature = "time"))]
 fn timestamp_type(options: &FieldOptions) -> ColumnType {
     ColumnType::DateTime64 {
         precision: options.precision.unwrap_or(DEFAULT_TIMESTAMP_PRECISION),
     }
 }
+
+/// Needs no date crate; `#[data_model]` gives it an RFC 3339 serde form
+/// ([`system_time`](super::system_time)).
+impl ColumnValue for SystemTime {
+    fn column_type(options: &FieldOptions) -> ColumnType {
+        timestamp_type(options)
+    }
+
+    fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let (seconds, nanos) = super::system_time::unix_parts(*self);
+        write_timestamp("SystemTime", seconds, nanos, ty, out)
+    }
+}
+impl NullableColumn for SystemTime {}
+impl KeyColumn for SystemTime {}
 
 #[cfg(feature = "chrono")]
 mod chrono_impl {
