@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use moose::{ClickHouseCapabilities, DataModel, ResolvedTable, ServerVersion, TableConfig};
-use moose_runtime::graph::{EncodedRecord, ErasedTransform, IntoTransform, ModelCodec};
+use moose_runtime::graph::{EncodedRecord, ModelCodec, erase_transform};
 use moose_runtime::ingest::{BodyFormat, decode_body};
 use moose_runtime::stream::local::LocalLog;
 use moose_runtime::stream::{MemberId, StreamBackend, TopicAdmin, TopicSpec};
@@ -111,8 +111,7 @@ fn transform(c: &mut Criterion) {
     let inputs: Vec<EncodedRecord> =
         decode_body(&raw_body(), BodyFormat::Json, &codec).expect("valid body");
     let payloads: Vec<&[u8]> = inputs.iter().map(|r| r.payload.as_slice()).collect();
-    let double: std::sync::Arc<dyn ErasedTransform> =
-        IntoTransform::<RawData, IntermediateData, _>::into_erased(chained::double);
+    let double = erase_transform::<RawData, IntermediateData, _, _>(chained::double);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");

@@ -358,3 +358,233 @@ fn builder_api_builds_the_same_graphs_as_the_macro() -> Result<(), GraphError> {
     assert_eq!(app.describe(), single_transform::app().describe());
     Ok(())
 }
+
+/// What each record of `inputs` became in consumer `index`: `Ok`, or the failure's kind and
+/// message.
+fn run_consumer(
+    app: &App,
+    index: usize,
+    inputs: &[&str],
+) -> Vec<Result<(), (FailureKind, String)>> {
+    let graph = app.graph();
+    let inputs: Vec<&[u8]> = inputs.iter().map(|s| s.as_bytes()).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(graph.consumers[index].function.apply_batch(&inputs))
+        .into_iter()
+        .map(|o| o.map_err(|f| (f.kind, f.message)))
+        .collect()
+}
+
+#[test]
+fn a_consumer_that_fails_is_named_a_consumer() {
+    let app = App::new();
+    let raw = app
+        .stream::<RawData>("raw", StreamConfig::default())
+        .unwrap();
+    raw.add_consumer(|r: RawData| {
+        if r.value == 13.0 {
+            panic!("unlucky")
+        }
+    })
+    .unwrap();
+    raw.add_consumer_with(
+        |r: RawData| {
+            if r.value < 0.0 {
+                Err(format!("{} is negative", r.value))
+            } else {
+                Ok(())
+            }
+        },
+        TransformConfig {
+            version: Some("checked".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    async fn later(r: RawData) {
+        tokio::task::yield_now().await;
+        assert!(r.value != 7.0, "seven");
+    }
+    raw.add_consumer_with(
+        later,
+        TransformConfig {
+            version: Some("async".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    let outcomes = run_consumer(
+        &app,
+        0,
+        &[r#"{"id":"a","value":13}"#, r#"{"id":"b","value":1}"#],
+    );
+    assert_eq!(
+        outcomes[0],
+        Err((FailureKind::Panic, "consumer panicked: unlucky".to_owned()))
+    );
+    assert_eq!(outcomes[1], Ok(()), "the consumer lives on after a panic");
+    let outcomes = run_consumer(
+        &app,
+        1,
+        &[r#"{"id":"a","value":-2}"#, r#"{"id":"b","value":"x"}"#],
+    );
+    assert_eq!(
+        outcomes[0],
+        Err((FailureKind::Error, "-2 is negative".to_owned()))
+    );
+    assert_eq!(outcomes[1].as_ref().unwrap_err().0, FailureKind::Decode);
+    let outcomes = run_consumer(&app, 2, &[r#"{"id":"a","value":7}"#]);
+    assert_eq!(
+        outcomes[0],
+        Err((FailureKind::Panic, "consumer panicked: seven".to_owned())),
+        "a panic while an async consumer is polled is caught too"
+    );
+
+    // A transform's panic is still named a transform's.
+    let out = app
+        .stream::<RawData>("out", StreamConfig::default())
+        .unwrap();
+    raw.add_transform(&out, |_: RawData| -> RawData { panic!("unlucky") })
+        .unwrap();
+    let graph = app.graph();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let input: &[u8] = br#"{"id":"a","value":1}"#;
+    let outcome = runtime.block_on(graph.transforms[0].function.apply_batch(&[input]));
+    assert_eq!(
+        outcome[0].as_ref().unwrap_err().message,
+        "transform panicked: unlucky"
+    );
+}
+
+/// How many times another task ran while the first transform and the first consumer of
+/// `app` each took a batch of 10k records, on a one-thread runtime.
+fn other_task_runs_during_a_big_batch(app: &App) -> (usize, usize) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let graph = app.graph();
+    let record = br#"{"id":"a","value":1}"#;
+    let inputs: Vec<&[u8]> = vec![record.as_slice(); 10_000];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let runs = |batch: moose::graph::BoxFuture<'_, usize>| {
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = runtime.spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        let ticks_before = ticks.load(Ordering::Relaxed);
+        assert_eq!(runtime.block_on(batch), 10_000);
+        ticker.abort();
+        ticks.load(Ordering::Relaxed) - ticks_before
+    };
+    let transform = graph.transforms[0].function.clone();
+    let consumer = graph.consumers[0].function.clone();
+    (
+        runs(Box::pin(async {
+            transform.apply_batch(&inputs).await.len()
+        })),
+        runs(Box::pin(async {
+            consumer.apply_batch(&inputs).await.len()
+        })),
+    )
+}
+
+#[test]
+fn a_big_batch_lets_other_tasks_run() {
+    let app = App::new();
+    let raw = app
+        .stream::<RawData>("raw", StreamConfig::default())
+        .unwrap();
+    let out = app
+        .stream::<RawData>("out", StreamConfig::default())
+        .unwrap();
+    raw.add_transform(&out, |r: RawData| r).unwrap();
+    raw.add_consumer(|_: RawData| ()).unwrap();
+    let (during_transform, during_consumer) = other_task_runs_during_a_big_batch(&app);
+    // Ingest requests share the runtime's threads with the workers: a batch that never
+    // yields holds one for its whole length.
+    let yields = 10_000 / moose::graph::RECORDS_PER_YIELD;
+    assert!(during_transform >= yields, "{during_transform}");
+    assert!(during_consumer >= yields, "{during_consumer}");
+}
+
+#[test]
+fn an_ingest_pipeline_the_builder_refuses_leaves_nothing_behind() {
+    let app = App::new();
+    app.stream::<RawData>("taken_dead_letter", StreamConfig::default())
+        .unwrap();
+    let before = app.describe();
+    let full = || {
+        IngestPipelineConfig::new()
+            .ingest(true)
+            .stream(true)
+            .table(true)
+            .dead_letter_queue(true)
+    };
+    // Each fails after the table (and for some, the stream) would have been declared.
+    let zero = IngestPipelineConfig {
+        stream_config: StreamConfig::default().parallelism(0),
+        ..full()
+    };
+    let err = app.ingest_pipeline::<RawData>("zero", zero).unwrap_err();
+    assert_eq!(
+        err,
+        GraphError::ZeroParallelism {
+            stream: "zero".into()
+        }
+    );
+    assert_eq!(app.describe(), before);
+
+    // `<name>_dead_letter` is longer than 200 characters, `<name>` is not.
+    let long = "l".repeat(195);
+    let err = app.ingest_pipeline::<RawData>(&long, full()).unwrap_err();
+    assert!(
+        matches!(&err, GraphError::InvalidName { name, .. } if *name == format!("{long}_dead_letter")),
+        "{err}"
+    );
+    assert_eq!(app.describe(), before);
+
+    let err = app.ingest_pipeline::<RawData>("taken", full()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ingest pipeline `taken` has a dead-letter queue named `taken_dead_letter`, but a stream or table `taken_dead_letter` is already declared; rename that one, or the pipeline"
+    );
+    assert_eq!(app.describe(), before);
+
+    // Nothing left in the way: the same pipelines, fixed, go in whole.
+    app.ingest_pipeline::<RawData>("zero", full()).unwrap();
+    app.ingest_pipeline::<RawData>(&long[..180], full())
+        .unwrap();
+    let d = app.describe();
+    assert_eq!(
+        names(&d.streams, |s| s.name.clone())[..3],
+        ["taken_dead_letter", "zero", "zero_dead_letter"]
+    );
+    assert_eq!(d.tables.len(), 4);
+    assert_eq!(d.ingest_apis.len(), 2);
+}
+
+#[test]
+fn pipeline_takes_a_keyword_as_a_raw_identifier() {
+    let app = pipeline! {
+        r#type: Stream<RawData>,
+        r#match: IngestPipeline<RawData> { ingest: true, stream: true, table: true, order_by: [r#id] },
+        r#type => transform(|r: RawData| r) => r#match,
+    };
+    let d = app.describe();
+    assert_eq!(names(&d.streams, |s| s.name.clone()), ["type", "match"]);
+    assert_eq!(d.tables[0].order_by, "id");
+    assert_eq!(d.transforms[0].from, "type");
+}

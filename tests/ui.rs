@@ -9,6 +9,8 @@ fn ui() {
     // One line per macro: `ui-tests/compile_fail/<macro>/<fault_named_like_a_sentence>.rs`.
     t.compile_fail("ui-tests/compile_fail/data_model/*.rs");
     t.compile_fail("ui-tests/compile_fail/pipeline/*.rs");
+    // The builder API `pipeline!` expands to, used by hand.
+    t.compile_fail("ui-tests/compile_fail/builder/*.rs");
     // What must compile, and run: each case asserts in `main`.
     t.pass("ui-tests/pass/*.rs");
 }

@@ -95,56 +95,14 @@ pub mod __private {
         }
     }
 
-    /// First half of a `pipeline!` transform check, spanned on the user's function: it takes
-    /// one record of the source stream. A plain `Fn` bound, so rustc reports a wrong parameter
-    /// type or count against the function's own signature, and infers a closure's parameter.
-    /// The type parameters are named for rustc's note under such an error.
-    pub fn transform_source<SourceModel, Returned, Function>(
-        _source: &graph::Stream<SourceModel>,
-        function: Function,
-    ) -> graph::TransformSource<SourceModel, Returned>
-    where
-        Function: Fn(SourceModel) -> Returned + Send + Sync + 'static,
-    {
-        graph::TransformSource(Box::new(function))
-    }
-
-    /// Second half: what the function returns fits the destination stream. No data-model
-    /// bounds here: adding the transform to the graph asks for them once.
-    pub fn transform_destination<
-        SourceModel: 'static,
-        DestinationModel: 'static,
-        Returned,
-        M: 'static,
-    >(
-        _destination: &graph::Stream<DestinationModel>,
-        source: graph::TransformSource<SourceModel, Returned>,
-    ) -> graph::CheckedTransform<SourceModel, DestinationModel>
-    where
-        Returned: graph::TransformReturn<DestinationModel, M>,
-    {
-        graph::CheckedTransform::new(source)
-    }
-
-    /// First half of a `pipeline!` consumer check: it takes one record of the stream.
-    pub fn consumer_source<StreamModel, Returned, Function>(
-        _stream: &graph::Stream<StreamModel>,
-        function: Function,
-    ) -> graph::ConsumerSource<StreamModel, Returned>
-    where
-        Function: Fn(StreamModel) -> Returned + Send + Sync + 'static,
-    {
-        graph::ConsumerSource(Box::new(function))
-    }
-
-    /// Second half: it returns `()` or `Result<(), E>`.
-    pub fn consumer_return<StreamModel: 'static, Returned, M: 'static>(
-        source: graph::ConsumerSource<StreamModel, Returned>,
-    ) -> graph::CheckedConsumer<StreamModel>
-    where
-        Returned: graph::ConsumerReturn<M>,
-    {
-        graph::CheckedConsumer::new(source)
+    /// The `App` a `pipeline!` evaluates to, once its builder calls ran. `built` is `Err` only
+    /// if the builder refused a call that `pipeline!` checked fine while compiling (a moose
+    /// bug): the error is then recorded on the graph (`Graph::refused`), not a panic.
+    pub fn built(app: graph::App, built: Result<(), graph::GraphError>) -> graph::App {
+        if let Err(error) = built {
+            app.refuse(error);
+        }
+        app
     }
 
     /// A model's column and key names; `pipeline!` reads them through this one function, so

@@ -34,6 +34,24 @@ impl DeclKind {
         }
     }
 
+    /// What is declared, in words: `stream`, `table`, `ingest pipeline`.
+    pub fn described_bare(self) -> &'static str {
+        match self {
+            DeclKind::IngestPipeline => "ingest pipeline",
+            DeclKind::Stream => "stream",
+            DeclKind::OlapTable => "table",
+        }
+    }
+
+    /// [`DeclKind::described_bare`] with its article: `a stream`, `an ingest pipeline`.
+    pub fn described(self) -> &'static str {
+        match self {
+            DeclKind::IngestPipeline => "an ingest pipeline",
+            DeclKind::Stream => "a stream",
+            DeclKind::OlapTable => "a table",
+        }
+    }
+
     pub fn options(self) -> &'static [&'static str] {
         const STREAM: &[&str] = &[
             "parallelism",

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use syn::ext::IdentExt;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
 use super::ast::{Decl, DeclKind, Opt, Pipeline, Step};
@@ -23,6 +24,8 @@ pub enum Engine {
 /// A declaration with its options read.
 pub struct CheckedDecl<'a> {
     pub decl: &'a Decl,
+    /// The name as the builder gets it: the identifier without `r#`.
+    pub name: String,
     /// The declared kind; `None` for a misspelled one (already reported), which makes every
     /// check involving this name quiet.
     pub kind: Option<DeclKind>,
@@ -122,23 +125,22 @@ fn idents(value: &Expr) -> Option<Vec<Ident>> {
     }
 }
 
+/// The name `ident` stands for: the identifier without `r#`, as the builder gets it.
+pub fn name_of(ident: &Ident) -> String {
+    ident.unraw().to_string()
+}
+
+/// A version follows the builder's rule (`moose_names::version_problem`).
 fn check_version(version: &LitStr, errors: &mut Errors) {
-    let v = version.value();
-    if v.is_empty()
-        || !v
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-    {
-        errors.spanned(
-            version,
-            "a version is made of ASCII letters, digits, `.` and `_`, like \"1.2\"",
-        );
+    if let Some(reason) = moose_names::version_problem(&version.value()) {
+        errors.spanned(version, reason);
     }
 }
 
 fn read_decl<'a>(decl: &'a Decl, outer: &mut Errors) -> CheckedDecl<'a> {
     let mut out = CheckedDecl {
         decl,
+        name: name_of(&decl.name),
         kind: decl.kind,
         has_errors: false,
         ingest: false,
@@ -348,7 +350,7 @@ fn read_engine(value: &Expr, errors: &mut Errors) -> Option<Engine> {
 }
 
 fn find(names: &HashMap<String, usize>, name: &Ident, errors: &mut Errors) -> Option<usize> {
-    let key = name.to_string();
+    let key = name_of(name);
     match names.get(&key) {
         Some(i) => Some(*i),
         None => {
@@ -433,7 +435,7 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut decls = Vec::new();
     for decl in &pipeline.decls {
-        let key = decl.name.to_string();
+        let key = name_of(&decl.name);
         if names.contains_key(&key) {
             errors.spanned(
                 &decl.name,
@@ -444,6 +446,7 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
         names.insert(key, decls.len());
         decls.push(read_decl(decl, errors));
     }
+    check_names(&decls, &names, errors);
     let mut destinations = Vec::new();
     for (index, d) in decls.iter().enumerate() {
         let Some(dest) = &d.destination else {
@@ -563,6 +566,57 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
     }
 }
 
+/// Names follow the builder's rule (`moose_names::name_problem`): a name is a topic, table
+/// and URL segment as it is, so an identifier Rust accepts (`café`, one of 300 letters) may
+/// still be refused. An ingest pipeline's dead-letter queue `<name>_dead_letter` follows it
+/// too, and takes no declared name.
+fn check_names(decls: &[CheckedDecl<'_>], names: &HashMap<String, usize>, errors: &mut Errors) {
+    for d in decls {
+        let Some(kind) = d.kind else {
+            continue;
+        };
+        let name = &d.name;
+        if let Some(reason) = moose_names::name_problem(name) {
+            let message = if name.len() > moose_names::MAX_NAME_LEN {
+                let start: String = name.chars().take(24).collect();
+                format!(
+                    "`{start}…` cannot be the name of {}: {reason} ({}); shorten it",
+                    kind.described(),
+                    name.len()
+                )
+            } else {
+                format!(
+                    "`{name}` cannot be the name of {}: {reason}; rename it",
+                    kind.described()
+                )
+            };
+            errors.spanned(&d.decl.name, message);
+            continue;
+        }
+        if kind != DeclKind::IngestPipeline || !d.dead_letter_queue {
+            continue;
+        }
+        let queue = moose_names::dead_letter_queue_name(name);
+        if let Some(reason) = moose_names::name_problem(&queue) {
+            errors.spanned(
+                &d.decl.name,
+                format!(
+                    "`{name}` has `dead_letter_queue: true`, and its dead-letter queue `{queue}` cannot be a name: {reason}; shorten `{name}`"
+                ),
+            );
+        } else if let Some(&taken) = names.get(&queue) {
+            let other = &decls[taken];
+            let what = other.kind.map_or("item", DeclKind::described_bare);
+            errors.spanned(
+                &other.decl.name,
+                format!(
+                    "`{queue}` is the name of the dead-letter queue of ingest pipeline `{name}` (`dead_letter_queue: true`); give this {what} another name"
+                ),
+            );
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Role {
     Source,
@@ -619,7 +673,7 @@ fn check_cycles(
             if last == t.from {
                 let names: Vec<String> = std::iter::once(t.from)
                     .chain(path.iter().copied())
-                    .map(|i| decls[i].decl.name.to_string())
+                    .map(|i| decls[i].name.clone())
                     .collect();
                 errors.at(
                     t.keyword.span(),

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
 use super::ast::DeclKind;
-use super::check::{Checked, CheckedDecl, Engine, OrderBy};
+use super::check::{Checked, CheckedDecl, Engine, OrderBy, name_of};
 
 /// A local name of the expansion, resolved like the macro's own tokens (hygienic) but located
 /// at the user's token `span`, so an error involving it points there.
@@ -20,10 +20,7 @@ fn local(name: &syn::Ident, span: Span) -> syn::Ident {
 /// as is, and rustc reports a bound on it there (a macro-resolved span would widen to the
 /// whole `pipeline!`).
 fn model(d: &CheckedDecl<'_>) -> syn::Ident {
-    syn::Ident::new(
-        &format!("__moose_model_{}", d.decl.name),
-        d.decl.model.span(),
-    )
+    syn::Ident::new(&format!("__moose_model_{}", d.name), d.decl.model.span())
 }
 
 /// `type __moose_model_x = Model;`
@@ -39,10 +36,9 @@ fn model_alias(d: &CheckedDecl<'_>) -> TokenStream {
     }
 }
 
-/// `tokens` with every span at the user's token `span` (resolved like the macro's own), so
-/// an error in generated code points at what the user wrote, not at the whole macro.
+/// `tokens` with every span `span`, so an error in generated code points at what the user
+/// wrote, not at the whole macro.
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    let span = Span::call_site().located_at(span);
     tokens
         .into_iter()
         .map(|mut tree| {
@@ -116,11 +112,11 @@ fn table_assertions(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
         return TokenStream::new();
     }
     let names = model_names(d, model_span);
-    let name = &d.decl.name;
+    let name = &d.name;
     let model_name = model_name(d);
     let mut out = TokenStream::new();
     if d.order_by.is_none() {
-        let span = name.span();
+        let span = d.decl.name.span();
         out.extend(column_assertion(
             span,
             &names,
@@ -149,7 +145,7 @@ fn table_assertions(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
         _ => {}
     }
     for (field, option) in field_checks {
-        let column = field.to_string();
+        let column = name_of(field);
         let span = field.span();
         out.extend(column_assertion(
             span,
@@ -179,7 +175,7 @@ fn stream_config(d: &CheckedDecl<'_>) -> TokenStream {
         let version = option_string(d.version.as_ref());
         fields.push(quote!(version: #version));
         if let Some(dest) = &d.destination {
-            let dest = dest.to_string();
+            let dest = name_of(dest);
             fields.push(quote!(destination: ::core::option::Option::Some(::std::string::String::from(#dest))));
         }
     }
@@ -192,7 +188,7 @@ fn table_config(d: &CheckedDecl<'_>) -> TokenStream {
     let mut fields = Vec::new();
     match &d.order_by {
         Some(OrderBy::Fields(list)) => {
-            let names = list.iter().map(|f| f.to_string());
+            let names = list.iter().map(name_of);
             fields.push(quote!(order_by: #s::OrderBy::Fields(::std::vec![#(::std::string::String::from(#names)),*])));
         }
         Some(OrderBy::Expr(expr)) => {
@@ -226,13 +222,13 @@ fn table_config(d: &CheckedDecl<'_>) -> TokenStream {
             Engine::Replacing(v) => {
                 let v = option_string(
                     v.as_ref()
-                        .map(|i| LitStr::new(&i.to_string(), i.span()))
+                        .map(|i| LitStr::new(&name_of(i), i.span()))
                         .as_ref(),
                 );
                 quote!(#s::Engine::ReplacingMergeTree { version: #v })
             }
             Engine::Summing(columns) => {
-                let names = columns.iter().map(|c| c.to_string());
+                let names = columns.iter().map(name_of);
                 quote!(#s::Engine::SummingMergeTree { columns: ::std::vec![#(::std::string::String::from(#names)),*] })
             }
         };
@@ -248,6 +244,25 @@ fn table_config(d: &CheckedDecl<'_>) -> TokenStream {
     quote!(#g::OlapConfig { #(#fields,)* ..::core::default::Default::default() })
 }
 
+/// The label of the block holding the builder calls: a call the builder refuses (which the
+/// checks make impossible) breaks out of it with the error, and nothing panics.
+fn label() -> syn::Lifetime {
+    syn::Lifetime::new("'__moose_graph", Span::call_site())
+}
+
+/// `call` (a builder call returning `Result`), its `Ok` value, or out of the block with the
+/// error. All at `span`, resolved in the macro.
+fn attempt(call: TokenStream, span: Span) -> TokenStream {
+    let span = Span::call_site().located_at(span);
+    let label = label();
+    quote_spanned! {span=>
+        match #call {
+            ::core::result::Result::Ok(__moose_value) => __moose_value,
+            ::core::result::Result::Err(__moose_error) => break #label ::core::result::Result::Err(__moose_error),
+        }
+    }
+}
+
 /// `d`'s builder call. `model_span` is where the first declaration of the same model wrote
 /// it: a model that is not a data model is then reported once, not once per declaration
 /// (rustc drops a repeated error at the same place).
@@ -259,8 +274,7 @@ fn declaration(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
     let var = var(d);
     let mut model = model(d);
     model.set_span(model_span);
-    let name = d.decl.name.to_string();
-    let checked = format!("pipeline! checked `{name}` while compiling");
+    let name = d.name.as_str();
     let assertions = table_assertions(d, model_span);
     // On the declaration's name: if `model` is not a data model, that is where it shows.
     let span = d.decl.name.span();
@@ -292,6 +306,7 @@ fn declaration(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
             quote_spanned!(span=> ::moose::__private::graph::App::ingest_pipeline::<#model>(&#app, #name, #config))
         }
     };
+    let declared = attempt(build, span);
     let stream_handle = match (kind, d.stream) {
         (DeclKind::Stream, _) => {
             let sv = stream_var(d);
@@ -299,20 +314,62 @@ fn declaration(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
         }
         (DeclKind::IngestPipeline, true) => {
             let sv = stream_var(d);
-            quote!(let #sv = #var.stream.clone().expect(#checked);)
+            let stream = attempt(quote!(#var.stream()), span);
+            quote!(let #sv = ::core::clone::Clone::clone(#stream);)
         }
         _ => TokenStream::new(),
     };
     quote! {
         #assertions
-        let #var = #build.expect(#checked);
+        let #var = #declared;
         #stream_handle
     }
+}
+
+/// `TransformConfig { version, dead_letter_queue }` of a flow step, at `span`.
+fn step_config(
+    version: Option<&LitStr>,
+    dead_letter_queue: Option<usize>,
+    checked: &Checked<'_>,
+    span: Span,
+) -> TokenStream {
+    let g = quote!(::moose::__private::graph);
+    let version = option_string(version);
+    let dlq = option_string(
+        dead_letter_queue
+            .map(|i| LitStr::new(&checked.decls[i].name, span))
+            .as_ref(),
+    );
+    respan(
+        quote!(#g::TransformConfig { version: #version, dead_letter_queue: #dlq }),
+        span,
+    )
+}
+
+/// `::moose::__private::graph::Stream::method(arguments, function, config)`, the builder call
+/// of a flow step, all at the user's `function` (its span as is, so an error reads as the
+/// user's, without macro notes; the macro's locals resolve there alike): rustc reports a bound
+/// of the method that the function does not meet (its signature, what it returns) there,
+/// not on the step's keyword.
+fn at_function(
+    function: &Expr,
+    method: &str,
+    arguments: TokenStream,
+    config: &TokenStream,
+) -> TokenStream {
+    let span = function.span();
+    let method = syn::Ident::new(method, span);
+    let (arguments, config) = (respan(arguments, span), respan(config.clone(), span));
+    quote_spanned!(span=> ::moose::__private::graph::Stream::#method(#arguments #function, #config))
 }
 
 /// The expansion: one block evaluating to the `App`. It is also emitted next to the errors
 /// of a pipeline that has some, for what was checked fine: rustc then reports type mistakes
 /// (a transform's signature, a table's columns) in the same compile.
+///
+/// The builder calls are the ones a user would write, in a labeled block: the checks refuse
+/// while compiling everything the builder would refuse, and should the two ever disagree,
+/// the builder's error is recorded on the `App` (see `__private::built`) instead of a panic.
 pub fn expand(checked: &Checked<'_>) -> TokenStream {
     let g = quote!(::moose::__private::graph);
     let aliases = checked.decls.iter().map(model_alias);
@@ -348,77 +405,48 @@ pub fn expand(checked: &Checked<'_>) -> TokenStream {
             ::moose::__private::same_model(::moose::__private::models(&#stream, &#table));
         }
     });
+    // A flow step is the builder call itself, at the step's keyword (resolved in the macro:
+    // a mix of the user's spans and the macro's would widen an error to the whole
+    // `pipeline!`), with the user's function as written: rustc checks its signature against
+    // the streams' models and reports a mismatch on the function.
     let transforms = checked.transforms.iter().map(|t| {
-        let from = &checked.decls[t.from];
-        let to = &checked.decls[t.to];
-        let function = t.function;
-        let span = function.span();
-        let (from_var, to_var) = (local(&stream_var(from), span), local(&stream_var(to), span));
-        // Two checks on the user's function: it takes the source's model (rustc compares the
-        // signatures), then its return value fits the destination's.
-        let checked_fn = quote_spanned! {span=>
-            ::moose::__private::transform_destination(&#to_var, ::moose::__private::transform_source(&#from_var, #function))
-        };
-        let version = option_string(t.version.as_ref());
-        let dlq = option_string(
-            t.dead_letter_queue
-                .map(|i| LitStr::new(&checked.decls[i].decl.name.to_string(), t.keyword.span()))
-                .as_ref(),
-        );
-        let message = format!(
-            "pipeline! checked the transform from `{}` to `{}` while compiling",
-            from.decl.name, to.decl.name
-        );
-        // All at the keyword, resolved in the macro: a mix of the user's spans and the
-        // macro's would widen an error here to the whole `pipeline!`.
+        let (from, to) = (&checked.decls[t.from], &checked.decls[t.to]);
         let span = Span::call_site().located_at(t.keyword.span());
         let (from_var, to_var) = (local(&stream_var(from), span), local(&stream_var(to), span));
-        let config = respan(quote!(#g::TransformConfig { version: #version, dead_letter_queue: #dlq }), span);
-        quote_spanned! {span=>
-            let __moose_transform = #checked_fn;
-            // The marker named, so rustc looks into that one impl: a model that is not a
-            // data model is then reported once here, not also as "not a transform".
-            ::moose::__private::graph::Stream::add_transform_with::<_, ::moose::__private::graph::Checked>(&#from_var, &#to_var, __moose_transform, #config)
-                .expect(#message);
-        }
+        let config = step_config(t.version.as_ref(), t.dead_letter_queue, checked, span);
+        let arguments = quote!(&#from_var, &#to_var,);
+        let call = at_function(t.function, "add_transform_with", arguments, &config);
+        let added = attempt(call, span);
+        quote_spanned!(span=> #added;)
     });
     let consumers = checked.consumers.iter().map(|c| {
         let stream = &checked.decls[c.stream];
-        let function = c.function;
-        let span = function.span();
-        let stream_var = local(&stream_var(stream), span);
-        let checked_fn = quote_spanned! {span=>
-            ::moose::__private::consumer_return(::moose::__private::consumer_source(&#stream_var, #function))
-        };
-        let version = option_string(c.version.as_ref());
-        let dlq = option_string(
-            c.dead_letter_queue
-                .map(|i| LitStr::new(&checked.decls[i].decl.name.to_string(), c.keyword.span()))
-                .as_ref(),
-        );
-        let message = format!(
-            "pipeline! checked the consumer of `{}` while compiling",
-            stream.decl.name
-        );
         let span = Span::call_site().located_at(c.keyword.span());
-        let stream_var = local(&self::stream_var(stream), span);
-        let config = respan(quote!(#g::TransformConfig { version: #version, dead_letter_queue: #dlq }), span);
-        quote_spanned! {span=>
-            let __moose_consumer = #checked_fn;
-            ::moose::__private::graph::Stream::add_consumer_with::<::moose::__private::graph::Checked>(&#stream_var, __moose_consumer, #config)
-                .expect(#message);
-        }
+        let stream_var = local(&stream_var(stream), span);
+        let config = step_config(c.version.as_ref(), c.dead_letter_queue, checked, span);
+        let call = at_function(
+            c.function,
+            "add_consumer_with",
+            quote!(&#stream_var,),
+            &config,
+        );
+        let added = attempt(call, span);
+        quote_spanned!(span=> #added;)
     });
+    let label = label();
     quote! {
         {
             #(#aliases)*
             #gates
             let __moose_app = #g::App::new();
-            #(#declarations)*
-            #(#destinations)*
-            #(#transforms)*
-            #(#consumers)*
-            __moose_app
+            let __moose_built: ::core::result::Result<(), #g::GraphError> = #label: {
+                #(#declarations)*
+                #(#destinations)*
+                #(#transforms)*
+                #(#consumers)*
+                ::core::result::Result::Ok(())
+            };
+            ::moose::__private::built(__moose_app, __moose_built)
         }
     }
 }

@@ -5,6 +5,8 @@ mod check;
 mod expand;
 mod parse;
 #[cfg(test)]
+mod same_names_as_the_builder;
+#[cfg(test)]
 mod tests;
 
 use proc_macro2::TokenStream;

@@ -7,10 +7,13 @@ use super::codec::ModelCodec;
 use super::config::{
     IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, StreamConfig, TransformConfig,
 };
-use super::dead_letter::{DEAD_LETTER_SUFFIX, DeadLetter};
+use super::dead_letter::DeadLetter;
 use super::describe::GraphDescription;
 use super::error::GraphError;
-use super::transform::{ErasedConsumer, ErasedTransform, IntoConsumer, IntoTransform};
+use super::transform::{
+    ConsumerReturn, ErasedConsumer, ErasedTransform, TransformReturn, erase_consumer,
+    erase_transform,
+};
 use crate::schema::{DataModel, Engine, OrderBy, TableConfig};
 
 /// A stream in the graph.
@@ -67,7 +70,7 @@ pub struct TransformNode {
     /// Dead-letter stream index.
     pub dead_letter_queue: Option<usize>,
     /// The function.
-    pub function: Arc<dyn ErasedTransform>,
+    pub function: Arc<ErasedTransform>,
 }
 
 /// A consumer in the graph.
@@ -80,7 +83,7 @@ pub struct ConsumerNode {
     /// Dead-letter stream index.
     pub dead_letter_queue: Option<usize>,
     /// The function.
-    pub function: Arc<dyn ErasedConsumer>,
+    pub function: Arc<ErasedConsumer>,
 }
 
 /// Everything declared so far.
@@ -96,9 +99,19 @@ pub struct Graph {
     pub transforms: Vec<TransformNode>,
     /// Consumers.
     pub consumers: Vec<ConsumerNode>,
+    /// The first step of a `pipeline!` that the builder refused. `pipeline!` refuses while
+    /// compiling everything the builder would, so this is `None` unless the two disagree (a
+    /// moose bug); a graph with one is incomplete and must not be run.
+    pub refused: Option<GraphError>,
 }
 
 impl Graph {
+    /// Adds `node`; its index.
+    fn push_stream(&mut self, node: StreamNode) -> usize {
+        self.streams.push(node);
+        self.streams.len() - 1
+    }
+
     /// Index of stream `name`.
     pub fn stream_index(&self, name: &str) -> Option<usize> {
         self.streams.iter().position(|s| s.name == name)
@@ -153,18 +166,7 @@ pub struct App {
 }
 
 fn validate_name(name: &str) -> Result<(), GraphError> {
-    let reason = if name.is_empty() {
-        Some("it is empty")
-    } else if name.len() > 200 {
-        Some("it is longer than 200 characters")
-    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
-        Some("it starts with a digit")
-    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        Some("only ASCII letters, digits and `_` can appear in topic, table and URL names")
-    } else {
-        None
-    };
-    match reason {
+    match moose_names::name_problem(name) {
         Some(reason) => Err(GraphError::InvalidName {
             name: name.to_owned(),
             reason,
@@ -174,19 +176,12 @@ fn validate_name(name: &str) -> Result<(), GraphError> {
 }
 
 fn validate_version(version: &Option<String>) -> Result<(), GraphError> {
-    match version {
-        Some(v)
-            if v.is_empty()
-                || !v
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') =>
-        {
-            Err(GraphError::InvalidName {
-                name: v.clone(),
-                reason: "a version is made of ASCII letters, digits, `.` and `_` (like `1.2`)",
-            })
-        }
-        _ => Ok(()),
+    match version.as_deref().and_then(moose_names::version_problem) {
+        Some(reason) => Err(GraphError::InvalidName {
+            name: version.clone().unwrap_or_default(),
+            reason,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -195,6 +190,154 @@ pub fn versioned_name(name: &str, version: Option<&str>) -> String {
     match version {
         Some(v) => format!("{name}_{}", v.replace('.', "_")),
         None => name.to_owned(),
+    }
+}
+
+/// A stream of `T` named `name`, checked on its own (not yet against the graph).
+fn stream_node<T: DataModel>(name: &str, config: StreamConfig) -> Result<StreamNode, GraphError> {
+    validate_name(name)?;
+    validate_version(&config.version)?;
+    if config.parallelism == 0 {
+        return Err(GraphError::ZeroParallelism {
+            stream: name.to_owned(),
+        });
+    }
+    Ok(StreamNode {
+        name: name.to_owned(),
+        config,
+        model: ModelCodec::of::<T>(),
+        dead_letter_queue: None,
+    })
+}
+
+/// A table of `T` named `name`, checked on its own (not yet against the graph).
+fn table_node<T: DataModel>(name: &str, config: OlapConfig) -> Result<TableNode, GraphError> {
+    validate_name(name)?;
+    validate_version(&config.version)?;
+    let columns = T::columns();
+    let check = |option: &'static str, column: &str| {
+        if columns.iter().any(|c| c.name == column) {
+            Ok(())
+        } else {
+            Err(GraphError::UnknownColumn {
+                table: name.to_owned(),
+                option,
+                column: column.to_owned(),
+                model: T::NAME,
+                known: columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        }
+    };
+    match &config.order_by {
+        OrderBy::Key if !columns.iter().any(|c| c.key) => {
+            return Err(GraphError::TableWithoutOrder {
+                table: name.to_owned(),
+                model: T::NAME,
+            });
+        }
+        OrderBy::Fields(fields) => fields.iter().try_for_each(|f| check("order_by", f))?,
+        _ => {}
+    }
+    if let Engine::ReplacingMergeTree { version: Some(v) } = &config.engine {
+        check("the ReplacingMergeTree version", v)?;
+    }
+    Ok(TableNode {
+        name: name.to_owned(),
+        config: config.table_config(&versioned_name(name, config.version.as_deref())),
+        life_cycle: config.life_cycle,
+        model: ModelCodec::of::<T>(),
+    })
+}
+
+/// The stream and table `<pipeline>_dead_letter` of an ingest pipeline: same version,
+/// retention and life cycle as the pipeline, ordered by source stream and time. The table is
+/// moose's own even when the pipeline's table is externally managed: it is then created but
+/// never dropped (`DeletionProtected`).
+fn dead_letter_nodes(
+    name: &str,
+    pipeline: &IngestPipelineConfig,
+) -> Result<(StreamNode, TableNode), GraphError> {
+    let version = pipeline
+        .version
+        .clone()
+        .or(pipeline.stream_config.version.clone());
+    let mut table_config = OlapConfig::default()
+        .order_by_fields(["source_stream", "failed_at"])
+        .life_cycle(match pipeline.table_config.life_cycle {
+            LifeCycle::ExternallyManaged => LifeCycle::DeletionProtected,
+            other => other,
+        });
+    table_config.version = version.clone();
+    table_config.cluster = pipeline.table_config.cluster.clone();
+    let table = table_node::<DeadLetter>(name, table_config)?;
+    let stream_config = StreamConfig {
+        version,
+        destination: Some(name.to_owned()),
+        retention_period: pipeline.stream_config.retention_period,
+        life_cycle: pipeline.stream_config.life_cycle,
+        ..StreamConfig::default()
+    };
+    Ok((stream_node::<DeadLetter>(name, stream_config)?, table))
+}
+
+/// The parts of an ingest pipeline, each checked on its own.
+struct PipelineNodes {
+    stream: Option<StreamNode>,
+    table: Option<TableNode>,
+    dead_letter_queue: Option<(StreamNode, TableNode)>,
+}
+
+impl PipelineNodes {
+    fn of<T: DataModel>(name: &str, config: &IngestPipelineConfig) -> Result<Self, GraphError> {
+        validate_name(name)?;
+        validate_version(&config.version)?;
+        if config.ingest && !config.stream {
+            return Err(GraphError::IngestWithoutStream {
+                name: name.to_owned(),
+            });
+        }
+        if config.invalid_records == InvalidRecordPolicy::DeadLetter && !config.dead_letter_queue {
+            return Err(GraphError::DeadLetterPolicyWithoutQueue {
+                name: name.to_owned(),
+            });
+        }
+        let table = config
+            .table
+            .then(|| {
+                let table_config = OlapConfig {
+                    version: config
+                        .version
+                        .clone()
+                        .or(config.table_config.version.clone()),
+                    ..config.table_config.clone()
+                };
+                table_node::<T>(name, table_config)
+            })
+            .transpose()?;
+        let stream = config
+            .stream
+            .then(|| {
+                let mut stream_config = config.stream_config.clone();
+                stream_config.version = config.version.clone().or(stream_config.version);
+                if table.is_some() {
+                    stream_config.destination = Some(name.to_owned());
+                }
+                stream_node::<T>(name, stream_config)
+            })
+            .transpose()?;
+        let dead_letter_queue = config
+            .dead_letter_queue
+            .then(|| dead_letter_nodes(&moose_names::dead_letter_queue_name(name), config))
+            .transpose()?;
+        Ok(Self {
+            stream,
+            table,
+            dead_letter_queue,
+        })
     }
 }
 
@@ -220,19 +363,20 @@ impl App {
         GraphDescription::of(&self.lock())
     }
 
+    /// Records a step the builder refused where `pipeline!` had checked it fine while
+    /// compiling (see [`Graph::refused`]); the graph keeps what was declared before it.
+    pub(crate) fn refuse(&self, error: GraphError) {
+        tracing::error!(error = %error, "pipeline! declared a graph the builder refuses; this is a moose bug, please report it");
+        self.lock().refused.get_or_insert(error);
+    }
+
     /// Declares a stream of `T`.
     pub fn stream<T: DataModel>(
         &self,
         name: &str,
         config: StreamConfig,
     ) -> Result<Stream<T>, GraphError> {
-        validate_name(name)?;
-        validate_version(&config.version)?;
-        if config.parallelism == 0 {
-            return Err(GraphError::ZeroParallelism {
-                stream: name.to_owned(),
-            });
-        }
+        let node = stream_node::<T>(name, config)?;
         let mut graph = self.lock();
         if graph.stream_index(name).is_some() {
             return Err(GraphError::DuplicateName {
@@ -240,18 +384,8 @@ impl App {
                 name: name.to_owned(),
             });
         }
-        graph.streams.push(StreamNode {
-            name: name.to_owned(),
-            config,
-            model: ModelCodec::of::<T>(),
-            dead_letter_queue: None,
-        });
-        Ok(Stream {
-            app: self.clone(),
-            index: graph.streams.len() - 1,
-            name: name.to_owned(),
-            model: PhantomData,
-        })
+        let index = graph.push_stream(node);
+        Ok(self.stream_handle(index, name))
     }
 
     /// Declares a table of `T`.
@@ -260,42 +394,7 @@ impl App {
         name: &str,
         config: OlapConfig,
     ) -> Result<OlapTable<T>, GraphError> {
-        validate_name(name)?;
-        validate_version(&config.version)?;
-        let columns = T::columns();
-        let known = || {
-            columns
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let check = |option: &'static str, column: &str| {
-            if columns.iter().any(|c| c.name == column) {
-                Ok(())
-            } else {
-                Err(GraphError::UnknownColumn {
-                    table: name.to_owned(),
-                    option,
-                    column: column.to_owned(),
-                    model: T::NAME,
-                    known: known(),
-                })
-            }
-        };
-        match &config.order_by {
-            OrderBy::Key if !columns.iter().any(|c| c.key) => {
-                return Err(GraphError::TableWithoutOrder {
-                    table: name.to_owned(),
-                    model: T::NAME,
-                });
-            }
-            OrderBy::Fields(fields) => fields.iter().try_for_each(|f| check("order_by", f))?,
-            _ => {}
-        }
-        if let Engine::ReplacingMergeTree { version: Some(v) } = &config.engine {
-            check("the ReplacingMergeTree version", v)?;
-        }
+        let node = table_node::<T>(name, config)?;
         let mut graph = self.lock();
         if graph.table(name).is_some() {
             return Err(GraphError::DuplicateName {
@@ -303,90 +402,63 @@ impl App {
                 name: name.to_owned(),
             });
         }
-        graph.tables.push(TableNode {
-            name: name.to_owned(),
-            config: config.table_config(&versioned_name(name, config.version.as_deref())),
-            life_cycle: config.life_cycle,
-            model: ModelCodec::of::<T>(),
-        });
+        graph.tables.push(node);
         Ok(OlapTable {
             name: name.to_owned(),
             model: PhantomData,
         })
     }
 
-    /// Declares an ingest pipeline: any mix of ingest API, stream and table named `name`.
+    /// Declares an ingest pipeline: any mix of ingest API, stream and table named `name`, and
+    /// with `dead_letter_queue`, the stream and table `<name>_dead_letter`. All or nothing: on
+    /// an error, the graph is as it was.
     pub fn ingest_pipeline<T: DataModel>(
         &self,
         name: &str,
         config: IngestPipelineConfig,
     ) -> Result<IngestPipeline<T>, GraphError> {
-        validate_name(name)?;
-        validate_version(&config.version)?;
-        if config.ingest && !config.stream {
-            return Err(GraphError::IngestWithoutStream {
+        // Every part is built and checked first; only then is the graph touched, under one lock.
+        let nodes = PipelineNodes::of::<T>(name, &config)?;
+        let mut graph = self.lock();
+        let taken = (nodes.stream.is_some() && graph.stream_index(name).is_some())
+            || (nodes.table.is_some() && graph.table(name).is_some())
+            || (config.ingest && graph.ingest_apis.iter().any(|a| a.name == name));
+        if taken {
+            return Err(GraphError::DuplicateName {
+                kind: "ingest pipeline",
                 name: name.to_owned(),
             });
         }
-        if config.invalid_records == InvalidRecordPolicy::DeadLetter && !config.dead_letter_queue {
-            return Err(GraphError::DeadLetterPolicyWithoutQueue {
-                name: name.to_owned(),
-            });
-        }
-        let dead_letter_name = format!("{name}{DEAD_LETTER_SUFFIX}");
+        if let Some((queue, _)) = &nodes.dead_letter_queue
+            && (graph.stream_index(&queue.name).is_some() || graph.table(&queue.name).is_some())
         {
-            let graph = self.lock();
-            let dead_letter_taken = config.dead_letter_queue
-                && (graph.stream_index(&dead_letter_name).is_some()
-                    || graph.table(&dead_letter_name).is_some());
-            let taken = (config.stream && graph.stream_index(name).is_some())
-                || (config.table && graph.table(name).is_some())
-                || (config.ingest && graph.ingest_apis.iter().any(|a| a.name == name))
-                || dead_letter_taken;
-            if taken {
-                return Err(GraphError::DuplicateName {
-                    kind: "ingest pipeline",
-                    name: name.to_owned(),
-                });
-            }
+            return Err(GraphError::DeadLetterQueueNameTaken {
+                pipeline: name.to_owned(),
+                queue: queue.name.clone(),
+            });
         }
-        let table = if config.table {
-            let table_config = OlapConfig {
-                version: config
-                    .version
-                    .clone()
-                    .or(config.table_config.version.clone()),
-                ..config.table_config.clone()
-            };
-            Some(self.table::<T>(name, table_config)?)
-        } else {
-            None
-        };
-        let stream = if config.stream {
-            let mut stream_config = config.stream_config.clone();
-            stream_config.version = config.version.clone().or(stream_config.version);
-            if table.is_some() {
-                stream_config.destination = Some(name.to_owned());
+        // In the order the parts were always declared: table, stream, then the queue's.
+        let table = nodes.table.map(|node| {
+            graph.tables.push(node);
+            OlapTable {
+                name: name.to_owned(),
+                model: PhantomData,
             }
-            Some(self.stream::<T>(name, stream_config)?)
-        } else {
-            None
-        };
-        let dead_letter_queue = if config.dead_letter_queue {
-            Some(self.dead_letter_queue(&dead_letter_name, &config)?)
-        } else {
-            None
-        };
-        let dead_letter_index = dead_letter_queue.as_ref().map(|dlq| dlq.index);
-        if let Some(stream) = &stream {
-            self.lock().streams[stream.index].dead_letter_queue = dead_letter_index;
+        });
+        let stream = nodes.stream.map(|node| graph.push_stream(node));
+        let dead_letter_queue = nodes.dead_letter_queue.map(|(queue, queue_table)| {
+            graph.tables.push(queue_table);
+            let queue_name = queue.name.clone();
+            (graph.push_stream(queue), queue_name)
+        });
+        let dead_letter_index = dead_letter_queue.as_ref().map(|(index, _)| *index);
+        if let Some(index) = stream {
+            graph.streams[index].dead_letter_queue = dead_letter_index;
         }
-        if config.ingest {
-            let stream = stream
-                .as_ref()
-                .expect("checked: ingest needs a stream")
-                .index;
-            self.lock().ingest_apis.push(IngestApiNode {
+        if config.ingest
+            && let Some(stream) = stream
+        {
+            graph.ingest_apis.push(IngestApiNode {
                 name: name.to_owned(),
                 version: config.version.clone(),
                 stream,
@@ -397,42 +469,21 @@ impl App {
         Ok(IngestPipeline {
             name: name.to_owned(),
             ingest: config.ingest,
-            stream,
+            stream: stream.map(|index| self.stream_handle(index, name)),
             table,
-            dead_letter_queue,
+            dead_letter_queue: dead_letter_queue
+                .map(|(index, queue)| self.stream_handle(index, &queue)),
         })
     }
 
-    /// The stream and table `<pipeline>_dead_letter` of an ingest pipeline: same version,
-    /// retention and life cycle as the pipeline, ordered by source stream and time. The table
-    /// is moose's own even when the pipeline's table is externally managed: it is then
-    /// created but never dropped (`DeletionProtected`).
-    fn dead_letter_queue(
-        &self,
-        name: &str,
-        pipeline: &IngestPipelineConfig,
-    ) -> Result<Stream<DeadLetter>, GraphError> {
-        let version = pipeline
-            .version
-            .clone()
-            .or(pipeline.stream_config.version.clone());
-        let mut table_config = OlapConfig::default()
-            .order_by_fields(["source_stream", "failed_at"])
-            .life_cycle(match pipeline.table_config.life_cycle {
-                LifeCycle::ExternallyManaged => LifeCycle::DeletionProtected,
-                other => other,
-            });
-        table_config.version = version.clone();
-        table_config.cluster = pipeline.table_config.cluster.clone();
-        self.table::<DeadLetter>(name, table_config)?;
-        let stream_config = StreamConfig {
-            version,
-            destination: Some(name.to_owned()),
-            retention_period: pipeline.stream_config.retention_period,
-            life_cycle: pipeline.stream_config.life_cycle,
-            ..StreamConfig::default()
-        };
-        self.stream::<DeadLetter>(name, stream_config)
+    /// The handle of stream `index`, named `name`.
+    fn stream_handle<T>(&self, index: usize, name: &str) -> Stream<T> {
+        Stream {
+            app: self.clone(),
+            index,
+            name: name.to_owned(),
+            model: PhantomData,
+        }
     }
 }
 
@@ -467,22 +518,30 @@ impl<T: DataModel> Stream<T> {
         &self.name
     }
 
-    /// Adds a transform from this stream into `destination`.
-    pub fn add_transform<U: DataModel, M>(
+    /// Adds a transform from this stream into `destination`: `function` takes one `T` and
+    /// returns `U` (map), `Option<U>` (filter), `Vec<U>` (flat-map) or `Result<U, E>` (`Err`
+    /// goes to the dead-letter queue), or is an async fn returning one of these.
+    pub fn add_transform<U: DataModel, O, M: 'static>(
         &self,
         destination: &Stream<U>,
-        function: impl IntoTransform<T, U, M>,
-    ) -> Result<(), GraphError> {
+        function: impl Fn(T) -> O + Send + Sync + 'static,
+    ) -> Result<(), GraphError>
+    where
+        O: TransformReturn<U, M>,
+    {
         self.add_transform_with(destination, function, TransformConfig::default())
     }
 
     /// Adds a transform with options (version, dead-letter queue).
-    pub fn add_transform_with<U: DataModel, M>(
+    pub fn add_transform_with<U: DataModel, O, M: 'static>(
         &self,
         destination: &Stream<U>,
-        function: impl IntoTransform<T, U, M>,
+        function: impl Fn(T) -> O + Send + Sync + 'static,
         config: TransformConfig,
-    ) -> Result<(), GraphError> {
+    ) -> Result<(), GraphError>
+    where
+        O: TransformReturn<U, M>,
+    {
         if !Arc::ptr_eq(&self.app.graph, &destination.app.graph) {
             return Err(GraphError::ForeignHandle {
                 name: destination.name.clone(),
@@ -520,22 +579,33 @@ impl<T: DataModel> Stream<T> {
             to,
             config,
             dead_letter_queue,
-            function: function.into_erased(),
+            function: erase_transform(function),
         });
         Ok(())
     }
 
-    /// Adds a consumer: a function run on every record for its side effects.
-    pub fn add_consumer<M>(&self, function: impl IntoConsumer<T, M>) -> Result<(), GraphError> {
+    /// Adds a consumer: a function run on every record for its side effects. It returns `()`
+    /// or `Result<(), E>` (`Err` goes to the dead-letter queue), or is an async fn returning
+    /// one of these.
+    pub fn add_consumer<O, M: 'static>(
+        &self,
+        function: impl Fn(T) -> O + Send + Sync + 'static,
+    ) -> Result<(), GraphError>
+    where
+        O: ConsumerReturn<M>,
+    {
         self.add_consumer_with(function, TransformConfig::default())
     }
 
     /// Adds a consumer with options.
-    pub fn add_consumer_with<M>(
+    pub fn add_consumer_with<O, M: 'static>(
         &self,
-        function: impl IntoConsumer<T, M>,
+        function: impl Fn(T) -> O + Send + Sync + 'static,
         config: TransformConfig,
-    ) -> Result<(), GraphError> {
+    ) -> Result<(), GraphError>
+    where
+        O: ConsumerReturn<M>,
+    {
         validate_version(&config.version)?;
         let mut graph = self.app.lock();
         let dead_letter_queue = dead_letter_index(&graph, &config)?;
@@ -543,7 +613,7 @@ impl<T: DataModel> Stream<T> {
             stream: self.index,
             config,
             dead_letter_queue,
-            function: function.into_erased(),
+            function: erase_consumer(function),
         });
         Ok(())
     }
@@ -593,7 +663,7 @@ pub struct IngestPipeline<T> {
     pub dead_letter_queue: Option<Stream<DeadLetter>>,
 }
 
-impl<T: DataModel> IngestPipeline<T> {
+impl<T> IngestPipeline<T> {
     /// The stream; a typed error for a pipeline declared without one.
     pub fn stream(&self) -> Result<&Stream<T>, GraphError> {
         self.stream.as_ref().ok_or_else(|| GraphError::Unknown {

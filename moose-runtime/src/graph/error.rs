@@ -12,6 +12,17 @@ pub enum GraphError {
         /// The name.
         name: String,
     },
+    /// An ingest pipeline's dead-letter queue would take the name of a stream or table
+    /// declared before.
+    #[error(
+        "ingest pipeline `{pipeline}` has a dead-letter queue named `{queue}`, but a stream or table `{queue}` is already declared; rename that one, or the pipeline"
+    )]
+    DeadLetterQueueNameTaken {
+        /// The pipeline.
+        pipeline: String,
+        /// `<pipeline>_dead_letter`.
+        queue: String,
+    },
     /// A name that cannot be a topic, table and URL segment.
     #[error("`{name}` cannot be a stream or table name: {reason}")]
     InvalidName {

@@ -28,11 +28,7 @@ pub use describe::{
 };
 pub use error::GraphError;
 pub use transform::{
-    AsyncFn, BoxFuture, ConsumerOutput, EncodedRecord, ErasedConsumer, ErasedTransform, Failure,
-    FailureKind, IntoConsumer, IntoTransform, Outcome, SyncFn, TransformOutput,
-};
-#[doc(hidden)]
-pub use transform::{
-    Checked, CheckedConsumer, CheckedTransform, ConsumerReturn, ConsumerSource, TransformReturn,
-    TransformSource,
+    AsyncFn, BoxFuture, ConsumerOutput, ConsumerReturn, EncodedRecord, ErasedConsumer,
+    ErasedFunction, ErasedTransform, Failure, FailureKind, Outcome, RECORDS_PER_YIELD, SyncFn,
+    TransformOutput, TransformReturn, erase_consumer, erase_transform,
 };

@@ -82,7 +82,7 @@ pub struct TransformWorker {
     /// Source consumer (one member of the transform's group).
     pub consumer: Box<dyn StreamConsumer>,
     /// The function.
-    pub function: Arc<dyn ErasedTransform>,
+    pub function: Arc<ErasedTransform>,
     /// Where outputs go.
     pub backend: Arc<dyn StreamBackend>,
     /// Destination topic.
@@ -183,7 +183,7 @@ pub struct ConsumerWorker {
     /// The stream consumer.
     pub consumer: Box<dyn StreamConsumer>,
     /// The function.
-    pub function: Arc<dyn ErasedConsumer>,
+    pub function: Arc<ErasedConsumer>,
     /// Declared name of the stream (recorded in dead letters).
     pub source_stream: String,
     /// Where records the function fails on go.
@@ -217,7 +217,7 @@ impl ConsumerWorker {
             let mut letters = Vec::new();
             for (record, outcome) in records
                 .iter()
-                .zip(self.function.consume_batch(&payloads).await)
+                .zip(self.function.apply_batch(&payloads).await)
             {
                 if let Err(failure) = outcome {
                     letters.push(dead_letter(
