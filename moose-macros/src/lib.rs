@@ -51,7 +51,15 @@ pub fn data_model(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Declarations: `name: IngestPipeline<Model> { .. }`, `name: Stream<Model> { .. }`,
 /// `name: OlapTable<Model> { .. }`. Flows: `a => transform(f) => b`, chained, with options
 /// `transform(f, version: "2", dead_letter_queue: dlq)`, and `a => consume(f)`.
-/// Everything is checked while compiling; see the `moose` crate docs for every option.
+///
+/// It expands to the builder calls (`App::stream`, `Stream::add_transform_with`, ...) and
+/// refuses while compiling everything the builder would refuse at run time, on the token at
+/// fault: a name is a topic, table and URL segment as it is, so it is ASCII letters, digits
+/// and `_`, at most 200 characters (`r#type` names a stream `type`; `café` is refused), and
+/// no declaration takes the name `<pipeline>_dead_letter` of an ingest pipeline's dead-letter
+/// queue. A transform `f` is `Fn(T) -> U`, `Option<U>`, `Vec<U>` or `Result<U, E>` (or an
+/// async fn returning one) between the models of its two streams; a consumer returns `()`
+/// or `Result<(), E>`. See the `moose` crate docs for every option.
 #[proc_macro]
 pub fn pipeline(input: TokenStream) -> TokenStream {
     pipeline::expand(input.into()).into()

@@ -578,9 +578,9 @@ fn check_names(decls: &[CheckedDecl<'_>], names: &HashMap<String, usize>, errors
         let name = &d.name;
         if let Some(reason) = moose_names::name_problem(name) {
             let message = if name.len() > moose_names::MAX_NAME_LEN {
-                let start: String = name.chars().take(24).collect();
                 format!(
-                    "`{start}…` cannot be the name of {}: {reason} ({}); shorten it",
+                    "{} cannot be the name of {}: {reason} ({}); shorten it",
+                    shown(name),
                     kind.described(),
                     name.len()
                 )
@@ -601,7 +601,11 @@ fn check_names(decls: &[CheckedDecl<'_>], names: &HashMap<String, usize>, errors
             errors.spanned(
                 &d.decl.name,
                 format!(
-                    "`{name}` has `dead_letter_queue: true`, and its dead-letter queue `{queue}` cannot be a name: {reason}; shorten `{name}`"
+                    "ingest pipeline {} has `dead_letter_queue: true`, and the name of its dead-letter queue, {}, cannot be a name: {reason} ({}); shorten the pipeline's name to at most {} characters",
+                    shown(name),
+                    shown(&queue),
+                    queue.len(),
+                    moose_names::MAX_NAME_LEN - moose_names::DEAD_LETTER_SUFFIX.len()
                 ),
             );
         } else if let Some(&taken) = names.get(&queue) {
@@ -614,6 +618,17 @@ fn check_names(decls: &[CheckedDecl<'_>], names: &HashMap<String, usize>, errors
                 ),
             );
         }
+    }
+}
+
+/// `name` in backticks for a message, its start only when it is long.
+fn shown(name: &str) -> String {
+    const SHOWN: usize = 24;
+    if name.chars().count() > SHOWN + 8 {
+        let start: String = name.chars().take(SHOWN).collect();
+        format!("`{start}…`")
+    } else {
+        format!("`{name}`")
     }
 }
 

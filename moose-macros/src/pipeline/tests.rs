@@ -96,3 +96,51 @@ fn what_checked_fine_is_still_expanded_next_to_errors() {
     // call that takes the function is there.
     assert!(expansion.contains("add_transform_with"), "{expansion}");
 }
+
+#[test]
+fn a_dead_letter_queue_takes_no_declared_name_whatever_the_order() {
+    let messages = expand(quote! {
+        events_dead_letter: OlapTable<Event>,
+        events: IngestPipeline<Event> { stream: true, table: true, dead_letter_queue: true },
+        events => consume(f),
+    });
+    assert_eq!(
+        messages,
+        [
+            "`events_dead_letter` is the name of the dead-letter queue of ingest pipeline `events` (`dead_letter_queue: true`); give this table another name"
+        ]
+    );
+    // Without a dead-letter queue the name is free.
+    let messages = expand(quote! {
+        events_dead_letter: OlapTable<Event>,
+        events: IngestPipeline<Event> { stream: true, table: true },
+    });
+    assert_eq!(messages, Vec::<String>::new());
+}
+
+#[test]
+fn a_dead_letter_queue_name_follows_the_name_rules_too() {
+    // 190 characters fit; with `_dead_letter`, 202 do not.
+    let name = syn::Ident::new(&"e".repeat(190), proc_macro2::Span::call_site());
+    let messages = expand(quote! {
+        #name: IngestPipeline<Event> { stream: true, dead_letter_queue: true },
+    });
+    assert_eq!(
+        messages,
+        [
+            "ingest pipeline `eeeeeeeeeeeeeeeeeeeeeeee…` has `dead_letter_queue: true`, and the name of its dead-letter queue, `eeeeeeeeeeeeeeeeeeeeeeee…`, cannot be a name: it is longer than 200 characters (202); shorten the pipeline's name to at most 188 characters"
+        ]
+    );
+}
+
+#[test]
+fn a_raw_identifier_names_what_it_spells() {
+    let messages = expand(quote! {
+        r#type: Stream<Event>,
+        r#match: OlapTable<Event> { order_by: [r#id] },
+        r#type => consume(f),
+    });
+    assert_eq!(messages, Vec::<String>::new());
+    let expansion = super::expand(quote!(r#type: Stream<Event>,)).to_string();
+    assert!(expansion.contains("\"type\""), "{expansion}");
+}
