@@ -70,7 +70,7 @@ pub struct TransformNode {
     /// Dead-letter stream index.
     pub dead_letter_queue: Option<usize>,
     /// The function.
-    pub function: Arc<ErasedTransform>,
+    pub function: Arc<dyn ErasedTransform>,
 }
 
 /// A consumer in the graph.
@@ -83,7 +83,7 @@ pub struct ConsumerNode {
     /// Dead-letter stream index.
     pub dead_letter_queue: Option<usize>,
     /// The function.
-    pub function: Arc<ErasedConsumer>,
+    pub function: Arc<dyn ErasedConsumer>,
 }
 
 /// Everything declared so far.

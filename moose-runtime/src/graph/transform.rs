@@ -234,11 +234,16 @@ pub trait ErasedFunction<Out>: Send + Sync + 'static {
     fn apply_batch<'a>(&'a self, inputs: &'a [&'a [u8]]) -> BoxFuture<'a, Vec<Outcome<Out>>>;
 }
 
-/// A transform as the workers run it.
-pub type ErasedTransform = dyn ErasedFunction<Vec<EncodedRecord>>;
+/// A transform as the workers run it: an [`ErasedFunction`] whose records become encoded
+/// records for the destination stream.
+pub trait ErasedTransform: ErasedFunction<Vec<EncodedRecord>> {}
 
-/// A consumer as the workers run it.
-pub type ErasedConsumer = dyn ErasedFunction<()>;
+impl<F: ErasedFunction<Vec<EncodedRecord>> + ?Sized> ErasedTransform for F {}
+
+/// A consumer as the workers run it: an [`ErasedFunction`] whose records become nothing.
+pub trait ErasedConsumer: ErasedFunction<()> {}
+
+impl<F: ErasedFunction<()> + ?Sized> ErasedConsumer for F {}
 
 /// Records a batch runs between yields to the async runtime. A batch of 10k small records
 /// takes a few milliseconds; a plain function never yields by itself (nor need an async one),
@@ -250,7 +255,7 @@ pub const RECORDS_PER_YIELD: usize = 1024;
 /// what [`Stream::add_transform`](super::Stream::add_transform) stores for the workers.
 pub fn erase_transform<T, U, O, M>(
     function: impl Fn(T) -> O + Send + Sync + 'static,
-) -> Arc<ErasedTransform>
+) -> Arc<dyn ErasedTransform>
 where
     T: DataModel,
     U: DataModel,
@@ -267,7 +272,7 @@ where
 /// [`Stream::add_consumer`](super::Stream::add_consumer) stores for the workers.
 pub fn erase_consumer<T, O, M>(
     function: impl Fn(T) -> O + Send + Sync + 'static,
-) -> Arc<ErasedConsumer>
+) -> Arc<dyn ErasedConsumer>
 where
     T: DataModel,
     O: ConsumerReturn<M>,

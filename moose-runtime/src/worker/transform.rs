@@ -82,7 +82,7 @@ pub struct TransformWorker {
     /// Source consumer (one member of the transform's group).
     pub consumer: Box<dyn StreamConsumer>,
     /// The function.
-    pub function: Arc<ErasedTransform>,
+    pub function: Arc<dyn ErasedTransform>,
     /// Where outputs go.
     pub backend: Arc<dyn StreamBackend>,
     /// Destination topic.
@@ -183,7 +183,7 @@ pub struct ConsumerWorker {
     /// The stream consumer.
     pub consumer: Box<dyn StreamConsumer>,
     /// The function.
-    pub function: Arc<ErasedConsumer>,
+    pub function: Arc<dyn ErasedConsumer>,
     /// Declared name of the stream (recorded in dead letters).
     pub source_stream: String,
     /// Where records the function fails on go.
