@@ -1,4 +1,7 @@
 //! Expand phase: checked pipeline -> builder calls on `moose::App`. Quote only.
+//!
+//! Over 400 lines: each builder call with the spans that put rustc's errors on the user's
+//! tokens, and the `const` assertions on the models' columns that only rustc can evaluate.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -6,7 +9,8 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
 use super::ast::DeclKind;
-use super::check::{Checked, CheckedDecl, Engine, OrderBy, name_of};
+use super::check::{Checked, CheckedDecl, Engine, OrderBy};
+use super::names::name_of;
 
 /// A local name of the expansion, resolved like the macro's own tokens (hygienic) but located
 /// at the user's token `span`, so an error involving it points there.

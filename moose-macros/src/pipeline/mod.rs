@@ -3,6 +3,7 @@
 mod ast;
 mod check;
 mod expand;
+mod names;
 mod parse;
 #[cfg(test)]
 mod same_names_as_the_builder;

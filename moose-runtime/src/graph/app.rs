@@ -7,14 +7,12 @@ use super::codec::ModelCodec;
 use super::config::{
     IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, StreamConfig, TransformConfig,
 };
-use super::dead_letter::DeadLetter;
 use super::describe::GraphDescription;
 use super::error::GraphError;
-use super::transform::{
-    ConsumerReturn, ErasedConsumer, ErasedTransform, TransformReturn, erase_consumer,
-    erase_transform,
-};
-use crate::schema::{DataModel, Engine, OrderBy, TableConfig};
+use super::handles::{IngestPipeline, OlapTable, Stream};
+use super::nodes::{PipelineNodes, stream_node, table_node};
+use super::transform::{ErasedConsumer, ErasedTransform};
+use crate::schema::{DataModel, TableConfig};
 
 /// A stream in the graph.
 #[derive(Debug, Clone)]
@@ -123,7 +121,7 @@ impl Graph {
     }
 
     /// Whether `to` reaches `from` through transforms; the path if so.
-    fn path(&self, from: usize, to: usize) -> Option<Vec<usize>> {
+    pub(super) fn path(&self, from: usize, to: usize) -> Option<Vec<usize>> {
         let mut stack = vec![vec![from]];
         let mut seen = vec![false; self.streams.len()];
         while let Some(path) = stack.pop() {
@@ -162,27 +160,7 @@ impl Graph {
 /// ```
 #[derive(Clone, Default)]
 pub struct App {
-    graph: Arc<Mutex<Graph>>,
-}
-
-fn validate_name(name: &str) -> Result<(), GraphError> {
-    match moose_names::name_problem(name) {
-        Some(reason) => Err(GraphError::InvalidName {
-            name: name.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
-    }
-}
-
-fn validate_version(version: &Option<String>) -> Result<(), GraphError> {
-    match version.as_deref().and_then(moose_names::version_problem) {
-        Some(reason) => Err(GraphError::InvalidName {
-            name: version.clone().unwrap_or_default(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    pub(super) graph: Arc<Mutex<Graph>>,
 }
 
 /// `name` or `name_1_2` for version `1.2`.
@@ -190,154 +168,6 @@ pub fn versioned_name(name: &str, version: Option<&str>) -> String {
     match version {
         Some(v) => format!("{name}_{}", v.replace('.', "_")),
         None => name.to_owned(),
-    }
-}
-
-/// A stream of `T` named `name`, checked on its own (not yet against the graph).
-fn stream_node<T: DataModel>(name: &str, config: StreamConfig) -> Result<StreamNode, GraphError> {
-    validate_name(name)?;
-    validate_version(&config.version)?;
-    if config.parallelism == 0 {
-        return Err(GraphError::ZeroParallelism {
-            stream: name.to_owned(),
-        });
-    }
-    Ok(StreamNode {
-        name: name.to_owned(),
-        config,
-        model: ModelCodec::of::<T>(),
-        dead_letter_queue: None,
-    })
-}
-
-/// A table of `T` named `name`, checked on its own (not yet against the graph).
-fn table_node<T: DataModel>(name: &str, config: OlapConfig) -> Result<TableNode, GraphError> {
-    validate_name(name)?;
-    validate_version(&config.version)?;
-    let columns = T::columns();
-    let check = |option: &'static str, column: &str| {
-        if columns.iter().any(|c| c.name == column) {
-            Ok(())
-        } else {
-            Err(GraphError::UnknownColumn {
-                table: name.to_owned(),
-                option,
-                column: column.to_owned(),
-                model: T::NAME,
-                known: columns
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        }
-    };
-    match &config.order_by {
-        OrderBy::Key if !columns.iter().any(|c| c.key) => {
-            return Err(GraphError::TableWithoutOrder {
-                table: name.to_owned(),
-                model: T::NAME,
-            });
-        }
-        OrderBy::Fields(fields) => fields.iter().try_for_each(|f| check("order_by", f))?,
-        _ => {}
-    }
-    if let Engine::ReplacingMergeTree { version: Some(v) } = &config.engine {
-        check("the ReplacingMergeTree version", v)?;
-    }
-    Ok(TableNode {
-        name: name.to_owned(),
-        config: config.table_config(&versioned_name(name, config.version.as_deref())),
-        life_cycle: config.life_cycle,
-        model: ModelCodec::of::<T>(),
-    })
-}
-
-/// The stream and table `<pipeline>_dead_letter` of an ingest pipeline: same version,
-/// retention and life cycle as the pipeline, ordered by source stream and time. The table is
-/// moose's own even when the pipeline's table is externally managed: it is then created but
-/// never dropped (`DeletionProtected`).
-fn dead_letter_nodes(
-    name: &str,
-    pipeline: &IngestPipelineConfig,
-) -> Result<(StreamNode, TableNode), GraphError> {
-    let version = pipeline
-        .version
-        .clone()
-        .or(pipeline.stream_config.version.clone());
-    let mut table_config = OlapConfig::default()
-        .order_by_fields(["source_stream", "failed_at"])
-        .life_cycle(match pipeline.table_config.life_cycle {
-            LifeCycle::ExternallyManaged => LifeCycle::DeletionProtected,
-            other => other,
-        });
-    table_config.version = version.clone();
-    table_config.cluster = pipeline.table_config.cluster.clone();
-    let table = table_node::<DeadLetter>(name, table_config)?;
-    let stream_config = StreamConfig {
-        version,
-        destination: Some(name.to_owned()),
-        retention_period: pipeline.stream_config.retention_period,
-        life_cycle: pipeline.stream_config.life_cycle,
-        ..StreamConfig::default()
-    };
-    Ok((stream_node::<DeadLetter>(name, stream_config)?, table))
-}
-
-/// The parts of an ingest pipeline, each checked on its own.
-struct PipelineNodes {
-    stream: Option<StreamNode>,
-    table: Option<TableNode>,
-    dead_letter_queue: Option<(StreamNode, TableNode)>,
-}
-
-impl PipelineNodes {
-    fn of<T: DataModel>(name: &str, config: &IngestPipelineConfig) -> Result<Self, GraphError> {
-        validate_name(name)?;
-        validate_version(&config.version)?;
-        if config.ingest && !config.stream {
-            return Err(GraphError::IngestWithoutStream {
-                name: name.to_owned(),
-            });
-        }
-        if config.invalid_records == InvalidRecordPolicy::DeadLetter && !config.dead_letter_queue {
-            return Err(GraphError::DeadLetterPolicyWithoutQueue {
-                name: name.to_owned(),
-            });
-        }
-        let table = config
-            .table
-            .then(|| {
-                let table_config = OlapConfig {
-                    version: config
-                        .version
-                        .clone()
-                        .or(config.table_config.version.clone()),
-                    ..config.table_config.clone()
-                };
-                table_node::<T>(name, table_config)
-            })
-            .transpose()?;
-        let stream = config
-            .stream
-            .then(|| {
-                let mut stream_config = config.stream_config.clone();
-                stream_config.version = config.version.clone().or(stream_config.version);
-                if table.is_some() {
-                    stream_config.destination = Some(name.to_owned());
-                }
-                stream_node::<T>(name, stream_config)
-            })
-            .transpose()?;
-        let dead_letter_queue = config
-            .dead_letter_queue
-            .then(|| dead_letter_nodes(&moose_names::dead_letter_queue_name(name), config))
-            .transpose()?;
-        Ok(Self {
-            stream,
-            table,
-            dead_letter_queue,
-        })
     }
 }
 
@@ -352,7 +182,7 @@ impl App {
         self.lock().clone()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Graph> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Graph> {
         // A panic while holding the lock cannot leave the graph half-updated: every mutation
         // below validates first and pushes last.
         self.graph.lock().unwrap_or_else(|e| e.into_inner())
@@ -484,192 +314,5 @@ impl App {
             name: name.to_owned(),
             model: PhantomData,
         }
-    }
-}
-
-/// A typed handle to a stream of `T`.
-pub struct Stream<T> {
-    app: App,
-    index: usize,
-    name: String,
-    model: PhantomData<fn() -> T>,
-}
-
-impl<T> Clone for Stream<T> {
-    fn clone(&self) -> Self {
-        Self {
-            app: self.app.clone(),
-            index: self.index,
-            name: self.name.clone(),
-            model: PhantomData,
-        }
-    }
-}
-
-impl<T> std::fmt::Debug for Stream<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stream").field("name", &self.name).finish()
-    }
-}
-
-impl<T: DataModel> Stream<T> {
-    /// The stream's declared name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Adds a transform from this stream into `destination`: `function` takes one `T` and
-    /// returns `U` (map), `Option<U>` (filter), `Vec<U>` (flat-map) or `Result<U, E>` (`Err`
-    /// goes to the dead-letter queue), or is an async fn returning one of these.
-    pub fn add_transform<U: DataModel, O, M: 'static>(
-        &self,
-        destination: &Stream<U>,
-        function: impl Fn(T) -> O + Send + Sync + 'static,
-    ) -> Result<(), GraphError>
-    where
-        O: TransformReturn<U, M>,
-    {
-        self.add_transform_with(destination, function, TransformConfig::default())
-    }
-
-    /// Adds a transform with options (version, dead-letter queue).
-    pub fn add_transform_with<U: DataModel, O, M: 'static>(
-        &self,
-        destination: &Stream<U>,
-        function: impl Fn(T) -> O + Send + Sync + 'static,
-        config: TransformConfig,
-    ) -> Result<(), GraphError>
-    where
-        O: TransformReturn<U, M>,
-    {
-        if !Arc::ptr_eq(&self.app.graph, &destination.app.graph) {
-            return Err(GraphError::ForeignHandle {
-                name: destination.name.clone(),
-            });
-        }
-        validate_version(&config.version)?;
-        let mut graph = self.app.lock();
-        let (from, to) = (self.index, destination.index);
-        if graph
-            .transforms
-            .iter()
-            .any(|t| t.from == from && t.to == to && t.config.version == config.version)
-        {
-            return Err(GraphError::DuplicateTransform {
-                from: self.name.clone(),
-                to: destination.name.clone(),
-                version: config.version,
-            });
-        }
-        if let Some(path) = graph.path(to, from) {
-            let names: Vec<&str> = path
-                .iter()
-                .chain([&to])
-                .map(|i| graph.streams[*i].name.as_str())
-                .collect();
-            return Err(GraphError::Cycle {
-                from: self.name.clone(),
-                to: destination.name.clone(),
-                path: format!("{} -> {}", self.name, names.join(" -> ")),
-            });
-        }
-        let dead_letter_queue = dead_letter_index(&graph, &config)?;
-        graph.transforms.push(super::app::TransformNode {
-            from,
-            to,
-            config,
-            dead_letter_queue,
-            function: erase_transform(function),
-        });
-        Ok(())
-    }
-
-    /// Adds a consumer: a function run on every record for its side effects. It returns `()`
-    /// or `Result<(), E>` (`Err` goes to the dead-letter queue), or is an async fn returning
-    /// one of these.
-    pub fn add_consumer<O, M: 'static>(
-        &self,
-        function: impl Fn(T) -> O + Send + Sync + 'static,
-    ) -> Result<(), GraphError>
-    where
-        O: ConsumerReturn<M>,
-    {
-        self.add_consumer_with(function, TransformConfig::default())
-    }
-
-    /// Adds a consumer with options.
-    pub fn add_consumer_with<O, M: 'static>(
-        &self,
-        function: impl Fn(T) -> O + Send + Sync + 'static,
-        config: TransformConfig,
-    ) -> Result<(), GraphError>
-    where
-        O: ConsumerReturn<M>,
-    {
-        validate_version(&config.version)?;
-        let mut graph = self.app.lock();
-        let dead_letter_queue = dead_letter_index(&graph, &config)?;
-        graph.consumers.push(ConsumerNode {
-            stream: self.index,
-            config,
-            dead_letter_queue,
-            function: erase_consumer(function),
-        });
-        Ok(())
-    }
-}
-
-fn dead_letter_index(graph: &Graph, config: &TransformConfig) -> Result<Option<usize>, GraphError> {
-    config
-        .dead_letter_queue
-        .as_deref()
-        .map(|name| {
-            graph.stream_index(name).ok_or_else(|| GraphError::Unknown {
-                kind: "dead-letter stream",
-                name: name.to_owned(),
-                suggestion: String::new(),
-            })
-        })
-        .transpose()
-}
-
-/// A typed handle to a table of `T`.
-#[derive(Debug, Clone)]
-pub struct OlapTable<T> {
-    name: String,
-    model: PhantomData<fn() -> T>,
-}
-
-impl<T> OlapTable<T> {
-    /// The table's declared name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-/// An ingest pipeline: its stream and table, when it has them.
-#[derive(Debug, Clone)]
-pub struct IngestPipeline<T> {
-    /// The pipeline's name.
-    pub name: String,
-    /// Whether `POST /ingest/<name>` is served.
-    pub ingest: bool,
-    /// The stream, with `stream: true`.
-    pub stream: Option<Stream<T>>,
-    /// The table, with `table: true`.
-    pub table: Option<OlapTable<T>>,
-    /// The dead-letter stream `<name>_dead_letter` (which has a table of the same name),
-    /// with `dead_letter_queue: true`.
-    pub dead_letter_queue: Option<Stream<DeadLetter>>,
-}
-
-impl<T> IngestPipeline<T> {
-    /// The stream; a typed error for a pipeline declared without one.
-    pub fn stream(&self) -> Result<&Stream<T>, GraphError> {
-        self.stream.as_ref().ok_or_else(|| GraphError::Unknown {
-            kind: "stream of ingest pipeline",
-            name: self.name.clone(),
-            suggestion: "; declare the pipeline with `stream: true`".into(),
-        })
     }
 }

@@ -10,11 +10,12 @@ mod config;
 mod dead_letter;
 mod describe;
 mod error;
+mod handles;
+mod nodes;
 mod transform;
 
 pub use app::{
-    App, ConsumerNode, Graph, IngestApiNode, IngestPipeline, OlapTable, Stream, StreamNode,
-    TableNode, TransformNode, versioned_name,
+    App, ConsumerNode, Graph, IngestApiNode, StreamNode, TableNode, TransformNode, versioned_name,
 };
 pub use codec::{DecodeError, ModelCodec, RowError, decode_value};
 pub use config::{
@@ -27,6 +28,7 @@ pub use describe::{
     TableDescription, TransformDescription,
 };
 pub use error::GraphError;
+pub use handles::{IngestPipeline, OlapTable, Stream};
 pub use transform::{
     AsyncFn, BoxFuture, ConsumerOutput, ConsumerReturn, EncodedRecord, ErasedConsumer,
     ErasedFunction, ErasedTransform, Failure, FailureKind, Outcome, RECORDS_PER_YIELD, SyncFn,

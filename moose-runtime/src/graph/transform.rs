@@ -157,7 +157,7 @@ where
 #[diagnostic::on_unimplemented(
     message = "a consumer cannot return `{Self}`",
     label = "returns `{Self}`, which is not `()` or `Result<(), E>`",
-    note = "a consumer returns `()`, or `Result<(), E>` (`Err` goes to the dead-letter queue), or is an async fn returning one of these; to write records to a stream, use a transform"
+    note = "a consumer returns `()`, or `Result<(), E>` (`Err` goes to the dead-letter queue), or is an async fn returning one of these; to write records to a stream, use a transform (`transform(function) => stream` in `pipeline!`)"
 )]
 pub trait ConsumerReturn<M>: Send + Sized + 'static {
     /// `Err` with the message for the dead-letter queue, once the function's work is done.
