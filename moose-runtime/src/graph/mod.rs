@@ -31,6 +31,6 @@ pub use error::GraphError;
 pub use handles::{IngestPipeline, OlapTable, Stream};
 pub use transform::{
     AsyncFn, BoxFuture, ConsumerOutput, ConsumerReturn, EncodedRecord, ErasedConsumer,
-    ErasedFunction, ErasedTransform, Failure, FailureKind, Outcome, RECORDS_PER_YIELD, SyncFn,
-    TransformOutput, TransformReturn, erase_consumer, erase_transform,
+    ErasedFunction, ErasedTransform, Failure, FailureKind, Outcome, RECORDS_PER_YIELD, Settle,
+    SyncFn, TransformOutput, TransformReturn, erase_consumer, erase_transform,
 };

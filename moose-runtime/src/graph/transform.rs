@@ -111,6 +111,16 @@ pub struct SyncFn;
 #[doc(hidden)]
 pub struct AsyncFn;
 
+/// A function's return value settled: a plain function's at once, an async one's once its
+/// future is done. The workers run the first without any future in between.
+#[doc(hidden)]
+pub enum Settle<F: Future> {
+    /// A plain function's value.
+    Now(F::Output),
+    /// An async function's future.
+    Later(F),
+}
+
 /// What a transform into a stream of `U` may return: a [`TransformOutput`] of `U`, or a
 /// future of one (an async fn). `M` is [`SyncFn`] or [`AsyncFn`], inferred.
 ///
@@ -123,19 +133,23 @@ pub struct AsyncFn;
     note = "check that the destination stream is the one this function is meant to write to"
 )]
 pub trait TransformReturn<U, M>: Send + Sized + 'static {
-    /// The encoded records, or the error message, once the function's work is done.
+    /// The encoded records, or the error message: at once, or once the future is done.
     #[doc(hidden)]
-    fn settle(self) -> impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send
+    fn settle(
+        self,
+    ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static>
     where
         U: DataModel;
 }
 
 impl<U, O: TransformOutput<U> + 'static> TransformReturn<U, SyncFn> for O {
-    fn settle(self) -> impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send
+    fn settle(
+        self,
+    ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static>
     where
         U: DataModel,
     {
-        std::future::ready(self.into_encoded())
+        Settle::<std::future::Ready<_>>::Now(self.into_encoded())
     }
 }
 
@@ -144,11 +158,13 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: TransformOutput<U>,
 {
-    async fn settle(self) -> Result<Vec<EncodedRecord>, String>
+    fn settle(
+        self,
+    ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static>
     where
         U: DataModel,
     {
-        self.await.into_encoded()
+        Settle::Later(async move { self.await.into_encoded() })
     }
 }
 
@@ -160,14 +176,14 @@ where
     note = "a consumer returns `()`, or `Result<(), E>` (`Err` goes to the dead-letter queue), or is an async fn returning one of these; to write records to a stream, use a transform (`transform(function) => stream` in `pipeline!`)"
 )]
 pub trait ConsumerReturn<M>: Send + Sized + 'static {
-    /// `Err` with the message for the dead-letter queue, once the function's work is done.
+    /// `Err` with the message for the dead-letter queue: at once, or once the future is done.
     #[doc(hidden)]
-    fn settle(self) -> impl Future<Output = Result<(), String>> + Send;
+    fn settle(self) -> Settle<impl Future<Output = Result<(), String>> + Send + 'static>;
 }
 
 impl<O: ConsumerOutput + 'static> ConsumerReturn<SyncFn> for O {
-    fn settle(self) -> impl Future<Output = Result<(), String>> + Send {
-        std::future::ready(self.into_result())
+    fn settle(self) -> Settle<impl Future<Output = Result<(), String>> + Send + 'static> {
+        Settle::<std::future::Ready<_>>::Now(self.into_result())
     }
 }
 
@@ -176,8 +192,8 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: ConsumerOutput,
 {
-    async fn settle(self) -> Result<(), String> {
-        self.await.into_result()
+    fn settle(self) -> Settle<impl Future<Output = Result<(), String>> + Send + 'static> {
+        Settle::Later(async move { self.await.into_result() })
     }
 }
 
@@ -289,8 +305,10 @@ trait Role: 'static {
     type Returned: Send;
     /// What one record becomes.
     type Out: Send;
-    /// `returned`, once the function's work is done.
-    fn settle(returned: Self::Returned) -> impl Future<Output = Result<Self::Out, String>> + Send;
+    /// `returned`, settled.
+    fn settle(
+        returned: Self::Returned,
+    ) -> Settle<impl Future<Output = Result<Self::Out, String>> + Send + 'static>;
 }
 
 /// A transform into a stream of `U`, returning `O`.
@@ -300,7 +318,9 @@ impl<U: DataModel, O: TransformReturn<U, M>, M: 'static> Role for IntoStream<U, 
     const NAME: &'static str = "transform";
     type Returned = O;
     type Out = Vec<EncodedRecord>;
-    fn settle(returned: O) -> impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send {
+    fn settle(
+        returned: O,
+    ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static> {
         returned.settle()
     }
 }
@@ -312,7 +332,7 @@ impl<O: ConsumerReturn<M>, M: 'static> Role for Consume<O, M> {
     const NAME: &'static str = "consumer";
     type Returned = O;
     type Out = ();
-    fn settle(returned: O) -> impl Future<Output = Result<(), String>> + Send {
+    fn settle(returned: O) -> Settle<impl Future<Output = Result<(), String>> + Send + 'static> {
         returned.settle()
     }
 }
@@ -326,23 +346,18 @@ where
     T: DataModel,
     R: Role,
 {
-    /// One record: decoded, through the function (a panic while calling it or polling its
-    /// future is caught), settled.
-    async fn apply(&self, input: &[u8]) -> Outcome<R::Out> {
+    /// One record, decoded and through the function, its value settled; a panic in the
+    /// function or while settling its value is caught.
+    fn call(
+        &self,
+        input: &[u8],
+    ) -> Outcome<Settle<impl Future<Output = Result<R::Out, String>> + Send + 'static>> {
         let record: T = serde_json::from_slice(input).map_err(|e| Failure {
             kind: FailureKind::Decode,
             message: format!("not a valid `{}`: {e}", T::NAME),
         })?;
-        let returned = std::panic::catch_unwind(AssertUnwindSafe(|| (self.0)(record)))
-            .map_err(panicked::<R>)?;
-        AssertUnwindSafe(R::settle(returned))
-            .catch_unwind()
-            .await
-            .map_err(panicked::<R>)?
-            .map_err(|message| Failure {
-                kind: FailureKind::Error,
-                message,
-            })
+        std::panic::catch_unwind(AssertUnwindSafe(|| R::settle((self.0)(record))))
+            .map_err(panicked::<R>)
     }
 }
 
@@ -359,7 +374,20 @@ where
                 if i > 0 && i % RECORDS_PER_YIELD == 0 {
                     tokio::task::yield_now().await;
                 }
-                outcomes.push(self.apply(input).await);
+                let result = match self.call(input) {
+                    Err(failure) => Err(failure),
+                    Ok(Settle::Now(result)) => Ok(result),
+                    Ok(Settle::Later(future)) => AssertUnwindSafe(future)
+                        .catch_unwind()
+                        .await
+                        .map_err(panicked::<R>),
+                };
+                outcomes.push(result.and_then(|settled| {
+                    settled.map_err(|message| Failure {
+                        kind: FailureKind::Error,
+                        message,
+                    })
+                }));
             }
             outcomes
         })
