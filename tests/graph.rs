@@ -559,7 +559,7 @@ fn an_ingest_pipeline_the_builder_refuses_leaves_nothing_behind() {
     let err = app.ingest_pipeline::<RawData>("taken", full()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "ingest pipeline `taken` has a dead-letter queue named `taken_dead_letter`, but a stream or table `taken_dead_letter` is already declared; rename that one, or the pipeline"
+        "`taken_dead_letter` is declared twice: as the dead-letter queue of ingest pipeline `taken` and as a stream or table declared before it; rename that one, or the pipeline"
     );
     assert_eq!(app.describe(), before);
 

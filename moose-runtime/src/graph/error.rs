@@ -15,7 +15,7 @@ pub enum GraphError {
     /// An ingest pipeline's dead-letter queue would take the name of a stream or table
     /// declared before.
     #[error(
-        "ingest pipeline `{pipeline}` has a dead-letter queue named `{queue}`, but a stream or table `{queue}` is already declared; rename that one, or the pipeline"
+        "`{queue}` is declared twice: as the dead-letter queue of ingest pipeline `{pipeline}` and as a stream or table declared before it; rename that one, or the pipeline"
     )]
     DeadLetterQueueNameTaken {
         /// The pipeline.
