@@ -179,18 +179,24 @@ fn builder_mistakes_are_typed_errors_not_panics() {
     assert_eq!(app.describe().transforms.len(), 3);
 }
 
+/// What `function` (as the workers run it) makes of `inputs`, on a one-thread runtime.
+fn apply<Out: 'static>(
+    function: &dyn moose::graph::ErasedFunction<Out>,
+    inputs: &[&str],
+) -> Vec<moose::graph::Outcome<Out>> {
+    let inputs: Vec<&[u8]> = inputs.iter().map(|s| s.as_bytes()).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(function.apply_batch(&inputs))
+}
+
 fn run_transform(
     app: &App,
     index: usize,
     inputs: &[&str],
 ) -> Vec<Result<Vec<serde_json::Value>, FailureKind>> {
-    let graph = app.graph();
-    let inputs: Vec<&[u8]> = inputs.iter().map(|s| s.as_bytes()).collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let outcomes = runtime.block_on(graph.transforms[index].function.apply_batch(&inputs));
-    outcomes
+    apply(app.graph().transforms[index].function.as_ref(), inputs)
         .into_iter()
         .map(|o| {
             o.map(|records| {
@@ -366,13 +372,7 @@ fn run_consumer(
     index: usize,
     inputs: &[&str],
 ) -> Vec<Result<(), (FailureKind, String)>> {
-    let graph = app.graph();
-    let inputs: Vec<&[u8]> = inputs.iter().map(|s| s.as_bytes()).collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    runtime
-        .block_on(graph.consumers[index].function.apply_batch(&inputs))
+    apply(app.graph().consumers[index].function.as_ref(), inputs)
         .into_iter()
         .map(|o| o.map_err(|f| (f.kind, f.message)))
         .collect()
@@ -450,12 +450,10 @@ fn a_consumer_that_fails_is_named_a_consumer() {
         .unwrap();
     raw.add_transform(&out, |_: RawData| -> RawData { panic!("unlucky") })
         .unwrap();
-    let graph = app.graph();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let input: &[u8] = br#"{"id":"a","value":1}"#;
-    let outcome = runtime.block_on(graph.transforms[0].function.apply_batch(&[input]));
+    let outcome = apply(
+        app.graph().transforms[0].function.as_ref(),
+        &[r#"{"id":"a","value":1}"#],
+    );
     assert_eq!(
         outcome[0].as_ref().unwrap_err().message,
         "transform panicked: unlucky"
