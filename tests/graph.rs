@@ -152,15 +152,8 @@ fn builder_mistakes_are_typed_errors_not_panics() {
         matches!(again, GraphError::DuplicateTransform { .. }),
         "{again}"
     );
-    a.add_transform_with(
-        &b,
-        chained_transforms::double,
-        TransformConfig {
-            version: Some("2".into()),
-            ..Default::default()
-        },
-    )
-    .expect("a distinct version is allowed");
+    a.add_transform_with(&b, chained_transforms::double, version("2"))
+        .expect("a distinct version is allowed");
     b.add_transform(&c, chained_transforms::triple).unwrap();
     // c -> a would close a cycle a -> b -> c -> a.
     let back = c.add_transform(&a, |f: FinalData| RawData {
@@ -210,27 +203,30 @@ fn run_transform(
         .collect()
 }
 
+/// An app with two streams of `RawData`, `raw` and `out`.
+fn raw_and_out() -> (App, Stream<RawData>, Stream<RawData>) {
+    let app = App::new();
+    let raw = app.stream("raw", StreamConfig::default()).unwrap();
+    let out = app.stream("out", StreamConfig::default()).unwrap();
+    (app, raw, out)
+}
+
+/// A transform's or consumer's options with `version`.
+fn version(version: &str) -> TransformConfig {
+    TransformConfig {
+        version: Some(version.into()),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn transforms_map_filter_flat_map_fail_and_run_async() {
-    let app = App::new();
-    let raw = app
-        .stream::<RawData>("raw", StreamConfig::default())
-        .unwrap();
-    let out = app
-        .stream::<RawData>("out", StreamConfig::default())
-        .unwrap();
+    let (app, raw, out) = raw_and_out();
     let keep_positive = |r: RawData| (r.value > 0.0).then_some(r);
     raw.add_transform(&out, keep_positive).unwrap();
     let twice = |r: RawData| vec![r.clone(), r];
-    raw.add_transform_with(
-        &out,
-        twice,
-        TransformConfig {
-            version: Some("flat".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    raw.add_transform_with(&out, twice, version("flat"))
+        .unwrap();
     let checked = |r: RawData| {
         if r.value < 100.0 {
             Ok(r)
@@ -238,15 +234,8 @@ fn transforms_map_filter_flat_map_fail_and_run_async() {
             Err(format!("{} is too large", r.value))
         }
     };
-    raw.add_transform_with(
-        &out,
-        checked,
-        TransformConfig {
-            version: Some("result".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    raw.add_transform_with(&out, checked, version("result"))
+        .unwrap();
     async fn later(r: RawData) -> RawData {
         tokio::task::yield_now().await;
         RawData {
@@ -254,15 +243,8 @@ fn transforms_map_filter_flat_map_fail_and_run_async() {
             ..r
         }
     }
-    raw.add_transform_with(
-        &out,
-        later,
-        TransformConfig {
-            version: Some("async".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    raw.add_transform_with(&out, later, version("async"))
+        .unwrap();
     let panics = |r: RawData| -> RawData {
         if r.value == 13.0 {
             panic!("unlucky")
@@ -270,15 +252,8 @@ fn transforms_map_filter_flat_map_fail_and_run_async() {
             r
         }
     };
-    raw.add_transform_with(
-        &out,
-        panics,
-        TransformConfig {
-            version: Some("panic".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    raw.add_transform_with(&out, panics, version("panic"))
+        .unwrap();
 
     let inputs = [
         r#"{"id":"a","value":1}"#,
@@ -380,10 +355,7 @@ fn run_consumer(
 
 #[test]
 fn a_consumer_that_fails_is_named_a_consumer() {
-    let app = App::new();
-    let raw = app
-        .stream::<RawData>("raw", StreamConfig::default())
-        .unwrap();
+    let (app, raw, out) = raw_and_out();
     raw.add_consumer(|r: RawData| {
         if r.value == 13.0 {
             panic!("unlucky")
@@ -398,24 +370,14 @@ fn a_consumer_that_fails_is_named_a_consumer() {
                 Ok(())
             }
         },
-        TransformConfig {
-            version: Some("checked".into()),
-            ..Default::default()
-        },
+        version("checked"),
     )
     .unwrap();
     async fn later(r: RawData) {
         tokio::task::yield_now().await;
         assert!(r.value != 7.0, "seven");
     }
-    raw.add_consumer_with(
-        later,
-        TransformConfig {
-            version: Some("async".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    raw.add_consumer_with(later, version("async")).unwrap();
 
     let outcomes = run_consumer(
         &app,
@@ -445,9 +407,6 @@ fn a_consumer_that_fails_is_named_a_consumer() {
     );
 
     // A transform's panic is still named a transform's.
-    let out = app
-        .stream::<RawData>("out", StreamConfig::default())
-        .unwrap();
     raw.add_transform(&out, |_: RawData| -> RawData { panic!("unlucky") })
         .unwrap();
     let outcome = apply(
@@ -501,13 +460,7 @@ fn other_task_runs_during_a_big_batch(app: &App) -> (usize, usize) {
 
 #[test]
 fn a_big_batch_lets_other_tasks_run() {
-    let app = App::new();
-    let raw = app
-        .stream::<RawData>("raw", StreamConfig::default())
-        .unwrap();
-    let out = app
-        .stream::<RawData>("out", StreamConfig::default())
-        .unwrap();
+    let (app, raw, out) = raw_and_out();
     raw.add_transform(&out, |r: RawData| r).unwrap();
     raw.add_consumer(|_: RawData| ()).unwrap();
     let (during_transform, during_consumer) = other_task_runs_during_a_big_batch(&app);
