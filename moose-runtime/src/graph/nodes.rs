@@ -13,20 +13,22 @@ use crate::schema::{DataModel, Engine, OrderBy};
 
 /// `name` follows the naming rules shared with `pipeline!`.
 fn validate_name(name: &str) -> Result<(), GraphError> {
-    match moose_names::name_problem(name) {
-        Some(reason) => Err(GraphError::InvalidName {
-            name: name.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    refuse(name, moose_names::name_problem(name))
 }
 
 /// `version`, if any, follows the version rules shared with `pipeline!`.
 pub(super) fn validate_version(version: &Option<String>) -> Result<(), GraphError> {
-    match version.as_deref().and_then(moose_names::version_problem) {
+    match version {
+        Some(version) => refuse(version, moose_names::version_problem(version)),
+        None => Ok(()),
+    }
+}
+
+/// `name` refused for `problem`, if there is one.
+fn refuse(name: &str, problem: Option<&'static str>) -> Result<(), GraphError> {
+    match problem {
         Some(reason) => Err(GraphError::InvalidName {
-            name: version.clone().unwrap_or_default(),
+            name: name.to_owned(),
             reason,
         }),
         None => Ok(()),
