@@ -539,3 +539,14 @@ fn pipeline_takes_a_keyword_as_a_raw_identifier() {
     assert_eq!(d.tables[0].order_by, "id");
     assert_eq!(d.transforms[0].from, "type");
 }
+
+#[test]
+fn a_step_the_builder_refuses_inside_pipeline_is_recorded_not_a_panic() {
+    // `pipeline!` refuses while compiling what the builder would; were the two ever to
+    // disagree, its expansion hands the builder's error here instead of panicking.
+    let err = GraphError::ZeroParallelism { stream: "s".into() };
+    let app = moose::__private::built(App::new(), Err(err.clone()));
+    assert_eq!(app.graph().refused, Some(err));
+    let app = moose::__private::built(App::new(), Ok(()));
+    assert_eq!(app.graph().refused, None);
+}
