@@ -24,8 +24,9 @@ use crate::schema::value::write_text;
 use crate::schema::{ColumnType, ColumnValue, EncodeError, FieldOptions};
 
 /// Suffix of the dead-letter stream and table of an ingest pipeline with
-/// `dead_letter_queue: true`: pipeline `events` gets `events_dead_letter`.
-pub const DEAD_LETTER_SUFFIX: &str = "_dead_letter";
+/// `dead_letter_queue: true`: pipeline `events` gets `events_dead_letter` (one rule for the
+/// builder and `pipeline!`, in `moose-names`).
+pub use moose_names::DEAD_LETTER_SUFFIX;
 
 /// Where a record failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -30,6 +30,11 @@ impl Topology {
         database: &str,
         caps: &ClickHouseCapabilities,
     ) -> Result<Topology, TopologyError> {
+        // A `pipeline!` step the builder refused (a moose bug: the macro checks the same
+        // rules) means the graph is not what the code says: nothing runs on it.
+        if let Some(refused) = &graph.refused {
+            return Err(refused.clone().into());
+        }
         let mut tables = Vec::with_capacity(graph.tables.len());
         for table in &graph.tables {
             let mut config = table.config.clone();
@@ -158,5 +163,25 @@ impl Topology {
             syncs,
             routes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{App, StreamConfig};
+
+    #[test]
+    fn a_graph_with_a_refused_pipeline_step_does_not_resolve() {
+        let app = App::new();
+        app.stream::<DeadLetter>("kept", StreamConfig::default())
+            .unwrap();
+        let caps = ClickHouseCapabilities::MODERN;
+        assert!(Topology::resolve(&app.graph(), None, "local", &caps).is_ok());
+        app.refuse(GraphError::ZeroParallelism {
+            stream: "broken".into(),
+        });
+        let error = Topology::resolve(&app.graph(), None, "local", &caps).unwrap_err();
+        assert!(error.to_string().contains("`broken`"), "{error}");
     }
 }
