@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use moose::{ClickHouseCapabilities, DataModel, ResolvedTable, ServerVersion, TableConfig};
+use moose::{ClickHouseCapabilities, DataModel, OlapConfig, ResolvedTable, ServerVersion};
 use moose_runtime::graph::{EncodedRecord, ModelCodec, erase_transform};
 use moose_runtime::ingest::{BodyFormat, decode_body};
 use moose_runtime::stream::local::LocalLog;
@@ -56,7 +56,7 @@ fn final_records() -> Vec<FinalData> {
 /// The final table's column types on Debian's ClickHouse 18.16.
 fn final_types() -> Vec<moose::ColumnType> {
     let caps = ClickHouseCapabilities::for_version(ServerVersion::new(18, 16, 1));
-    ResolvedTable::resolve::<FinalData>("local", &TableConfig::new("final_stream"), &caps)
+    ResolvedTable::resolve::<FinalData>("local", "final_stream", &OlapConfig::default(), &caps)
         .expect("the final table resolves for 18.16")
         .column_types()
         .to_vec()

@@ -63,7 +63,7 @@ pub use moose_runtime::graph::{
 pub use moose_runtime::schema;
 pub use moose_runtime::schema::{
     ClickHouseCapabilities, Column, ColumnType, ColumnValue, DataModel, Engine, OrderBy,
-    ResolvedTable, ServerVersion, TableConfig,
+    ResolvedTable, ServerVersion,
 };
 /// What an app runs, resolved: topics, tables, consumer groups, routes.
 pub use moose_runtime::topology;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::clickhouse::TestClickHouse;
-use moose::TableConfig;
+use moose::OlapConfig;
 use moose::prelude::*;
 use moose::schema::{ClickHouseCapabilities, Feature, ResolvedTable};
 
@@ -34,7 +34,8 @@ fn rows(table: &ResolvedTable, n: i64) -> Vec<u8> {
 fn a_modern_server_skips_a_batch_retried_with_its_token() {
     let table = ResolvedTable::resolve::<Event>(
         "local",
-        &TableConfig::new("events"),
+        "events",
+        &OlapConfig::default(),
         &ClickHouseCapabilities::MODERN,
     )
     .unwrap();
@@ -88,7 +89,7 @@ async fn clickhouse_18_16_stores_a_retried_batch_again() {
     let caps = ch.client.capabilities();
     assert!(!caps.supports(Feature::InsertDeduplicationToken));
     let table =
-        ResolvedTable::resolve::<Event>("local", &TableConfig::new("events"), caps).unwrap();
+        ResolvedTable::resolve::<Event>("local", "events", &OlapConfig::default(), caps).unwrap();
     assert!(!table.create_table_sql().contains("SETTINGS"));
     ch.client.create_table(&table).await.unwrap();
     for _ in 0..2 {

@@ -7,7 +7,7 @@ mod common;
 use common::clickhouse::TestClickHouse;
 use common::models::{EveryType, OldServerTypes};
 use moose::DataModel;
-use moose::schema::{ClickHouseCapabilities, ResolvedTable, TableConfig};
+use moose::schema::{ClickHouseCapabilities, OlapConfig, ResolvedTable};
 
 const OLD_RECORDS: &str = r#"[
   {"eventId":"67e55044-10b1-426f-9247-bb680e5fe0c8","flag":true,"small":-5,"medium":123456,
@@ -43,7 +43,8 @@ async fn every_18_16_type_round_trips_through_the_real_server() {
     let records: Vec<OldServerTypes> = serde_json::from_str(OLD_RECORDS).expect("valid records");
     let table = ResolvedTable::resolve::<OldServerTypes>(
         "local",
-        &TableConfig::new("old_types"),
+        "old_types",
+        &OlapConfig::default(),
         ch.client.capabilities(),
     )
     .unwrap();
@@ -76,7 +77,8 @@ async fn values_18_16_cannot_store_are_refused_naming_the_column() {
     let ch = TestClickHouse::start().await;
     let table = ResolvedTable::resolve::<OldServerTypes>(
         "local",
-        &TableConfig::new("old_types"),
+        "old_types",
+        &OlapConfig::default(),
         ch.client.capabilities(),
     )
     .unwrap();
@@ -117,7 +119,8 @@ fn every_mapped_type_round_trips_through_modern_clickhouse() {
     let record: EveryType = serde_json::from_str(MODERN_RECORD).expect("valid record");
     let table = ResolvedTable::resolve::<EveryType>(
         "local",
-        &TableConfig::new("every_type"),
+        "every_type",
+        &OlapConfig::default(),
         &ClickHouseCapabilities::MODERN,
     )
     .unwrap();

@@ -5,7 +5,7 @@ mod common;
 use common::models::{EveryType, OldServerTypes};
 use moose::DataModel;
 use moose::schema::{
-    ClickHouseCapabilities, Engine, OrderBy, ResolvedTable, SchemaError, TableConfig,
+    ClickHouseCapabilities, Engine, OlapConfig, OrderBy, ResolvedTable, SchemaError,
 };
 
 fn old_server() -> ClickHouseCapabilities {
@@ -16,7 +16,8 @@ fn old_server() -> ClickHouseCapabilities {
 fn every_type_on_a_modern_server() {
     let table = ResolvedTable::resolve::<EveryType>(
         "local",
-        &TableConfig::new("every_type"),
+        "every_type",
+        &OlapConfig::default(),
         &ClickHouseCapabilities::MODERN,
     )
     .expect("a modern server stores every type");
@@ -28,7 +29,8 @@ fn every_type_on_a_modern_server() {
 fn old_server_types_on_18_16() {
     let table = ResolvedTable::resolve::<OldServerTypes>(
         "local",
-        &TableConfig::new("old_types"),
+        "old_types",
+        &OlapConfig::default(),
         &old_server(),
     )
     .expect("18.16 stores these with fallbacks");
@@ -44,7 +46,8 @@ fn old_server_types_on_18_16() {
 fn every_type_is_refused_on_18_16_naming_column_feature_and_version() {
     let err = ResolvedTable::resolve::<EveryType>(
         "local",
-        &TableConfig::new("every_type"),
+        "every_type",
+        &OlapConfig::default(),
         &old_server(),
     )
     .unwrap_err();
@@ -76,7 +79,7 @@ fn columns_follow_serde_names_docs_and_attributes() {
 
 #[test]
 fn table_options_render_in_clickhouse_order() {
-    let config = TableConfig {
+    let config = OlapConfig {
         engine: Engine::ReplacingMergeTree {
             version: Some("u64v".into()),
         },
@@ -86,34 +89,45 @@ fn table_options_render_in_clickhouse_order() {
         ttl: Some("created_at + INTERVAL 30 DAY".into()),
         settings: vec![("index_granularity".into(), "8192".into())],
         cluster: Some("prod".into()),
-        ..TableConfig::new("weird `name`")
+        ..OlapConfig::default()
     };
-    let err = ResolvedTable::resolve::<EveryType>("db", &config, &ClickHouseCapabilities::MODERN)
-        .unwrap_err();
+    let err = ResolvedTable::resolve::<EveryType>(
+        "db",
+        "weird `name`",
+        &config,
+        &ClickHouseCapabilities::MODERN,
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("names column `u64v`, which model `EveryType` does not have"),
         "{err}"
     );
-    let config = TableConfig {
+    let config = OlapConfig {
         engine: Engine::ReplacingMergeTree {
             version: Some("u32v".into()),
         },
         ..config
     };
-    let table = ResolvedTable::resolve::<EveryType>("db", &config, &ClickHouseCapabilities::MODERN)
-        .unwrap();
+    let table = ResolvedTable::resolve::<EveryType>(
+        "db",
+        "weird `name`",
+        &config,
+        &ClickHouseCapabilities::MODERN,
+    )
+    .unwrap();
     let sql = table.create_table_sql();
     insta::assert_snapshot!(sql);
 }
 
 #[test]
 fn ttl_is_refused_on_servers_without_it() {
-    let config = TableConfig {
+    let config = OlapConfig {
         ttl: Some("happenedAt + INTERVAL 1 DAY".into()),
-        ..TableConfig::new("t")
+        ..OlapConfig::default()
     };
-    let err = ResolvedTable::resolve::<OldServerTypes>("db", &config, &old_server()).unwrap_err();
+    let err =
+        ResolvedTable::resolve::<OldServerTypes>("db", "t", &config, &old_server()).unwrap_err();
     assert!(
         err.to_string()
             .contains("TTL: TTL needs ClickHouse 19.6.0 or newer"),

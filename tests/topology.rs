@@ -109,7 +109,6 @@ fn namespace_and_versions_reach_every_name_and_dead_letters_are_wired() {
             .table_named("raw_data_dead_letter")
             .unwrap()
             .resolved
-            .config
             .name,
         "prod_raw_data_dead_letter_1_2"
     );

@@ -444,7 +444,7 @@ impl Bench {
         let (database, table) = runtime
             .tables()
             .find(|(name, _)| *name == "final_stream")
-            .map(|(_, t)| (t.database.clone(), t.config.name.clone()))
+            .map(|(_, t)| (t.database.clone(), t.name.clone()))
             .ok_or_else(|| PhaseError::Failed("the pipeline has no final_stream table".into()))?;
         let target = Target {
             url: format!(

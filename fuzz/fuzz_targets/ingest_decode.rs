@@ -64,12 +64,12 @@ struct Target {
 
 static TARGET: LazyLock<Target> = LazyLock::new(|| {
     let codec = ModelCodec::of::<Fuzzed>();
-    let config = TableConfig::new("fuzzed");
-    let modern = (codec.resolve_table)("db", &config, &ClickHouseCapabilities::MODERN)
+    let config = OlapConfig::default();
+    let modern = (codec.resolve_table)("db", "fuzzed", &config, &ClickHouseCapabilities::MODERN)
         .expect("the fuzzed model has a table on a modern server");
     let old = ClickHouseCapabilities::for_version(ServerVersion::new(18, 16, 1));
     let types = std::iter::once(modern)
-        .chain((codec.resolve_table)("db", &config, &old).ok())
+        .chain((codec.resolve_table)("db", "fuzzed", &config, &old).ok())
         .map(|table| table.column_types().to_vec())
         .collect();
     Target { codec, types }

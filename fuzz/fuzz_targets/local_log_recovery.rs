@@ -18,7 +18,7 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use moose_runtime::graph::EncodedRecord;
 use moose_runtime::stream::local::{LocalLog, LocalLogConfig};
-use moose_runtime::stream::{StreamBackend, TopicSpec};
+use moose_runtime::stream::{StreamBackend, TopicAdmin, TopicSpec};
 
 const TOPIC: &str = "events";
 /// Bytes before a record's body: `len`, `crc`, `offset`.

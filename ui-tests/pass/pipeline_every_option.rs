@@ -94,9 +94,9 @@ fn main() {
             .unwrap_or_else(|| panic!("table `{name}` is declared"))
     };
     let events_table = table_named("events");
-    assert_eq!(events_table.life_cycle, LifeCycle::DeletionProtected);
+    assert_eq!(events_table.config.life_cycle, LifeCycle::DeletionProtected);
+    assert_eq!(events_table.versioned, "events_1_2");
     let table = &events_table.config;
-    assert_eq!(table.name, "events_1_2");
     assert_eq!(
         table.order_by,
         OrderBy::Fields(vec!["id".to_owned(), "revision".to_owned()])
@@ -110,8 +110,8 @@ fn main() {
         }
     );
     assert_eq!(table.ttl.as_deref(), Some("at + INTERVAL 30 DAY"));
+    assert_eq!(table_named("cleaned_table").versioned, "cleaned_table_2");
     let table = &table_named("cleaned_table").config;
-    assert_eq!(table.name, "cleaned_table_2");
     assert_eq!(
         table.order_by,
         OrderBy::Expr("toStartOfHour(at), id".to_owned())

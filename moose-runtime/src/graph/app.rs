@@ -5,14 +5,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::codec::ModelCodec;
 use super::config::{
-    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, StreamConfig, TransformConfig,
+    IngestPipelineConfig, InvalidRecordPolicy, OlapConfig, StreamConfig, TransformConfig,
 };
 use super::describe::GraphDescription;
 use super::error::GraphError;
 use super::handles::{IngestPipeline, OlapTable, Stream};
 use super::nodes::{PipelineNodes, stream_node, table_node};
 use super::transform::{ErasedConsumer, ErasedTransform};
-use crate::schema::{DataModel, TableConfig};
+use crate::schema::DataModel;
 
 /// A stream in the graph.
 #[derive(Debug, Clone)]
@@ -33,10 +33,10 @@ pub struct StreamNode {
 pub struct TableNode {
     /// Declared name (the table name before namespace/version).
     pub name: String,
-    /// DDL settings; `config.name` is the versioned table name.
-    pub config: TableConfig,
-    /// What moose may change about the table.
-    pub life_cycle: LifeCycle,
+    /// The name with its version (`name_1_2`), before the namespace.
+    pub versioned: String,
+    /// Settings, as declared.
+    pub config: OlapConfig,
     /// Model stored.
     pub model: ModelCodec,
 }

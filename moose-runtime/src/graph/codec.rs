@@ -5,7 +5,7 @@ use std::any::TypeId;
 
 use super::transform::EncodedRecord;
 use crate::schema::{
-    ClickHouseCapabilities, Column, ColumnType, DataModel, ResolvedTable, SchemaError, TableConfig,
+    ClickHouseCapabilities, Column, ColumnType, DataModel, OlapConfig, ResolvedTable, SchemaError,
 };
 
 /// A record that is not a valid instance of its model.
@@ -34,7 +34,7 @@ pub enum RowError {
 
 /// Resolves a model's table for a server.
 pub type ResolveTableFn =
-    fn(&str, &TableConfig, &ClickHouseCapabilities) -> Result<ResolvedTable, SchemaError>;
+    fn(&str, &str, &OlapConfig, &ClickHouseCapabilities) -> Result<ResolvedTable, SchemaError>;
 
 /// A model's schema and codecs, type-erased.
 #[derive(Clone, Copy)]
@@ -70,7 +70,9 @@ impl ModelCodec {
             columns: T::columns,
             decode_json: decode_json::<T>,
             write_row: write_row::<T>,
-            resolve_table: |db, config, caps| ResolvedTable::resolve::<T>(db, config, caps),
+            resolve_table: |db, name, config, caps| {
+                ResolvedTable::resolve::<T>(db, name, config, caps)
+            },
         }
     }
 }

@@ -2,19 +2,7 @@
 
 use std::time::Duration;
 
-use crate::schema::{Engine, OrderBy, TableConfig};
-
-/// How much of a resource moose may change when the code changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum LifeCycle {
-    /// moose creates, alters, re-creates and drops the resource as the code says.
-    #[default]
-    FullyManaged,
-    /// moose creates and extends the resource but never drops it or loses data in it.
-    DeletionProtected,
-    /// Someone else owns the resource; moose only checks it can hold the model.
-    ExternallyManaged,
-}
+pub use crate::schema::{LifeCycle, OlapConfig};
 
 /// One week: long enough to replay a weekend's worth of data after a downstream outage,
 /// short enough that a busy stream does not fill a disk (Moose's default too).
@@ -166,58 +154,4 @@ pub struct TransformConfig {
     /// records the function fails on: decode failures, `Err` returns and panics. Without one,
     /// such records are logged (`tracing::error!`), counted, and skipped.
     pub dead_letter_queue: Option<String>,
-}
-
-/// A table's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct OlapConfig {
-    /// `ORDER BY`; defaults to the model's `#[key]` fields.
-    pub order_by: OrderBy,
-    /// `PARTITION BY` expression.
-    pub partition_by: Option<String>,
-    /// `PRIMARY KEY` expression.
-    pub primary_key: Option<String>,
-    /// Table engine.
-    pub engine: Engine,
-    /// `TTL` expression.
-    pub ttl: Option<String>,
-    /// `SETTINGS`.
-    pub settings: Vec<(String, String)>,
-    /// Cluster (`ON CLUSTER`, `Replicated*` engine).
-    pub cluster: Option<String>,
-    /// What moose may change about the table.
-    pub life_cycle: LifeCycle,
-    /// Version suffix of the table name.
-    pub version: Option<String>,
-}
-
-impl OlapConfig {
-    /// Sets [`OlapConfig::order_by`] to these fields.
-    pub fn order_by_fields<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        fields: I,
-    ) -> Self {
-        self.order_by = OrderBy::Fields(fields.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets [`OlapConfig::life_cycle`].
-    pub fn life_cycle(mut self, life_cycle: LifeCycle) -> Self {
-        self.life_cycle = life_cycle;
-        self
-    }
-
-    /// The DDL settings for a table named `name`.
-    pub fn table_config(&self, name: &str) -> TableConfig {
-        TableConfig {
-            name: name.to_owned(),
-            engine: self.engine.clone(),
-            order_by: self.order_by.clone(),
-            partition_by: self.partition_by.clone(),
-            primary_key: self.primary_key.clone(),
-            ttl: self.ttl.clone(),
-            settings: self.settings.clone(),
-            cluster: self.cluster.clone(),
-        }
-    }
 }

@@ -194,7 +194,7 @@ mod tests {
 
     use super::*;
     use crate::schema::{
-        ClickHouseCapabilities, DataModel, ResolvedTable, ServerVersion, TableConfig,
+        ClickHouseCapabilities, DataModel, OlapConfig, ResolvedTable, ServerVersion,
     };
 
     /// A dead letter with every field set and a `failed_at` with nanoseconds.
@@ -340,7 +340,7 @@ mod tests {
     /// The RowBinary rows, on a modern server and on 18.16 (`DateTime`, whole seconds).
     #[test]
     fn the_row_encoding_is_pinned() {
-        let config = TableConfig::new("events_dead_letter");
+        let config = OlapConfig::default();
         let old = ClickHouseCapabilities::for_version(ServerVersion::new(18, 16, 1));
         for (caps, failed_at) in [
             (
@@ -349,7 +349,9 @@ mod tests {
             ),
             (old, 1_795_546_767u32.to_le_bytes().to_vec()),
         ] {
-            let table = ResolvedTable::resolve::<DeadLetter>("local", &config, &caps).unwrap();
+            let table =
+                ResolvedTable::resolve::<DeadLetter>("local", "events_dead_letter", &config, &caps)
+                    .unwrap();
             let mut row = Vec::new();
             pinned().write_row(table.column_types(), &mut row).unwrap();
             let mut expected = b"\x06events".to_vec();
@@ -363,11 +365,11 @@ mod tests {
 
     #[test]
     fn the_table_resolves_on_old_and_modern_servers() {
-        let mut config = TableConfig::new("events_dead_letter");
-        config.order_by =
-            crate::schema::OrderBy::Fields(vec!["source_stream".into(), "failed_at".into()]);
+        let config = OlapConfig::default().order_by_fields(["source_stream", "failed_at"]);
         let old = ClickHouseCapabilities::for_version(ServerVersion::new(18, 16, 1));
-        let table = ResolvedTable::resolve::<DeadLetter>("local", &config, &old).unwrap();
+        let table =
+            ResolvedTable::resolve::<DeadLetter>("local", "events_dead_letter", &config, &old)
+                .unwrap();
         assert!(
             table
                 .create_table_sql()
@@ -384,9 +386,13 @@ mod tests {
         );
         let mut row = Vec::new();
         letter.write_row(table.column_types(), &mut row).unwrap();
-        let modern =
-            ResolvedTable::resolve::<DeadLetter>("local", &config, &ClickHouseCapabilities::MODERN)
-                .unwrap();
+        let modern = ResolvedTable::resolve::<DeadLetter>(
+            "local",
+            "events_dead_letter",
+            &config,
+            &ClickHouseCapabilities::MODERN,
+        )
+        .unwrap();
         let mut modern_row = Vec::new();
         letter
             .write_row(modern.column_types(), &mut modern_row)

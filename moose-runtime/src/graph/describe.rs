@@ -118,7 +118,7 @@ impl GraphDescription {
                 .iter()
                 .map(|t| TableDescription {
                     name: t.name.clone(),
-                    table: t.config.name.clone(),
+                    table: t.versioned.clone(),
                     model: t.model.name.to_owned(),
                     columns: (t.model.columns)().into_iter().map(|c| c.name).collect(),
                     order_by: match &t.config.order_by {
@@ -127,7 +127,7 @@ impl GraphDescription {
                         crate::schema::OrderBy::Expr(e) => e.clone(),
                         crate::schema::OrderBy::Unsorted => "tuple()".to_owned(),
                     },
-                    life_cycle: t.life_cycle,
+                    life_cycle: t.config.life_cycle,
                 })
                 .collect(),
             ingest_apis: graph

@@ -95,8 +95,8 @@ pub(super) fn table_node<T: DataModel>(
     }
     Ok(TableNode {
         name: name.to_owned(),
-        config: config.table_config(&versioned_name(name, config.version.as_deref())),
-        life_cycle: config.life_cycle,
+        versioned: versioned_name(name, config.version.as_deref()),
+        config,
         model: ModelCodec::of::<T>(),
     })
 }

@@ -165,10 +165,10 @@ async fn record(
     let tables = read_tables(clickhouse, database).await?;
     let mut wanted = Vec::new();
     for table in &desired.tables {
-        if tables.contains_key(&table.resolved.config.name) {
+        if tables.contains_key(&table.resolved.name) {
             wanted.push(Record {
                 kind: ResourceKind::Table,
-                name: table.resolved.config.name.clone(),
+                name: table.resolved.name.clone(),
                 life_cycle: table.life_cycle,
                 present: true,
             });
@@ -223,7 +223,7 @@ pub async fn verify(
     .await?;
     let mut problems = Vec::new();
     for table in &desired.tables {
-        let name = &table.resolved.config.name;
+        let name = &table.resolved.name;
         for problem in table_diff::mismatches(table, actual.tables.get(name)) {
             problems.push(Mismatch {
                 resource: ResourceKind::Table,

@@ -70,7 +70,7 @@ impl Desired {
 
     /// The declared table with physical name `name`.
     pub fn table(&self, name: &str) -> Option<&DesiredTable> {
-        self.tables.iter().find(|t| t.resolved.config.name == name)
+        self.tables.iter().find(|t| t.resolved.name == name)
     }
 
     /// The declared topic named `name`.

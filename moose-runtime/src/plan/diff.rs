@@ -25,7 +25,7 @@ pub fn diff(desired: &Desired, actual: &Actual, caps: &ClickHouseCapabilities) -
     };
 
     for table in &desired.tables {
-        let name = &table.resolved.config.name;
+        let name = &table.resolved.name;
         if table.life_cycle == LifeCycle::ExternallyManaged {
             for problem in table_diff::mismatches(table, actual.tables.get(name)) {
                 sort(refusal(ResourceKind::Table, name, problem));

@@ -63,7 +63,7 @@ pub(crate) fn diff_table(
     caps: &ClickHouseCapabilities,
 ) -> Vec<Step> {
     let table = &desired.resolved;
-    let name = &table.config.name;
+    let name = &table.name;
     let step = |kind, change: String, statements: Vec<String>| {
         Step::new(
             kind,
@@ -343,12 +343,12 @@ fn recreate_step(
     lossy: &[String],
 ) -> Step {
     let table = &desired.resolved;
-    let name = &table.config.name;
+    let name = &table.name;
     let db = &table.database;
     let new_name = format!("{name}{NEW_SUFFIX}");
     let old_name = format!("{name}{OLD_SUFFIX}");
     let mut copy = table.clone();
-    copy.config.name = new_name.clone();
+    copy.name = new_name.clone();
     let mut columns = Vec::new();
     for column in &table.columns {
         let Some(existing) = actual.column(&column.name) else {
@@ -430,7 +430,7 @@ pub(crate) fn leftovers(
     tables: &std::collections::BTreeMap<String, ActualTable>,
 ) -> (Vec<Step>, Option<ActualTable>) {
     let table = &desired.resolved;
-    let name = &table.config.name;
+    let name = &table.name;
     let db = &table.database;
     let mut steps = Vec::new();
     let step = |kind, change: String, statements: Vec<String>| {

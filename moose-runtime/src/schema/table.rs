@@ -41,40 +41,57 @@ pub enum OrderBy {
     Unsorted,
 }
 
-/// How a model's table is declared: everything in `CREATE TABLE` except the columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableConfig {
-    /// Table name.
-    pub name: String,
-    /// Engine.
-    pub engine: Engine,
-    /// `ORDER BY`.
+/// How much of a resource moose may change when the code changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum LifeCycle {
+    /// moose creates, alters, re-creates and drops the resource as the code says.
+    #[default]
+    FullyManaged,
+    /// moose creates and extends the resource but never drops it or loses data in it.
+    DeletionProtected,
+    /// Someone else owns the resource; moose only checks it can hold the model.
+    ExternallyManaged,
+}
+
+/// A table's settings: everything in `CREATE TABLE` except the name and the columns, plus
+/// what moose may change about it and the version suffix of its name. The one table
+/// configuration type: declarations take it, [`ResolvedTable`] keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OlapConfig {
+    /// `ORDER BY`; defaults to the model's `#[key]` fields.
     pub order_by: OrderBy,
     /// `PARTITION BY` expression.
     pub partition_by: Option<String>,
     /// `PRIMARY KEY` expression (a prefix of `ORDER BY`).
     pub primary_key: Option<String>,
+    /// Table engine.
+    pub engine: Engine,
     /// `TTL` expression (`ts + INTERVAL 30 DAY`).
     pub ttl: Option<String>,
     /// `SETTINGS name = value`; values are written as given.
     pub settings: Vec<(String, String)>,
     /// Cluster for `ON CLUSTER` and a `Replicated*` engine.
     pub cluster: Option<String>,
+    /// What moose may change about the table.
+    pub life_cycle: LifeCycle,
+    /// Version suffix of the table name.
+    pub version: Option<String>,
 }
 
-impl TableConfig {
-    /// A `MergeTree` table ordered by the model's key.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            engine: Engine::MergeTree,
-            order_by: OrderBy::Key,
-            partition_by: None,
-            primary_key: None,
-            ttl: None,
-            settings: Vec::new(),
-            cluster: None,
-        }
+impl OlapConfig {
+    /// Sets [`OlapConfig::order_by`] to these fields.
+    pub fn order_by_fields<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        fields: I,
+    ) -> Self {
+        self.order_by = OrderBy::Fields(fields.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets [`OlapConfig::life_cycle`].
+    pub fn life_cycle(mut self, life_cycle: LifeCycle) -> Self {
+        self.life_cycle = life_cycle;
+        self
     }
 }
 
@@ -109,8 +126,10 @@ pub struct ResolvedColumn {
 pub struct ResolvedTable {
     /// Database.
     pub database: String,
+    /// Physical table name (namespace and version applied).
+    pub name: String,
     /// Table configuration.
-    pub config: TableConfig,
+    pub config: OlapConfig,
     /// Columns in model order.
     pub columns: Vec<ResolvedColumn>,
     /// Fallbacks taken for this server.
@@ -120,16 +139,18 @@ pub struct ResolvedTable {
 }
 
 impl ResolvedTable {
-    /// Resolves model `T`'s table `config` in `database` for a server with `caps`.
+    /// Resolves model `T`'s table `name` (its physical name) with `config` in `database` for
+    /// a server with `caps`.
     pub fn resolve<T: DataModel>(
         database: &str,
-        config: &TableConfig,
+        name: &str,
+        config: &OlapConfig,
         caps: &ClickHouseCapabilities,
     ) -> Result<Self, SchemaError> {
         let model_columns = T::columns();
         let mut resolver = TypeResolver {
             caps,
-            table: &config.name,
+            table: name,
             warnings: Vec::new(),
         };
         let mut columns = Vec::with_capacity(model_columns.len());
@@ -139,7 +160,7 @@ impl ResolvedTable {
             let codec = match &column.codec {
                 Some(_) if !caps.supports(Feature::Codec) => {
                     resolver.warnings.push(SchemaWarning {
-                        table: config.name.clone(),
+                        table: name.to_owned(),
                         place,
                         message: "CODEC dropped: this server has no column codecs (data is stored with the default compression)".into(),
                     });
@@ -156,7 +177,7 @@ impl ResolvedTable {
             });
         }
         if config.ttl.is_some() && !caps.supports(Feature::Ttl) {
-            return Err(resolver.refuse_clause(&config.name, "TTL", Feature::Ttl));
+            return Err(resolver.refuse_clause(name, "TTL", Feature::Ttl));
         }
         let known = || {
             model_columns
@@ -170,7 +191,7 @@ impl ResolvedTable {
                 Ok(())
             } else {
                 Err(SchemaError::UnknownColumn {
-                    table: config.name.clone(),
+                    table: name.to_owned(),
                     model: T::NAME.to_owned(),
                     clause,
                     column: column.to_owned(),
@@ -181,7 +202,7 @@ impl ResolvedTable {
         match &config.order_by {
             OrderBy::Key if !model_columns.iter().any(|c| c.key) => {
                 return Err(SchemaError::Invalid {
-                    table: config.name.clone(),
+                    table: name.to_owned(),
                     message: format!(
                         "model `{}` has no #[key] field, so the table has no default ORDER BY; mark a field #[key] or set order_by",
                         T::NAME
@@ -225,6 +246,7 @@ impl ResolvedTable {
         }
         Ok(Self {
             database: database.to_owned(),
+            name: name.to_owned(),
             config,
             columns,
             warnings,
@@ -247,7 +269,7 @@ impl ResolvedTable {
         format!(
             "{}.{}",
             quote_identifier(&self.database),
-            quote_identifier(&self.config.name)
+            quote_identifier(&self.name)
         )
     }
 
@@ -353,7 +375,7 @@ impl ResolvedTable {
         if config.cluster.is_some() {
             let path = format!(
                 "/clickhouse/tables/{{shard}}/{}/{}",
-                self.database, config.name
+                self.database, self.name
             );
             let mut all = vec![quote_string(&path), quote_string("{replica}")];
             all.extend(args);

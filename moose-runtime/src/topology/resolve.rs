@@ -37,12 +37,11 @@ impl Topology {
         }
         let mut tables = Vec::with_capacity(graph.tables.len());
         for table in &graph.tables {
-            let mut config = table.config.clone();
-            config.name = table_name(namespace, &table.config.name);
+            let name = table_name(namespace, &table.versioned);
             tables.push(DesiredTable {
                 declared: table.name.clone(),
-                resolved: (table.model.resolve_table)(database, &config, caps)?,
-                life_cycle: table.life_cycle,
+                resolved: (table.model.resolve_table)(database, &name, &table.config, caps)?,
+                life_cycle: table.config.life_cycle,
             });
         }
         let topics: Vec<DesiredTopic> = graph
@@ -127,7 +126,7 @@ impl Topology {
             syncs.push(SyncTask {
                 stream: StreamId(index),
                 table: TableId(table),
-                group: sync_group(topic(index), &tables[table].resolved.config.name),
+                group: sync_group(topic(index), &tables[table].resolved.name),
                 codec: stream.model,
                 dead_letter: dead_letter(stream.dead_letter_queue)?,
             });

@@ -53,6 +53,7 @@ pub struct DeadLetterSink {
 
 impl DeadLetterSink {
     /// A sink that only logs and counts.
+    #[cfg(test)]
     pub fn log_only(backend: Arc<dyn StreamBackend>, counts: Arc<FailureCounts>) -> Self {
         Self {
             backend,

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::clickhouse::{ClickHouse, ClickHouseConfig};
 use crate::graph::{DeadLetter, DeadLetterKind, DeadLetterSource, EncodedRecord, ModelCodec};
-use crate::schema::{OrderBy, ResolvedTable, TableConfig};
+use crate::schema::{OlapConfig, ResolvedTable};
 use crate::stream::local::LocalLog;
 use crate::stream::{MemberId, StreamBackend, TopicAdmin, TopicSpec};
 
@@ -82,10 +82,14 @@ async fn spawn_worker(
     dir: &std::path::Path,
     ledger: bool,
 ) -> (CancellationToken, tokio::task::JoinHandle<()>) {
-    let mut config = TableConfig::new("letters");
-    config.order_by = OrderBy::Fields(vec!["source_stream".into()]);
-    let table =
-        ResolvedTable::resolve::<DeadLetter>("local", &config, clickhouse.capabilities()).unwrap();
+    let config = OlapConfig::default().order_by_fields(["source_stream"]);
+    let table = ResolvedTable::resolve::<DeadLetter>(
+        "local",
+        "letters",
+        &config,
+        clickhouse.capabilities(),
+    )
+    .unwrap();
     let backend: Arc<dyn StreamBackend> = Arc::new(log.clone());
     let worker = SyncWorker {
         name: "t -> letters".into(),

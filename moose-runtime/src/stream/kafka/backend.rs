@@ -66,11 +66,6 @@ impl KafkaBackend {
             topics,
         })
     }
-
-    /// The settings in use.
-    pub fn config(&self) -> &KafkaConfig {
-        &self.config
-    }
 }
 
 impl TopicAdmin for KafkaBackend {
