@@ -26,6 +26,9 @@ const GUARD: Duration = Duration::from_secs(180);
 /// The group session timeout the instances use: a killed member's partitions move after it.
 const SESSION_TIMEOUT_MS: u64 = 6000;
 
+/// Partitions of the streams, and members per instance in each group.
+const PARALLELISM: usize = 6;
+
 /// A reading posted to any instance.
 #[data_model]
 #[derive(Debug, Clone, PartialEq)]
@@ -278,8 +281,8 @@ async fn three_instances_share_six_partitions_and_survive_a_kill_and_a_graceful_
     );
 
     // One owner at a time: after the group settled, each partition's rows, in the order they
-    // were transformed, change instance at most at the two membership changes (a partition
-    // worked by two instances at once would alternate between them).
+    // were transformed, change instance at most once per rebalance (a partition worked by two
+    // instances at once would alternate between them).
     let all = rows(&ch).await;
     let after: Vec<&Row> = all.iter().filter(|r| r.at_ms >= settled_ms).collect();
     let ids: BTreeSet<String> = after.iter().map(|r| r.id.clone()).collect();
@@ -306,9 +309,13 @@ async fn three_instances_share_six_partitions_and_survive_a_kill_and_a_graceful_
                 owners.push(&row.instance);
             }
         }
+        // Each instance runs one member per partition (6); the killed instance's members time
+        // out one by one and the stopped one's leave one by one, so the group may rebalance up
+        // to 12 times, moving a partition at most once each time. Two instances working one
+        // partition at once would alternate with every batch: hundreds of changes.
         assert!(
-            owners.len() <= 3,
-            "partition {partition} changed hands more often than the group did: {owners:?}"
+            owners.len() <= 1 + 2 * PARALLELISM,
+            "partition {partition} changed hands more often than the group rebalanced: {owners:?}"
         );
         if owners.first() == Some(&"c") {
             c_partitions.push(*partition);
