@@ -12,13 +12,13 @@ use super::config::KafkaConfig;
 use super::context::GroupContext;
 use super::error::{is_rebalance, is_transient, stream_error};
 use crate::graph::BoxFuture;
-use crate::stream::{Acked, ConsumedRecord, StreamConsumer, StreamError};
+use crate::stream::{ConsumedRecord, StreamConsumer, StreamError};
 
 type Member = RdStreamConsumer<GroupContext>;
 
 /// Reads the partitions the group assigns to this member and commits what its worker
-/// acknowledged: on the cadence of [`Acked`], when a rebalance takes a partition away (the
-/// [`GroupContext`] commits the acknowledged offsets of revoked partitions), and on
+/// acknowledged (kept in the [`GroupContext`]'s assignment): on the cadence of
+/// [`Acked`](crate::stream::Acked), when a rebalance takes a partition away, and on
 /// [`StreamConsumer::commit_acked`]. Nothing unacknowledged is ever committed, so a crash
 /// re-reads from the last commit (at-least-once).
 pub(super) struct KafkaConsumer {
@@ -27,7 +27,6 @@ pub(super) struct KafkaConsumer {
     context: GroupContext,
     topic: String,
     group: String,
-    acked: Acked,
 }
 
 impl KafkaConsumer {
@@ -51,7 +50,6 @@ impl KafkaConsumer {
             context,
             topic: topic.to_owned(),
             group: group.to_owned(),
-            acked: Acked::default(),
         })
     }
 
@@ -81,12 +79,9 @@ impl KafkaConsumer {
         max_records: usize,
         max_wait: Duration,
     ) -> Result<Vec<ConsumedRecord>, StreamError> {
-        if self.acked.due() {
-            let offsets = self.acked.take();
-            if let Err(e) = self.commit_offsets(&offsets).await {
-                tracing::warn!(topic = %self.topic, group = %self.group, error = %e, "committing acknowledged offsets failed; retrying at the next poll");
-                self.acked.add(&offsets);
-            }
+        let due = self.context.lock().acked.due();
+        if due && let Err(e) = self.commit_acked_offsets().await {
+            tracing::warn!(topic = %self.topic, group = %self.group, error = %e, "committing acknowledged offsets failed; retrying at the next poll");
         }
         let mut out = Vec::new();
         if max_records == 0 {
@@ -131,6 +126,19 @@ impl KafkaConsumer {
         Ok(out)
     }
 
+    /// Commits every acknowledged offset; on failure they stay acknowledged for the next try.
+    async fn commit_acked_offsets(&mut self) -> Result<(), StreamError> {
+        let offsets = self.context.lock().acked.take();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let result = self.commit_offsets(&offsets).await;
+        if result.is_err() {
+            self.context.lock().acked.add(&offsets);
+        }
+        result
+    }
+
     async fn commit_offsets(&mut self, offsets: &[(u32, u64)]) -> Result<(), StreamError> {
         let mut list = TopicPartitionList::new();
         {
@@ -152,20 +160,7 @@ impl KafkaConsumer {
         let member = self.member().clone();
         let result = blocking(move || member.commit(&list, CommitMode::Sync)).await;
         match result {
-            Ok(()) => {
-                let mut assignment = self.context.lock();
-                for &(partition, offset) in offsets {
-                    let partition = partition as i32;
-                    if assignment
-                        .done
-                        .get(&partition)
-                        .is_some_and(|&d| d <= offset as i64)
-                    {
-                        assignment.done.remove(&partition);
-                    }
-                }
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(e) if e.rdkafka_error_code().is_some_and(is_rebalance) => {
                 // Not accepted during a rebalance; the partition's next owner (maybe this
                 // member again) reads from the last accepted commit.
@@ -200,33 +195,20 @@ impl StreamConsumer for KafkaConsumer {
     }
 
     fn ack(&mut self, offsets: &[(u32, u64)]) -> Result<(), StreamError> {
-        {
-            // Marked done at once, so a rebalance before the next commit commits them.
-            let mut assignment = self.context.lock();
-            for &(partition, offset) in offsets {
-                let partition = partition as i32;
-                if assignment.owned.contains(&partition) {
-                    let entry = assignment.done.entry(partition).or_default();
-                    *entry = (*entry).max(offset as i64);
-                }
-            }
-        }
-        self.acked.add(offsets);
+        // Only partitions this member still owns: the work on a revoked one is its next
+        // owner's to commit.
+        let mut assignment = self.context.lock();
+        let owned: Vec<(u32, u64)> = offsets
+            .iter()
+            .copied()
+            .filter(|&(partition, _)| assignment.owned.contains(&(partition as i32)))
+            .collect();
+        assignment.acked.add(&owned);
         Ok(())
     }
 
     fn commit_acked(&mut self) -> BoxFuture<'_, Result<(), StreamError>> {
-        Box::pin(async move {
-            let offsets = self.acked.take();
-            if offsets.is_empty() {
-                return Ok(());
-            }
-            let result = self.commit_offsets(&offsets).await;
-            if result.is_err() {
-                self.acked.add(&offsets);
-            }
-            result
-        })
+        Box::pin(self.commit_acked_offsets())
     }
 }
 

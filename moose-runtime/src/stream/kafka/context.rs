@@ -10,6 +10,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 
 use super::error::is_transient;
+use crate::stream::Acked;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -109,10 +110,10 @@ pub(super) struct Assignment {
     /// Positions of partitions revoked in an orderly rebalance, for when the next assignment
     /// gives them back (see [`GroupContext::rebalance`]).
     kept: BTreeMap<i32, i64>,
-    /// Per owned partition: the offset before which everything is durable downstream but
-    /// maybe not committed yet ([`StreamConsumer::done`](crate::stream::StreamConsumer::done));
-    /// committed when the partition is revoked.
-    pub done: BTreeMap<i32, i64>,
+    /// Per owned partition: the offset before which the worker acknowledged everything
+    /// (`StreamConsumer::ack`) and which is not committed yet; committed on the consumer's
+    /// cadence, and when the partition is revoked.
+    pub acked: Acked,
     /// Incremented by every assignment and revocation.
     pub generation: u64,
 }
@@ -153,7 +154,7 @@ impl ClientContext for GroupContext {
 impl ConsumerContext for GroupContext {
     /// Runs inside the member's poll (never concurrently with its worker's commits).
     ///
-    /// - **Revoke**: what the worker finished but has not committed yet (`done`) is committed
+    /// - **Revoke**: what the worker acknowledged but is not committed yet (`acked`) is committed
     ///   now, before the partitions go; records handed out but not yet done are dropped by
     ///   the ownership check in `commit` (their next owner reads them again from the
     ///   committed offset). librdkafka purges fetched records of revoked partitions. A lost
@@ -198,9 +199,9 @@ impl ConsumerContext for GroupContext {
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let lost = consumer.assignment_lost();
-                let done = std::mem::take(&mut self.lock().done);
-                if !lost && !done.is_empty() {
-                    commit_done(consumer, &self.topic, &done);
+                let acked = self.lock().acked.take();
+                if !lost && !acked.is_empty() {
+                    commit_acked(consumer, &self.topic, &acked);
                 }
                 let mut assignment = self.lock();
                 assignment.kept = if lost {
@@ -222,7 +223,7 @@ impl ConsumerContext for GroupContext {
                 assignment.owned.clear();
                 assignment.positions.clear();
                 assignment.kept.clear();
-                assignment.done.clear();
+                assignment.acked = Acked::default();
                 assignment.generation += 1;
                 let _ = consumer.unassign();
             }
@@ -232,11 +233,11 @@ impl ConsumerContext for GroupContext {
 
 /// Commits the finished offsets of partitions being revoked, synchronously: the rebalance
 /// waits for it, so the partitions' next owners start after them.
-fn commit_done(consumer: &BaseConsumer<GroupContext>, topic: &str, done: &BTreeMap<i32, i64>) {
+fn commit_acked(consumer: &BaseConsumer<GroupContext>, topic: &str, acked: &[(u32, u64)]) {
     let mut list = TopicPartitionList::new();
-    for (&partition, &offset) in done {
+    for &(partition, offset) in acked {
         if list
-            .add_partition_offset(topic, partition, Offset::Offset(offset))
+            .add_partition_offset(topic, partition as i32, Offset::Offset(offset as i64))
             .is_err()
         {
             return;
@@ -245,7 +246,7 @@ fn commit_done(consumer: &BaseConsumer<GroupContext>, topic: &str, done: &BTreeM
     match consumer.commit(&list, rdkafka::consumer::CommitMode::Sync) {
         Ok(()) => tracing::debug!(
             topic,
-            ?done,
+            ?acked,
             "committed finished work of revoked partitions"
         ),
         Err(e) => {
