@@ -1,50 +1,55 @@
-//! The seed's stream configuration: parallelism, retention and lifecycle modes.
+//! The seed's stream configuration, stream for stream: `high_throughput` (four partitions and
+//! four workers per transform and sync, one day of retention), `prod_stream` (owned by someone
+//! else: moose only checks it exists and fits) and `dev_stream` (moose creates, changes and
+//! deletes it as the code says).
 //!
-//! With the builder API:
+//! In `dev`, a missing ExternallyManaged topic is created on the embedded log with a warning
+//! (nobody else could create it there); `start` refuses to run without it (docs/LIFECYCLE.md).
+//!
+//! The same streams with the builder API:
 //!
 //! ```
 //! # use moose::prelude::*;
-//! # #[data_model] pub struct Event { #[key] pub id: String }
+//! # #[data_model] pub struct RawData { #[key] pub id: String, pub value: f64 }
 //! let app = App::new();
-//! let events = app.stream::<Event>(
+//! app.stream::<RawData>(
 //!     "high_throughput",
-//!     StreamConfig::default()
-//!         .parallelism(4)
-//!         .retention_secs(86_400)
-//!         .life_cycle(LifeCycle::DeletionProtected),
+//!     StreamConfig::default().parallelism(4).retention_secs(86_400),
+//! )?;
+//! app.stream::<RawData>(
+//!     "prod_stream",
+//!     StreamConfig::default().life_cycle(LifeCycle::ExternallyManaged),
+//! )?;
+//! app.stream::<RawData>(
+//!     "dev_stream",
+//!     StreamConfig::default().life_cycle(LifeCycle::FullyManaged),
 //! )?;
 //! assert_eq!(app.describe().streams[0].parallelism, 4);
-//! # let _ = events;
 //! # Ok::<(), moose::GraphError>(())
 //! ```
 
 use moose::prelude::*;
 
-/// One event.
+/// One record, as in the seed's other examples.
 #[data_model]
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// Event id: the message key, so one id's events stay in one partition, in order.
+pub struct RawData {
+    /// Record id: the message key, so one id's records stay in one partition, in order.
     #[key]
     pub id: String,
-    /// Event payload.
+    /// The measured value.
     pub value: f64,
 }
 
 /// The pipeline graph.
 pub fn app() -> App {
     pipeline! {
-        // Four partitions and four workers per transform and table sync; one day of retention.
-        high_throughput: Stream<Event> { parallelism: 4, retention: 86400, destination: events_table },
-        events_table: OlapTable<Event> { order_by: [id] },
-        // moose may extend but never drop these.
-        protected: IngestPipeline<Event> {
-            ingest: true, stream: true, table: true,
-            life_cycle: DeletionProtected,
-        },
-        // Owned by someone else: moose only checks they fit the model.
-        external: Stream<Event> { life_cycle: ExternallyManaged },
-        managed: Stream<Event> { life_cycle: FullyManaged, version: "1.1" },
+        // Four partitions (and four workers per transform and table sync); one day of retention.
+        high_throughput: Stream<RawData> { parallelism: 4, retention: 86400 },
+        // Owned by someone else: moose only checks it exists and fits the model.
+        prod_stream: Stream<RawData> { life_cycle: ExternallyManaged },
+        // moose creates, changes and deletes it as the code says.
+        dev_stream: Stream<RawData> { life_cycle: FullyManaged },
     }
 }
 

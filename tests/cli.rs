@@ -1,8 +1,8 @@
 //! The command line every app binary gets.
 
 #[allow(dead_code)]
-#[path = "../examples/stream_config.rs"]
-mod stream_config;
+#[path = "../examples/chained_transforms.rs"]
+mod chained_transforms;
 
 use clap::{CommandFactory, Parser};
 use moose::schema::ClickHouseCapabilities;
@@ -46,7 +46,7 @@ fn ddl_prints_tables_and_topics_for_the_server_version() {
     let cli = Cli::try_parse_from(["app", "ddl"]).unwrap();
     let old = ClickHouseCapabilities::for_version("18.16.1".parse().unwrap());
     let ddl = render_ddl(
-        &stream_config::app(),
+        &chained_transforms::app(),
         &cli.settings.into_config().unwrap(),
         &old,
     )

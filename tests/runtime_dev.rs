@@ -44,13 +44,13 @@ async fn an_externally_managed_topic_is_created_by_dev_but_never_by_start() {
         .expect("`start` does not create an ExternallyManaged topic")
         .to_string();
     assert!(
-        refused.contains("external") && refused.contains("ExternallyManaged"),
+        refused.contains("prod_stream") && refused.contains("ExternallyManaged"),
         "the refusal names the stream and why: {refused}"
     );
     let runtime = deployment.start(&app).await;
     assert_eq!(deployment.mode, moose::Mode::Dev);
     let peek = reqwest::get(format!(
-        "http://{}/peek/external",
+        "http://{}/peek/prod_stream",
         runtime.http_addr().expect("the runtime serves HTTP")
     ))
     .await

@@ -91,6 +91,21 @@ impl Deployment {
     }
 }
 
+impl Deployment {
+    /// The topic `name` as the backend describes it (after the runtime stopped: the embedded
+    /// log admits one process at a time); panics when it does not exist.
+    pub async fn describe_topic(&self, name: &str) -> TopicSpec {
+        let described = match &self.broker {
+            None => {
+                let log = LocalLog::open(&self.config.data_dir.join("streams")).unwrap();
+                log.describe_topic(name).await.unwrap()
+            }
+            Some(broker) => broker.backend().await.describe_topic(name).await.unwrap(),
+        };
+        described.unwrap_or_else(|| panic!("topic `{name}` exists"))
+    }
+}
+
 /// Polls `sql` until it returns `rows` rows or 60 s pass.
 pub async fn wait_rows(ch: &TestClickHouse, sql: &str, rows: usize) -> Vec<Value> {
     let start = Instant::now();
@@ -225,38 +240,40 @@ pub async fn every_seed_example_lands_its_rows(backend: Backend) {
         );
         runtime.shutdown().await;
     }
-    // stream_config: the protected pipeline has an ingest API and a table; 4-partition stream.
+    // stream_config: the seed's three streams, as topics with the declared partitions and
+    // retention. `prod_stream` is ExternallyManaged: in `start` (Kafka here) its owner creates
+    // the topic first; dev creates it on the embedded log by itself.
     {
         let deployment = backend.deploy(&ch);
-        // The `external` stream is ExternallyManaged. In `start` (Kafka here) its owner
-        // creates the topic first; dev creates it on the embedded log by itself.
+        let owners = TopicSpec {
+            name: "prod_stream".into(),
+            partitions: 2,
+            retention: Duration::from_secs(3600),
+        };
         if backend == Backend::Kafka {
-            deployment
-                .create_topic(&TopicSpec {
-                    name: "external".into(),
-                    partitions: 1,
-                    retention: Duration::from_secs(3600),
-                })
-                .await;
+            deployment.create_topic(&owners).await;
         }
         let runtime = deployment.start(&stream_config::app()).await;
-        let body: Vec<Value> = (0..40)
-            .map(|i| json!({"id": format!("e{i}"), "value": i}))
-            .collect();
-        assert_eq!(
-            post_json(
-                &client,
-                runtime.http_addr().expect("the runtime serves HTTP"),
-                "/ingest/protected",
-                Value::Array(body).to_string()
-            )
-            .await
-            .0,
-            200
-        );
-        let rows = wait_rows(&ch, "SELECT id FROM local.protected", 40).await;
-        assert_eq!(rows.len(), 40);
         runtime.shutdown().await;
+        let fast = deployment.describe_topic("high_throughput").await;
+        assert_eq!(
+            (fast.partitions, fast.retention),
+            (4, Duration::from_secs(86_400)),
+            "parallelism 4, retention 86,400 s"
+        );
+        let dev = deployment.describe_topic("dev_stream").await;
+        assert_eq!(
+            (dev.partitions, dev.retention),
+            (1, Duration::from_secs(7 * 24 * 3600)),
+            "the defaults"
+        );
+        let prod = deployment.describe_topic("prod_stream").await;
+        if backend == Backend::Kafka {
+            assert_eq!(
+                prod, owners,
+                "moose never changes an ExternallyManaged topic"
+            );
+        }
     }
 }
 
