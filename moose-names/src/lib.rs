@@ -67,6 +67,52 @@ pub const fn version_problem(version: &str) -> Option<&'static str> {
     }
 }
 
+/// Why `path` cannot be a custom ingest path (the part after `/ingest/`), or `None` when it
+/// can: `/`-separated segments of ASCII letters, digits, `_`, `-` and `.`, none empty, `.` or
+/// `..`, at most 200 bytes; no leading or trailing `/`.
+///
+/// ```
+/// assert_eq!(moose_names::ingest_path_problem("v2/events"), None);
+/// assert!(moose_names::ingest_path_problem("/events").is_some());
+/// assert!(moose_names::ingest_path_problem("a/../b").is_some());
+/// assert!(moose_names::ingest_path_problem("a b").is_some());
+/// ```
+pub const fn ingest_path_problem(path: &str) -> Option<&'static str> {
+    let bytes = path.as_bytes();
+    if bytes.is_empty() {
+        return Some("a path is not empty");
+    }
+    if bytes.len() > MAX_NAME_LEN {
+        return Some("a path is at most 200 characters long");
+    }
+    let mut i = 0;
+    let mut segment_start = 0;
+    while i <= bytes.len() {
+        if i == bytes.len() || bytes[i] == b'/' {
+            let len = i - segment_start;
+            let dots = len >= 1
+                && len <= 2
+                && bytes[segment_start] == b'.'
+                && (len == 1 || bytes[segment_start + 1] == b'.');
+            if len == 0 || dots {
+                return Some(
+                    "a path is `/`-separated segments, none empty, `.` or `..`, without a leading or trailing `/` (like `v2/events`)",
+                );
+            }
+            segment_start = i + 1;
+        } else {
+            let b = bytes[i];
+            if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+                return Some(
+                    "only ASCII letters, digits, `_`, `-`, `.` and `/` can appear in an ingest path",
+                );
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The name of the dead-letter queue of ingest pipeline `pipeline`.
 ///
 /// ```

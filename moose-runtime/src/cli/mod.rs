@@ -123,7 +123,9 @@ fn announce(runtime: &Runtime) {
         return;
     };
     for route in &runtime.topology.routes {
-        println!("ingest  POST http://{addr}{}", route.path());
+        for url in route.urls() {
+            println!("ingest  POST http://{addr}{url}");
+        }
     }
     for (_, table) in runtime.tables() {
         println!(

@@ -48,12 +48,29 @@ pub struct IngestApiNode {
     pub name: String,
     /// Optional version (`/ingest/<name>/<version>`).
     pub version: Option<String>,
+    /// A custom path after `/ingest/`, instead of `<name>[/<version>]`.
+    pub path: Option<String>,
     /// Index of the stream records are written to.
     pub stream: usize,
     /// Dead-letter stream of the pipeline, if it has one.
     pub dead_letter_queue: Option<usize>,
     /// What happens to invalid records.
     pub invalid_records: InvalidRecordPolicy,
+}
+
+impl IngestApiNode {
+    /// The path after `/ingest/` it is declared at: its custom path, or `<name>[/<version>]`.
+    pub fn path(&self) -> String {
+        Self::path_of(&self.name, self.version.as_deref(), self.path.as_deref())
+    }
+
+    fn path_of(name: &str, version: Option<&str>, path: Option<&str>) -> String {
+        match (path, version) {
+            (Some(path), _) => path.to_owned(),
+            (None, Some(version)) => format!("{name}/{version}"),
+            (None, None) => name.to_owned(),
+        }
+    }
 }
 
 /// A transform in the graph.
@@ -110,14 +127,43 @@ impl Graph {
         self.streams.len() - 1
     }
 
-    /// Index of stream `name`.
+    /// Index of stream `name`: its versioned name (`events_1_2` for `events` version `1.2`)
+    /// or, when only one stream was declared under it, its declared name.
     pub fn stream_index(&self, name: &str) -> Option<usize> {
-        self.streams.iter().position(|s| s.name == name)
+        find_by_name(
+            self.streams
+                .iter()
+                .map(|s| (s.name.as_str(), s.config.version.as_deref())),
+            name,
+        )
     }
 
-    /// Table `name`.
+    /// Table `name`: its versioned name or, when only one table was declared under it, its
+    /// declared name.
     pub fn table(&self, name: &str) -> Option<&TableNode> {
-        self.tables.iter().find(|t| t.name == name)
+        self.table_index(name).map(|i| &self.tables[i])
+    }
+
+    /// Index of table `name` (see [`Graph::table`]).
+    pub fn table_index(&self, name: &str) -> Option<usize> {
+        find_by_name(
+            self.tables
+                .iter()
+                .map(|t| (t.name.as_str(), t.config.version.as_deref())),
+            name,
+        )
+    }
+
+    /// Whether a stream with this versioned name exists (two such would share a topic).
+    fn has_stream(&self, versioned: &str) -> bool {
+        self.streams
+            .iter()
+            .any(|s| versioned_name(&s.name, s.config.version.as_deref()) == versioned)
+    }
+
+    /// Whether a table with this versioned name exists.
+    fn has_table(&self, versioned: &str) -> bool {
+        self.tables.iter().any(|t| t.versioned == versioned)
     }
 
     /// Whether `to` reaches `from` through transforms; the path if so.
@@ -161,6 +207,27 @@ impl Graph {
 #[derive(Clone, Default)]
 pub struct App {
     pub(super) graph: Arc<Mutex<Graph>>,
+}
+
+/// The position of `name` among `(declared name, version)` pairs: the one whose versioned
+/// name it is, else the only one declared under it (several versions of one name need the
+/// version to tell them apart).
+fn find_by_name<'a>(
+    items: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    name: &str,
+) -> Option<usize> {
+    let items: Vec<_> = items.collect();
+    if let Some(i) = items
+        .iter()
+        .position(|(declared, version)| versioned_name(declared, *version) == name)
+    {
+        return Some(i);
+    }
+    let mut declared = items.iter().enumerate().filter(|(_, (n, _))| *n == name);
+    match (declared.next(), declared.next()) {
+        (Some((i, _)), None) => Some(i),
+        _ => None,
+    }
 }
 
 /// `name` or `name_1_2` for version `1.2`.
@@ -208,7 +275,7 @@ impl App {
     ) -> Result<Stream<T>, GraphError> {
         let node = stream_node::<T>(name, config)?;
         let mut graph = self.lock();
-        if graph.stream_index(name).is_some() {
+        if graph.has_stream(&versioned_name(name, node.config.version.as_deref())) {
             return Err(GraphError::DuplicateName {
                 kind: "stream",
                 name: name.to_owned(),
@@ -226,7 +293,7 @@ impl App {
     ) -> Result<OlapTable<T>, GraphError> {
         let node = table_node::<T>(name, config)?;
         let mut graph = self.lock();
-        if graph.table(name).is_some() {
+        if graph.has_table(&node.versioned) {
             return Err(GraphError::DuplicateName {
                 kind: "table",
                 name: name.to_owned(),
@@ -250,17 +317,36 @@ impl App {
         // Every part is built and checked first; only then is the graph touched, under one lock.
         let nodes = PipelineNodes::of::<T>(name, &config)?;
         let mut graph = self.lock();
-        let taken = (nodes.stream.is_some() && graph.stream_index(name).is_some())
-            || (nodes.table.is_some() && graph.table(name).is_some())
-            || (config.ingest && graph.ingest_apis.iter().any(|a| a.name == name));
+        let versioned = versioned_name(name, config.version.as_deref());
+        let taken = (nodes.stream.is_some() && graph.has_stream(&versioned))
+            || (nodes.table.is_some() && graph.has_table(&versioned))
+            || (config.ingest
+                && graph
+                    .ingest_apis
+                    .iter()
+                    .any(|a| a.name == name && a.version == config.version));
         if taken {
             return Err(GraphError::DuplicateName {
                 kind: "ingest pipeline",
                 name: name.to_owned(),
             });
         }
+        if config.ingest {
+            let path =
+                IngestApiNode::path_of(name, config.version.as_deref(), config.path.as_deref());
+            if let Some(other) = graph.ingest_apis.iter().find(|a| a.path() == path) {
+                return Err(GraphError::IngestPathTaken {
+                    path,
+                    first: versioned_name(&other.name, other.version.as_deref()),
+                    second: versioned,
+                });
+            }
+        }
         if let Some((queue, _)) = &nodes.dead_letter_queue
-            && (graph.stream_index(&queue.name).is_some() || graph.table(&queue.name).is_some())
+            && {
+                let versioned = versioned_name(&queue.name, queue.config.version.as_deref());
+                graph.has_stream(&versioned) || graph.has_table(&versioned)
+            }
         {
             return Err(GraphError::DeadLetterQueueNameTaken {
                 pipeline: name.to_owned(),
@@ -291,6 +377,7 @@ impl App {
             graph.ingest_apis.push(IngestApiNode {
                 name: name.to_owned(),
                 version: config.version.clone(),
+                path: config.path.clone(),
                 stream,
                 dead_letter_queue: dead_letter_index,
                 invalid_records: config.invalid_records,

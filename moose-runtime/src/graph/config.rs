@@ -83,8 +83,14 @@ pub struct IngestPipelineConfig {
     pub stream_config: StreamConfig,
     /// Table settings (used when `table`).
     pub table_config: OlapConfig,
-    /// Version of the API path, topic and table names.
+    /// Version of the API path, topic and table names: `POST /ingest/<name>/<version>`,
+    /// topic and table `<name>_<version>` (dots become `_`). Several versions of one name may
+    /// be declared side by side; `POST /ingest/<name>` goes to the latest of them unless an
+    /// unversioned pipeline of that name has an ingest API.
     pub version: Option<String>,
+    /// Serve the ingest API at `/ingest/<path>` instead of `/ingest/<name>[/<version>]`
+    /// (segments of ASCII letters, digits, `_`, `-` and `.`, separated by `/`).
+    pub path: Option<String>,
     /// Give the pipeline a dead-letter queue: a stream and a table named `<name>_dead_letter`
     /// of [`DeadLetter`](super::DeadLetter) records. Rows of the pipeline's table that cannot
     /// be stored (ClickHouse rejects them, or they cannot be encoded for the table) go there,
@@ -129,6 +135,18 @@ impl IngestPipelineConfig {
     /// Sets [`IngestPipelineConfig::table`].
     pub fn table(mut self, on: bool) -> Self {
         self.table = on;
+        self
+    }
+
+    /// Sets [`IngestPipelineConfig::version`].
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Sets [`IngestPipelineConfig::path`].
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
         self
     }
 

@@ -135,7 +135,7 @@ impl GraphDescription {
                 .iter()
                 .map(|a| IngestApiDescription {
                     name: a.name.clone(),
-                    path: crate::topology::names::ingest_path(&a.name, a.version.as_deref()),
+                    path: format!("/ingest/{}", a.path()),
                     stream: stream_name(a.stream),
                 })
                 .collect(),

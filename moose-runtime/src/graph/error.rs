@@ -23,6 +23,28 @@ pub enum GraphError {
         /// `<pipeline>_dead_letter`.
         queue: String,
     },
+    /// Two ingest APIs would be served at one path.
+    #[error(
+        "ingest APIs `{first}` and `{second}` would both be served at `/ingest/{path}`; give one of them another `path` or version"
+    )]
+    IngestPathTaken {
+        /// The path after `/ingest/`.
+        path: String,
+        /// The API declared first.
+        first: String,
+        /// The API declared second.
+        second: String,
+    },
+    /// A custom ingest path that cannot be served.
+    #[error("ingest pipeline `{pipeline}`: `{path}` cannot be an ingest path: {reason}")]
+    InvalidPath {
+        /// The pipeline.
+        pipeline: String,
+        /// The path as given.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// A name that cannot be a topic, table and URL segment.
     #[error("`{name}` cannot be a stream or table name: {reason}")]
     InvalidName {

@@ -145,6 +145,15 @@ impl PipelineNodes {
     pub fn of<T: DataModel>(name: &str, config: &IngestPipelineConfig) -> Result<Self, GraphError> {
         validate_name(name)?;
         validate_version(&config.version)?;
+        if let Some(path) = &config.path
+            && let Some(reason) = moose_names::ingest_path_problem(path)
+        {
+            return Err(GraphError::InvalidPath {
+                pipeline: name.to_owned(),
+                path: path.clone(),
+                reason,
+            });
+        }
         if config.ingest && !config.stream {
             return Err(GraphError::IngestWithoutStream {
                 name: name.to_owned(),
@@ -173,8 +182,10 @@ impl PipelineNodes {
             .then(|| {
                 let mut stream_config = config.stream_config.clone();
                 stream_config.version = config.version.clone().or(stream_config.version);
-                if table.is_some() {
-                    stream_config.destination = Some(name.to_owned());
+                if let Some(table) = &table {
+                    // The versioned name: several versions of one pipeline each sync into
+                    // their own table.
+                    stream_config.destination = Some(table.versioned.clone());
                 }
                 stream_node::<T>(name, stream_config)
             })

@@ -1,4 +1,4 @@
-//! The axum router: `/ingest/<name>[/<version>]`, `/health` and `/ready`, and the auth layer
+//! The axum router: `/ingest/<path>` (see `topology::routes` for the paths), `/health` and `/ready`, and the auth layer
 //! over everything but the probes.
 
 use std::collections::HashMap;
@@ -27,14 +27,18 @@ use crate::stream::StreamBackend;
 /// The path prefix of every ingest API.
 const INGEST_PREFIX: &str = "/ingest/";
 
-/// One ingest API: `POST /ingest/<name>` (or `/ingest/<name>/<version>`) writes records of
-/// `codec`'s model to `topic`.
+/// One ingest API: `POST /ingest/<path>` for each of its `paths` writes records of `codec`'s
+/// model to `topic`.
 #[derive(Debug, Clone)]
 pub struct IngestRoute {
-    /// API name, the path segment after `/ingest/`.
+    /// API name.
     pub name: String,
-    /// Optional version, the path segment after the name.
+    /// Optional version.
     pub version: Option<String>,
+    /// The paths after `/ingest/` it answers: the declared one first (a custom path, or
+    /// `<name>[/<version>]`), then `<name>` when it is the latest version of its name (see
+    /// `topology::routes`).
+    pub paths: Vec<String>,
     /// The topic records are written to (namespace and version already applied).
     pub topic: String,
     /// Decodes and validates the records.
@@ -45,17 +49,14 @@ pub struct IngestRoute {
 }
 
 impl IngestRoute {
-    /// The route's URL path: `/ingest/<name>` or `/ingest/<name>/<version>`.
+    /// The route's declared URL path: `/ingest/<path>`.
     pub fn path(&self) -> String {
-        crate::topology::names::ingest_path(&self.name, self.version.as_deref())
+        format!("{INGEST_PREFIX}{}", self.paths[0])
     }
 
-    /// The path after `/ingest/`.
-    fn key(&self) -> String {
-        match &self.version {
-            Some(version) => format!("{}/{version}", self.name),
-            None => self.name.clone(),
-        }
+    /// Every URL path it answers, the declared one first.
+    pub fn urls(&self) -> impl Iterator<Item = String> + '_ {
+        self.paths.iter().map(|p| format!("{INGEST_PREFIX}{p}"))
     }
 }
 
@@ -93,14 +94,19 @@ impl IngestState {
     ) -> Self {
         let mut by_key = HashMap::with_capacity(routes.len());
         for route in routes {
-            let key = route.key();
-            if by_key.contains_key(&key) {
-                tracing::warn!(path = %route.path(), "two ingest APIs share a path; the first is kept");
-                continue;
+            for key in &route.paths {
+                if by_key.contains_key(key) {
+                    // The graph refuses two APIs at one path when they are declared.
+                    tracing::warn!(path = %key, "two ingest APIs share a path; the first is kept");
+                    continue;
+                }
+                by_key.insert(key.clone(), route.clone());
             }
-            by_key.insert(key, route);
         }
-        let mut known: Vec<String> = by_key.values().map(IngestRoute::path).collect();
+        let mut known: Vec<String> = by_key
+            .keys()
+            .map(|k| format!("{INGEST_PREFIX}{k}"))
+            .collect();
         known.sort();
         let tokens = Tokens::new(&config.tokens);
         let in_flight = InFlight::new(config.body_limit);

@@ -15,6 +15,7 @@
 
 pub mod names;
 mod resolve;
+mod routes;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use crate::ingest::IngestRoute;
 use crate::plan::{Desired, DesiredTable, DesiredTopic};
 
 pub use resolve::TopologyError;
+pub use routes::compare_versions;
 
 /// A stream of the topology: an index into [`Desired::topics`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

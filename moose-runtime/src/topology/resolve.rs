@@ -3,6 +3,7 @@
 use std::any::TypeId;
 
 use super::names::{consumer_group, sync_group, table_name, topic_name, transform_group};
+use super::routes::route_paths;
 use super::{ConsumerTask, DeadLetterTarget, StreamId, SyncTask, TableId, Topology, TransformTask};
 use crate::graph::{DeadLetter, Graph, GraphError, InvalidRecordPolicy};
 use crate::ingest::{IngestDeadLetter, IngestRoute};
@@ -112,7 +113,7 @@ impl Topology {
             let Some(destination) = &stream.config.destination else {
                 continue;
             };
-            let Some(table) = tables.iter().position(|t| t.declared == *destination) else {
+            let Some(table) = graph.table_index(destination) else {
                 return Err(GraphError::Unknown {
                     kind: "destination table",
                     name: destination.clone(),
@@ -132,7 +133,11 @@ impl Topology {
             });
         }
         let mut routes = Vec::with_capacity(graph.ingest_apis.len());
-        for api in &graph.ingest_apis {
+        for (api, paths) in graph
+            .ingest_apis
+            .iter()
+            .zip(route_paths(&graph.ingest_apis))
+        {
             let stream = &graph.streams[api.stream];
             let queue = match api.invalid_records {
                 InvalidRecordPolicy::DeadLetter => dead_letter(api.dead_letter_queue)?,
@@ -141,6 +146,7 @@ impl Topology {
             routes.push(IngestRoute {
                 name: api.name.clone(),
                 version: api.version.clone(),
+                paths,
                 topic: topic(api.stream).to_owned(),
                 codec: stream.model,
                 dead_letter: queue.map(|q| IngestDeadLetter {

@@ -134,6 +134,9 @@ fn harness(config: IngestConfig) -> Harness {
     let route = |name: &str, version: Option<&str>, topic: &str, codec| IngestRoute {
         name: name.into(),
         version: version.map(Into::into),
+        paths: vec![
+            crate::topology::names::ingest_path(name, version)["/ingest/".len()..].to_owned(),
+        ],
         topic: topic.into(),
         codec,
         dead_letter: None,
