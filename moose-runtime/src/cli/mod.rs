@@ -1,7 +1,9 @@
 //! The command line every app binary gets: `dev`, `start`, `plan`, `ddl`, `peek`.
 
+mod ls;
 mod settings;
 
+pub use ls::Listing;
 pub use settings::{Settings, parse_properties};
 
 use std::process::ExitCode;
@@ -50,6 +52,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List what the app declares, in physical names: ingest routes, streams (partitions,
+    /// retention, lifecycle, destination, dead-letter queue), tables (engine, order by),
+    /// transforms and consumers, and the ClickHouse URL and database in use. Starts nothing.
+    Ls {
+        /// Print the listing as JSON, for tools.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the latest records of a stream or rows of a table, from the running app.
     Peek {
         /// Stream or table name, as declared.
@@ -93,6 +103,7 @@ pub async fn run_async(app: App) -> ExitCode {
             Command::Start => serve(&app, &config, Mode::Start).await,
             Command::Ddl { server_version } => ddl(&app, &config, server_version).await,
             Command::Plan { json } => plan(&app, &config, json).await,
+            Command::Ls { json } => ls(&app, &config, json),
             Command::Peek { name, limit } => peek(&config, &name, limit).await,
         }
     }
@@ -227,6 +238,18 @@ async fn plan(app: &App, config: &RuntimeConfig, json: bool) -> Result<(), Strin
             plan.destructive().count(),
             plan.blocked().count()
         ));
+    }
+    Ok(())
+}
+
+/// `ls`: the listing, as text or JSON.
+fn ls(app: &App, config: &RuntimeConfig, json: bool) -> Result<(), String> {
+    let listing = Listing::of(app, config)?;
+    if json {
+        let text = serde_json::to_string_pretty(&listing).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{listing}");
     }
     Ok(())
 }

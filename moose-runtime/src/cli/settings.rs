@@ -43,6 +43,11 @@ pub struct Settings {
     #[arg(long, env = "MOOSE_CLICKHOUSE_URL", global = true)]
     pub clickhouse_url: Option<String>,
 
+    /// HTTP port of the local ClickHouse server (without a ClickHouse URL); unset, the port
+    /// of the last start in this data dir, or a free one the first time.
+    #[arg(long, env = "MOOSE_CLICKHOUSE_PORT", global = true)]
+    pub clickhouse_port: Option<u16>,
+
     /// ClickHouse database for every table (created at start).
     #[arg(
         long,
@@ -170,6 +175,7 @@ impl std::fmt::Debug for Settings {
             http_addr,
             data_dir,
             clickhouse_url,
+            clickhouse_port,
             clickhouse_database,
             clickhouse_user,
             clickhouse_password,
@@ -197,6 +203,7 @@ impl std::fmt::Debug for Settings {
             .field("http_addr", http_addr)
             .field("data_dir", data_dir)
             .field("clickhouse_url", &url)
+            .field("clickhouse_port", clickhouse_port)
             .field("clickhouse_database", clickhouse_database)
             .field("clickhouse_user", clickhouse_user)
             .field(
@@ -264,6 +271,7 @@ impl Settings {
             serve_http: true,
             data_dir: self.data_dir,
             clickhouse_url: self.clickhouse_url,
+            local_clickhouse_port: self.clickhouse_port,
             clickhouse_database: self.clickhouse_database,
             clickhouse_user: self.clickhouse_user,
             clickhouse_password: self.clickhouse_password,

@@ -17,6 +17,7 @@
 //!
 //! ```text
 //! <data_dir>/config.xml            server config (rewritten on every start)
+//! <data_dir>/ports                 `<http> <tcp>` of the last start, tried first next time
 //! <data_dir>/users.xml             users, profiles, quotas
 //! <data_dir>/data/                 ClickHouse `path`: databases, tables, metadata
 //! <data_dir>/tmp/                  `tmp_path`
@@ -248,16 +249,35 @@ impl LocalClickHouse {
     /// how to install one or how to use a running server instead), and the other variants
     /// when the directory cannot be prepared or the server does not come up; those quote
     /// the server's log.
+    ///
+    /// The ports are stable for a data directory: those of the last start (kept in
+    /// `<data_dir>/ports`) are tried first, so the dev server keeps its URL across restarts;
+    /// fresh ones are picked only when another process holds them.
     pub fn start(data_dir: &Path) -> Result<Self, LocalServerError> {
+        Self::start_on(data_dir, None)
+    }
+
+    /// [`start`](Self::start), with the HTTP port fixed to `http_port` when given (the TCP
+    /// port is then any free one): an error, not another port, when it is taken.
+    pub fn start_on(data_dir: &Path, fixed_http: Option<u16>) -> Result<Self, LocalServerError> {
         let binary = find_binary(
             std::env::var_os(BINARY_ENV),
             std::env::var_os("PATH"),
             &FALLBACK_DIRS.map(Path::new),
         )?;
         let data_dir = prepare_data_dir(data_dir)?;
+        let ports_file = data_dir.join("ports");
+        let mut last = match fixed_http {
+            Some(_) => None,
+            None => read_ports(&ports_file),
+        };
         let mut attempt = 1;
         loop {
-            let (http_port, tcp_port) = free_port_pair()?;
+            let (http_port, tcp_port) = match (fixed_http, last.take()) {
+                (Some(http), _) => (http, free_port_other_than(http)?),
+                (None, Some(pair)) => pair,
+                (None, None) => free_port_pair()?,
+            };
             let mut server = Self {
                 binary: binary.clone(),
                 data_dir: data_dir.clone(),
@@ -267,7 +287,11 @@ impl LocalClickHouse {
                 reserved_ports: Vec::new(),
             };
             match server.launch() {
-                Ok(()) => return Ok(server),
+                Ok(()) => {
+                    // Best effort: without it, the next start picks fresh ports.
+                    let _ = fs::write(&ports_file, format!("{http_port} {tcp_port}\n"));
+                    return Ok(server);
+                }
                 Err(err) if attempt < START_ATTEMPTS && err.is_port_conflict() => {
                     tracing::debug!(
                         http_port,
@@ -715,6 +739,31 @@ fn write_file(path: &Path, contents: &str) -> Result<(), LocalServerError> {
     })
 }
 
+/// The ports `<http> <tcp>` written by the last start, if readable.
+fn read_ports(file: &Path) -> Option<(u16, u16)> {
+    let text = fs::read_to_string(file).ok()?;
+    let mut ports = text.split_whitespace().map(str::parse::<u16>);
+    match (ports.next(), ports.next()) {
+        (Some(Ok(http)), Some(Ok(tcp))) if http != tcp && http != 0 && tcp != 0 => {
+            Some((http, tcp))
+        }
+        _ => None,
+    }
+}
+
+/// A free loopback port other than `taken`.
+fn free_port_other_than(taken: u16) -> Result<u16, LocalServerError> {
+    loop {
+        let (a, b) = free_port_pair()?;
+        if a != taken {
+            return Ok(a);
+        }
+        if b != taken {
+            return Ok(b);
+        }
+    }
+}
+
 /// Two distinct free loopback ports (HTTP, TCP). Both listeners are held at once so the
 /// ports differ; another process may still take one before the server binds it, which
 /// [`LocalClickHouse::start`] handles by retrying.
@@ -984,6 +1033,35 @@ mod tests {
         server.stop().unwrap();
         assert!(port_is_closed(http_port), "HTTP port still open after stop");
         assert!(port_is_closed(tcp_port), "TCP port still open after stop");
+    }
+
+    /// A new process on the same data dir gets the same URL (a script can keep using it);
+    /// a port taken meanwhile gives way to a fresh one; a fixed port is used as given.
+    #[test]
+    fn the_ports_are_stable_for_a_data_dir_and_can_be_fixed() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start(dir.path());
+        let first = (server.http_port(), server.tcp_port());
+        server.stop().unwrap();
+        let server = start(dir.path());
+        assert_eq!((server.http_port(), server.tcp_port()), first);
+        server.stop().unwrap();
+
+        let squatter = TcpListener::bind((Ipv4Addr::LOCALHOST, first.0)).unwrap();
+        let server = start(dir.path());
+        assert_ne!(server.http_port(), first.0, "the taken port is given up");
+        assert_eq!(query(&server, "SELECT 1"), "1\n");
+        let moved = server.http_port();
+        server.stop().unwrap();
+        drop(squatter);
+        let server = start(dir.path());
+        assert_eq!(server.http_port(), moved, "the new port is the one kept");
+        server.stop().unwrap();
+
+        let fixed = free_port_pair().unwrap().0;
+        let server = LocalClickHouse::start_on(dir.path(), Some(fixed)).unwrap();
+        assert_eq!(server.http_port(), fixed);
+        assert_eq!(query(&server, "SELECT 1"), "1\n");
     }
 
     #[test]

@@ -56,9 +56,11 @@ impl Backends {
             Some(url) => (url.clone(), None),
             None => {
                 let dir: PathBuf = config.data_dir.join("clickhouse");
-                let server = tokio::task::spawn_blocking(move || LocalClickHouse::start(&dir))
-                    .await
-                    .expect("starting ClickHouse does not panic")?;
+                let port = config.local_clickhouse_port;
+                let server =
+                    tokio::task::spawn_blocking(move || LocalClickHouse::start_on(&dir, port))
+                        .await
+                        .expect("starting ClickHouse does not panic")?;
                 (server.http_url(), Some(server))
             }
         };

@@ -40,6 +40,9 @@ pub struct RuntimeConfig {
     /// ClickHouse HTTP URL; `None` starts a local server from the `clickhouse-server` binary
     /// on PATH with its data under [`RuntimeConfig::data_dir`].
     pub clickhouse_url: Option<String>,
+    /// HTTP port of the local ClickHouse server (when `clickhouse_url` is `None`); `None`:
+    /// the port of the last start in this data dir, or a free one the first time.
+    pub local_clickhouse_port: Option<u16>,
     /// ClickHouse database for every table (created at start).
     pub clickhouse_database: String,
     /// ClickHouse user.
@@ -68,6 +71,7 @@ impl Default for RuntimeConfig {
             serve_http: true,
             data_dir: PathBuf::from(".moose"),
             clickhouse_url: None,
+            local_clickhouse_port: None,
             clickhouse_database: DEFAULT_DATABASE.to_owned(),
             clickhouse_user: "default".to_owned(),
             clickhouse_password: String::new(),
@@ -89,6 +93,7 @@ impl std::fmt::Debug for RuntimeConfig {
             serve_http,
             data_dir,
             clickhouse_url,
+            local_clickhouse_port,
             clickhouse_database,
             clickhouse_user,
             clickhouse_password,
@@ -105,6 +110,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("serve_http", serve_http)
             .field("data_dir", data_dir)
             .field("clickhouse_url", &url)
+            .field("local_clickhouse_port", local_clickhouse_port)
             .field("clickhouse_database", clickhouse_database)
             .field("clickhouse_user", clickhouse_user)
             .field(
