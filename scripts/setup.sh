@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and this machine lacks. Safe to run again: every step
-# checks first and does nothing when the tool is already there.
+# Installs what this machine lacks. Safe to run again: every step checks first and does
+# nothing when the tool is already there.
 #
-#   scripts/setup.sh               ClickHouse server + client (Debian packages), chdb (PyPI),
-#                                  rustfmt and clippy (rustup components)
+#   scripts/setup.sh               what the main job needs: ClickHouse server + client
+#                                  (Debian packages)
 #   scripts/setup.sh --with-kafka  also Apache Kafka 4.4.0 (jars from Maven Central, ~55 MB,
 #                                  cached; Java 17 and Maven from apt-get when missing) and the
 #                                  Python Kafka client the tests use (kafka-python with lz4)
+#   scripts/setup.sh --tests       everything the test suite needs: the above, chdb (a modern
+#                                  ClickHouse, PyPI), schemathesis and openapi-spec-validator
+#                                  (PyPI), openssl, rustfmt and clippy (rustup components)
 #
 # Environment:
 #   MOOSE_TOOLS_DIR  where fetched tools are cached (default: ~/.cache/moose-tools); Kafka ends
@@ -18,13 +21,18 @@ set -euo pipefail
 TOOLS_DIR="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 with_kafka=0
+with_tests=0
 for arg in "$@"; do
     case "$arg" in
         --with-kafka) with_kafka=1 ;;
+        --tests)
+            with_kafka=1
+            with_tests=1
+            ;;
         -h | --help)
             usage
             exit 0
@@ -125,35 +133,47 @@ pip_install() {
     rm -f "$pip_log"
 }
 
-# --- chdb: a modern ClickHouse in-process, used to check DDL and RowBinary ------------------
-if ! have python3; then
-    say "installing python3 (apt-get)"
-    apt_install python3 python3-pip
-fi
-if python3 -c 'import chdb' >/dev/null 2>&1; then
-    say "chdb: $(python3 -c 'import chdb; print(chdb.__version__)' 2>/dev/null || echo installed)"
-else
-    if ! python3 -m pip --version >/dev/null 2>&1; then
-        say "installing python3-pip (apt-get)"
-        apt_install python3-pip
+if [ "$with_tests" -eq 1 ]; then
+    # --- chdb: a modern ClickHouse in-process, used to check DDL and RowBinary ------------------
+    if ! have python3; then
+        say "installing python3 (apt-get)"
+        apt_install python3 python3-pip
     fi
-    say "installing chdb-core (pip, ~180 MB)"
-    pip_install chdb-core
-    python3 -c 'import chdb' >/dev/null 2>&1 ||
-        die "chdb-core was installed but 'python3 -c \"import chdb\"' still fails"
-    say "chdb: $(python3 -c 'import chdb; print(chdb.__version__)' 2>/dev/null || echo installed)"
-fi
+    if python3 -c 'import chdb' >/dev/null 2>&1; then
+        say "chdb: $(python3 -c 'import chdb; print(chdb.__version__)' 2>/dev/null || echo installed)"
+    else
+        if ! python3 -m pip --version >/dev/null 2>&1; then
+            say "installing python3-pip (apt-get)"
+            apt_install python3-pip
+        fi
+        say "installing chdb-core (pip, ~180 MB)"
+        pip_install chdb-core
+        python3 -c 'import chdb' >/dev/null 2>&1 ||
+            die "chdb-core was installed but 'python3 -c \"import chdb\"' still fails"
+        say "chdb: $(python3 -c 'import chdb; print(chdb.__version__)' 2>/dev/null || echo installed)"
+    fi
 
-# --- Rust tooling for the checks in scripts/test.sh ------------------------------------------
-have cargo || die "cargo not found: install Rust with rustup (https://rustup.rs)"
-for component in rustfmt clippy; do
-    subcommand=${component/rustfmt/fmt}
-    if ! cargo "$subcommand" --version >/dev/null 2>&1; then
-        have rustup || die "cargo $subcommand is missing and rustup is not available to add $component"
-        say "installing rustup component $component"
-        quietly "rustup component add $component" rustup component add "$component"
+    # --- Rust tooling for the checks in scripts/test.sh ------------------------------------------
+    have cargo || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+    for component in rustfmt clippy; do
+        subcommand=${component/rustfmt/fmt}
+        if ! cargo "$subcommand" --version >/dev/null 2>&1; then
+            have rustup || die "cargo $subcommand is missing and rustup is not available to add $component"
+            say "installing rustup component $component"
+            quietly "rustup component add $component" rustup component add "$component"
+        fi
+    done
+
+    # --- the OpenAPI test's tools: the spec validator and schemathesis ----------------------
+    if python3 -c 'import schemathesis, openapi_spec_validator' >/dev/null 2>&1; then
+        say "schemathesis and openapi-spec-validator: installed"
+    else
+        say "installing schemathesis and openapi-spec-validator (pip)"
+        pip_install schemathesis openapi-spec-validator
+        python3 -c 'import schemathesis, openapi_spec_validator' >/dev/null 2>&1 ||
+            die "schemathesis and openapi-spec-validator were installed but python3 cannot import them"
     fi
-done
+fi
 
 # --- Apache Kafka: the broker the Kafka backend's tests and benchmark run against -----------
 # Its jars come from Maven Central (scripts/kafka/pom.xml: kafka_2.13, kafka-tools and the

@@ -34,8 +34,8 @@ done
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "scripts/setup.sh --with-kafka"
-"$repo/scripts/setup.sh" --with-kafka
+step "scripts/setup.sh --tests"
+"$repo/scripts/setup.sh" --tests
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 # Debian puts clickhouse-server in /usr/sbin, which is not on a normal user's PATH.

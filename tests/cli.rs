@@ -99,8 +99,8 @@ fn ls_lists_routes_streams_tables_and_tasks_in_physical_names() {
     let cli = Cli::try_parse_from(["app", "ls", "--json"]).unwrap();
     let mut config = cli.settings.into_config().unwrap();
     config.data_dir = dir.path().to_owned();
-    let json = serde_json::to_value(Listing::of(&chained_transforms::app(), &config).unwrap())
-        .unwrap();
+    let json =
+        serde_json::to_value(Listing::of(&chained_transforms::app(), &config).unwrap()).unwrap();
     assert_eq!(json["clickhouse"]["url"], "http://127.0.0.1:38123");
     assert_eq!(json["clickhouse"]["database"], "local");
     assert_eq!(json["ingest"][0]["paths"][0], "/ingest/raw_data");
@@ -111,7 +111,7 @@ fn ls_lists_routes_streams_tables_and_tasks_in_physical_names() {
         "intermediate_stream->final_stream"
     );
     config.local_clickhouse_port = Some(9999);
-    let json = serde_json::to_value(Listing::of(&chained_transforms::app(), &config).unwrap())
-        .unwrap();
+    let json =
+        serde_json::to_value(Listing::of(&chained_transforms::app(), &config).unwrap()).unwrap();
     assert_eq!(json["clickhouse"]["url"], "http://127.0.0.1:9999");
 }

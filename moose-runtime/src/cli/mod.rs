@@ -60,6 +60,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the OpenAPI 3.1 document of the ingest APIs (as served at `/openapi.json`).
+    Openapi {
+        /// Write it to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Show the latest records of a stream or rows of a table, from the running app.
     Peek {
         /// Stream or table name, as declared.
@@ -104,6 +110,7 @@ pub async fn run_async(app: App) -> ExitCode {
             Command::Ddl { server_version } => ddl(&app, &config, server_version).await,
             Command::Plan { json } => plan(&app, &config, json).await,
             Command::Ls { json } => ls(&app, &config, json),
+            Command::Openapi { output } => openapi(&app, &config, output.as_deref()),
             Command::Peek { name, limit } => peek(&config, &name, limit).await,
         }
     }
@@ -240,6 +247,42 @@ async fn plan(app: &App, config: &RuntimeConfig, json: bool) -> Result<(), Strin
         ));
     }
     Ok(())
+}
+
+/// `openapi`: the document the running app would serve at `/openapi.json`.
+pub fn openapi_json(app: &App, config: &RuntimeConfig) -> Result<serde_json::Value, String> {
+    let topology = Topology::resolve(
+        &app.graph(),
+        config.namespace.as_deref(),
+        &config.clickhouse_database,
+        &ClickHouseCapabilities::MODERN,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(crate::ingest::openapi_document(
+        &topology.routes,
+        !config.ingest.tokens.is_empty(),
+    ))
+}
+
+fn openapi(
+    app: &App,
+    config: &RuntimeConfig,
+    output: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let text =
+        serde_json::to_string_pretty(&openapi_json(app, config)?).map_err(|e| e.to_string())?;
+    match output {
+        Some(path) => std::fs::write(path, text + "\n").map_err(|e| {
+            format!(
+                "cannot write the OpenAPI document to {}: {e}",
+                path.display()
+            )
+        }),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
 }
 
 /// `ls`: the listing, as text or JSON.

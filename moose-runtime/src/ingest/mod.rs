@@ -82,6 +82,7 @@ mod dead_letter;
 mod decode;
 mod error;
 mod limit;
+mod openapi;
 mod router;
 mod serve;
 
@@ -99,5 +100,6 @@ pub use decode::{
 };
 pub use error::{ACCEPTED_CONTENT_TYPES, IngestError, RETRY_AFTER_SECONDS};
 pub use limit::MAX_BODY_BYTES_IN_FLIGHT;
+pub use openapi::{model_schema, openapi_document};
 pub use router::{IngestRoute, IngestState, router, router_with};
 pub use serve::serve;

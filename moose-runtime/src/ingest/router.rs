@@ -1,5 +1,5 @@
-//! The axum router: `/ingest/<path>` (see `topology::routes` for the paths), `/health` and `/ready`, and the auth layer
-//! over everything but the probes.
+//! The axum router: `/ingest/<path>` (see `topology::routes` for the paths), `/openapi.json`,
+//! `/health` and `/ready`, and the auth layer over everything but the probes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use super::dead_letter::{IngestDeadLetter, write_sorted};
 use super::decode::{decode_body, decode_body_sorted};
 use super::error::IngestError;
 use super::limit::InFlight;
+use super::openapi::openapi_document;
 use crate::graph::ModelCodec;
 use crate::stream::StreamBackend;
 
@@ -72,6 +73,8 @@ struct Shared {
     routes: HashMap<String, IngestRoute>,
     /// Every route path, sorted, for 404 answers.
     known: Vec<String>,
+    /// The OpenAPI document of the routes (`GET /openapi.json`).
+    openapi: serde_json::Value,
     backend: Arc<dyn StreamBackend>,
     config: IngestConfig,
     tokens: Tokens,
@@ -92,6 +95,7 @@ impl IngestState {
         config: IngestConfig,
         ready: Arc<AtomicBool>,
     ) -> Self {
+        let openapi = openapi_document(&routes, !config.tokens.is_empty());
         let mut by_key = HashMap::with_capacity(routes.len());
         for route in routes {
             for key in &route.paths {
@@ -114,6 +118,7 @@ impl IngestState {
             inner: Arc::new(Shared {
                 routes: by_key,
                 known,
+                openapi,
                 backend,
                 config,
                 tokens,
@@ -160,6 +165,7 @@ pub fn router_with(state: IngestState, routes: Router) -> Router {
     let tokens = state.inner.tokens.clone();
     let protected = Router::new()
         .route("/ingest/{*rest}", any(ingest))
+        .route("/openapi.json", get(openapi).fallback(get_only))
         .fallback(fallback)
         .with_state(state.clone())
         .merge(routes)
@@ -170,6 +176,12 @@ pub fn router_with(state: IngestState, routes: Router) -> Router {
         .with_state(state)
         .merge(protected)
         .layer(TraceLayer::new_for_http())
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of the ingest routes (behind the auth
+/// layer, like the routes it describes).
+async fn openapi(State(state): State<IngestState>) -> Response {
+    axum::Json(state.inner.openapi.clone()).into_response()
 }
 
 /// `GET /health`: the process is alive.
