@@ -27,6 +27,11 @@ async fn every_seed_example_lands_its_rows() {
 }
 
 #[tokio::test]
+async fn an_array_field_fans_out_into_one_row_per_element() {
+    seed::an_array_field_fans_out_into_one_row_per_element(Backend::Embedded).await;
+}
+
+#[tokio::test]
 async fn a_batch_with_bad_records_is_refused_whole_and_never_lands() {
     seed::a_batch_with_bad_records_is_refused_whole_and_never_lands(Backend::Embedded).await;
 }

@@ -34,6 +34,11 @@ async fn every_seed_example_lands_its_rows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_array_field_fans_out_into_one_row_per_element() {
+    seed::an_array_field_fans_out_into_one_row_per_element(Backend::Kafka).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_with_bad_records_is_refused_whole_and_never_lands() {
     seed::a_batch_with_bad_records_is_refused_whole_and_never_lands(Backend::Kafka).await;
 }

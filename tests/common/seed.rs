@@ -337,3 +337,92 @@ pub async fn a_batch_with_bad_records_is_refused_whole_and_never_lands(backend: 
     assert_eq!(rows_later, [json!({"id": "good"})]);
     runtime.shutdown().await;
 }
+
+/// An order as posted: its lines in an array.
+#[moose::data_model]
+#[derive(Debug, Clone)]
+pub struct Order {
+    /// Key.
+    #[key]
+    pub order_id: String,
+    /// Its lines.
+    pub lines: Vec<OrderLine>,
+}
+
+/// One line of an order.
+#[moose::data_model]
+#[derive(Debug, Clone)]
+pub struct OrderLine {
+    /// Product.
+    pub sku: String,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// One row per order line.
+#[moose::data_model]
+#[derive(Debug, Clone)]
+pub struct LineRow {
+    /// Key: the order.
+    #[key]
+    pub order_id: String,
+    /// Position in the order.
+    #[key]
+    pub position: u32,
+    /// Product.
+    pub sku: String,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// MooseStack's fan-out case: a transform returning a `Vec` turns one posted record with an
+/// array of 5 into 5 rows, each exactly once, with its own values.
+pub async fn an_array_field_fans_out_into_one_row_per_element(backend: Backend) {
+    use moose::prelude::*;
+    let ch = TestClickHouse::start().await;
+    let deployment = backend.deploy(&ch);
+    let app = pipeline! {
+        orders: IngestPipeline<Order> { ingest: true, stream: true, table: false },
+        order_lines: IngestPipeline<LineRow> { ingest: false, stream: true, table: true },
+        orders => transform(split_lines) => order_lines,
+    };
+    let runtime = deployment.start(&app).await;
+    let client = reqwest::Client::new();
+    let lines: Vec<Value> = (0..5)
+        .map(|i| json!({"sku": format!("sku-{i}"), "quantity": i + 1}))
+        .collect();
+    let (status, body) = post_json(
+        &client,
+        runtime.http_addr().expect("the runtime serves HTTP"),
+        "/ingest/orders",
+        json!({"order_id": "o-1", "lines": lines}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = wait_rows(
+        &ch,
+        "SELECT order_id, position, sku, quantity FROM local.order_lines ORDER BY position",
+        5,
+    )
+    .await;
+    let expected: Vec<Value> = (0..5)
+        .map(|i| json!({"order_id": "o-1", "position": i, "sku": format!("sku-{i}"), "quantity": i + 1}))
+        .collect();
+    assert_eq!(rows, expected);
+    runtime.shutdown().await;
+}
+
+/// The fan-out transform: one row per line.
+fn split_lines(order: Order) -> Vec<LineRow> {
+    order
+        .lines
+        .into_iter()
+        .enumerate()
+        .map(|(position, line)| LineRow {
+            order_id: order.order_id.clone(),
+            position: position as u32,
+            sku: line.sku,
+            quantity: line.quantity,
+        })
+        .collect()
+}
