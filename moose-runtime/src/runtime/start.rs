@@ -12,6 +12,7 @@ use super::config::RuntimeConfig;
 use super::peek::{PeekState, peek_router};
 use super::workers::{WorkerEnv, Workers};
 use crate::clickhouse::{ClickHouse, ClickHouseError, LocalClickHouse, LocalServerError};
+use crate::graph::running::{Registration, Running};
 use crate::graph::{App, LifeCycle};
 use crate::ingest::{IngestState, router_with, serve};
 use crate::plan::{self, ApplyPolicy, PlanError};
@@ -71,6 +72,9 @@ pub struct Runtime {
     workers: Workers,
     local_server: Option<LocalClickHouse>,
     http: Http,
+    /// Lends the app's handles this runtime (`Stream::send`, `OlapTable::insert`) until
+    /// dropped.
+    registration: Option<Registration>,
 }
 
 /// The app's routes, and the server that serves them unless the embedding app does.
@@ -98,7 +102,7 @@ impl Runtime {
     ) -> Result<Runtime, RuntimeError> {
         let backends = Backends::open(config, mode).await?;
         match Self::run(app, config, mode, &backends).await {
-            Ok((topology, workers, http)) => {
+            Ok((topology, workers, http, registration)) => {
                 let Backends {
                     streams,
                     topics,
@@ -114,6 +118,7 @@ impl Runtime {
                     workers,
                     local_server,
                     http,
+                    registration: Some(registration),
                 })
             }
             Err(e) => {
@@ -128,11 +133,18 @@ impl Runtime {
         config: &RuntimeConfig,
         mode: Mode,
         backends: &Backends,
-    ) -> Result<(Topology, Workers, Http), RuntimeError> {
+    ) -> Result<(Topology, Workers, Http, Registration), RuntimeError> {
         let clickhouse = &backends.clickhouse;
         clickhouse.ensure_database().await?;
         let topology = backends.resolve(app, config)?;
         converge(&topology, backends, config, mode).await?;
+        // Before any worker runs, so a consumer can publish from its first record; dropped
+        // (unregistered) if the start fails from here on.
+        let registration = app.register_runtime(Running {
+            streams: backends.streams.clone(),
+            clickhouse: clickhouse.clone(),
+            topology: topology.clone(),
+        });
         let workers = Workers::spawn(
             &topology,
             WorkerEnv {
@@ -145,7 +157,7 @@ impl Runtime {
         )
         .await?;
         match http(&topology, backends, config).await {
-            Ok(http) => Ok((topology, workers, http)),
+            Ok(http) => Ok((topology, workers, http, registration)),
             Err(e) => {
                 let mut workers = workers;
                 workers.shutdown().await;
@@ -196,13 +208,17 @@ impl Runtime {
     }
 
     /// Stops: HTTP first (no new records), then transforms (finishing their batch), then
-    /// table syncs (inserting what they hold), then the local ClickHouse server.
+    /// table syncs (inserting what they hold), then the app's handles stop sending and
+    /// inserting ([`Stream::send`](crate::graph::Stream::send) answers `NotRunning` from
+    /// here on), then the local ClickHouse server.
     pub async fn shutdown(mut self) {
         if let Some(server) = &mut self.http.server {
             server.cancel.cancel();
             while server.task.join_next().await.is_some() {}
         }
         self.workers.shutdown().await;
+        // After the workers: a consumer finishing its last batch may still publish.
+        drop(self.registration.take());
         let failures = self.workers.failures.totals();
         if failures != FailureTotals::default() {
             tracing::warn!(
