@@ -111,14 +111,14 @@ mod tests {
         )
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn every_refused_row_is_found_and_every_other_row_stored_once_in_order() {
         let (refused, stored) = run(10, &[0, 3, 4, 9], None).await;
         assert_eq!(refused, Ok(vec![0, 3, 4, 9]));
         assert_eq!(stored, vec![1, 2, 5, 6, 7, 8]);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_stop_names_the_first_row_not_handled() {
         let (refused, stored) = run(8, &[1], Some(6)).await;
         // 0..8 is split for row 1; 4..8 then fails for another reason.
