@@ -36,8 +36,10 @@ const GUARDED_DDL: &str = "CREATE TABLE local.acme_guarded (id String, value Int
 
 fn app() -> (App, OlapTable<Reading>, OlapTable<Reading>) {
     let app = App::new();
-    let mut versioned = OlapConfig::default();
-    versioned.version = Some("1.0".into());
+    let versioned = OlapConfig {
+        version: Some("1.0".into()),
+        ..OlapConfig::default()
+    };
     let readings = app.table::<Reading>("readings", versioned).unwrap();
     let guarded = app
         .table::<Reading>(

@@ -41,8 +41,9 @@ where
     Fut: Future<Output = Result<(), Refused<S>>>,
 {
     let mut refused = Vec::new();
-    // Ranges still to insert, leftmost on top.
-    let mut pending = vec![0..count];
+    // Ranges still to insert, leftmost on top: at first the whole batch.
+    let mut pending = Vec::new();
+    pending.push(0..count);
     while let Some(range) = pending.pop() {
         if range.is_empty() {
             continue;
