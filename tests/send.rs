@@ -5,7 +5,8 @@
 //! as not running; an invalid batch is refused whole, naming each bad record, and leaves the
 //! stream untouched; records sent from test code reach a consumer that publishes each one
 //! to a second stream with `send`, and every one lands in that stream's table; after
-//! `Runtime::shutdown` a send is refused as not running again.
+//! `Runtime::shutdown` a send is refused as not running again. Plus a stream declared after
+//! the start, and a send from an embedding program's own axum handler.
 
 mod common;
 #[path = "common/seed.rs"]
@@ -236,5 +237,51 @@ async fn a_stream_declared_after_the_start_is_refused() {
         .send_one(order(0))
         .await
         .expect("`orders` still takes records");
+    runtime.shutdown().await;
+}
+
+/// An embedding program's own axum handler publishes with a `Stream` it captured; the record
+/// goes through the consumer's `send` into the table like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_own_http_handler_sends() {
+    let ch = TestClickHouse::start().await;
+    let mut deployment = Backend::Embedded.deploy(&ch);
+    deployment.config.serve_http = false;
+    let (app, orders, _) = app();
+    let runtime = deployment.start(&app).await;
+    let handler = {
+        let orders = orders.clone();
+        move |axum::extract::Path(id): axum::extract::Path<String>| {
+            let orders = orders.clone();
+            async move {
+                match orders.send_one(Order { id, amount: 21.0 }).await {
+                    Ok(()) => (axum::http::StatusCode::OK, "sent".to_owned()),
+                    Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+                }
+            }
+        }
+    };
+    let router = axum::Router::new()
+        .route("/orders/{id}", axum::routing::post(handler))
+        .merge(runtime.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/orders/from-handler"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let rows = seed::wait_rows(
+        &ch,
+        "SELECT id, doubled FROM local.audits WHERE id = 'from-handler'",
+        1,
+    )
+    .await;
+    assert_eq!(rows.len(), 1, "the handler's record was audited");
+    assert_eq!(as_f64(&rows[0]["doubled"]), 42.0);
+    server.abort();
     runtime.shutdown().await;
 }

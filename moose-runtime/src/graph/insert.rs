@@ -42,9 +42,9 @@ impl InsertStrategy {
 /// Why a row was not inserted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowFailure {
-    /// Refused before anything was sent: a value the table's column cannot hold (a string
-    /// too long for its `FixedString`, a date outside its `Date`), or a NaN or infinite
-    /// float, which a record on its way through the stream could not carry either.
+    /// Refused before anything was sent: a value the column's type on this server cannot
+    /// hold (a date before 1970 in 18.16's `Date`, ...), or a NaN or infinite float, which a
+    /// record on its way through a stream could not carry either.
     Invalid {
         /// Path of the offending value (`.value`, `.inner.zip`), `.` when it is not known.
         path: String,
