@@ -285,3 +285,40 @@ async fn a_users_own_http_handler_sends() {
     server.abort();
     runtime.shutdown().await;
 }
+
+/// With the only broker down, `send` does not hang and does not claim success: a retryable
+/// `Unavailable` naming the stream; once the broker is back, sending again lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_while_the_broker_is_down_is_unavailable_and_a_retry_lands() {
+    let ch = TestClickHouse::start().await;
+    let mut deployment = Backend::Kafka.deploy(&ch);
+    let (app, orders, _) = app();
+    let runtime = deployment.start(&app).await;
+    let broker = deployment
+        .broker
+        .as_mut()
+        .expect("a Kafka deployment has a broker");
+
+    broker.stop();
+    let error = orders.send_one(order(7)).await.unwrap_err();
+    assert!(
+        matches!(&error, SendError::Unavailable { stream, .. } if stream == "orders"),
+        "{error:?}"
+    );
+    assert!(error.is_retryable(), "{error}");
+
+    broker.restart();
+    let start = Instant::now();
+    loop {
+        match orders.send_one(order(7)).await {
+            Ok(()) => break,
+            Err(e) if e.is_retryable() && start.elapsed() < GUARD => {
+                tokio::time::sleep(Duration::from_millis(500)).await
+            }
+            Err(e) => panic!("the broker is back but send still fails: {e}"),
+        }
+    }
+    let rows = seed::wait_rows(&ch, "SELECT id FROM local.audits WHERE id = 'o00007'", 1).await;
+    assert!(!rows.is_empty(), "the retried record was audited");
+    runtime.shutdown().await;
+}
