@@ -1,5 +1,8 @@
 //! Direct table inserts from code: [`OlapTable::insert`] writes typed rows into a running
 //! app's table, with a strategy for rows that cannot be stored (Moose's `OlapTable.insert`).
+//!
+//! Over 400 lines: the strategy, the report and the errors (with their messages) of one call,
+//! and its two insert paths (whole, isolating).
 
 use std::ops::Range;
 
