@@ -59,6 +59,8 @@ pub use moose_runtime::graph::{
     IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
     StreamConfig, TransformConfig,
 };
+// Writing from code while the app runs: `Stream::send` and `OlapTable::insert`.
+pub use moose_runtime::graph::{InsertError, InsertReport, InsertStrategy, SendError};
 /// The data-model layer: column types, DDL, the type mapping per server version.
 pub use moose_runtime::schema;
 pub use moose_runtime::schema::{
@@ -76,6 +78,7 @@ pub mod prelude {
         IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
         StreamConfig, TransformConfig,
     };
+    pub use moose_runtime::graph::{InsertStrategy, SendError};
     pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};
     pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy};
 }

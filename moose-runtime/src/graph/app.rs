@@ -11,6 +11,7 @@ use super::describe::GraphDescription;
 use super::error::GraphError;
 use super::handles::{IngestPipeline, OlapTable, Stream};
 use super::nodes::{PipelineNodes, stream_node, table_node};
+use super::running::RuntimeSlot;
 use super::transform::{ErasedConsumer, ErasedTransform};
 use crate::schema::DataModel;
 
@@ -207,6 +208,8 @@ impl Graph {
 #[derive(Clone, Default)]
 pub struct App {
     pub(super) graph: Arc<Mutex<Graph>>,
+    /// The runtime(s) running this app, for [`Stream::send`] and [`OlapTable::insert`].
+    pub(super) runtime: Arc<RuntimeSlot>,
 }
 
 /// The position of `name` among `(declared name, version)` pairs: the one whose versioned
@@ -300,10 +303,7 @@ impl App {
             });
         }
         graph.tables.push(node);
-        Ok(OlapTable {
-            name: name.to_owned(),
-            model: PhantomData,
-        })
+        Ok(self.table_handle(graph.tables.len() - 1, name))
     }
 
     /// Declares an ingest pipeline: any mix of ingest API, stream and table named `name`, and
@@ -356,10 +356,7 @@ impl App {
         // In the order the parts were always declared: table, stream, then the queue's.
         let table = nodes.table.map(|node| {
             graph.tables.push(node);
-            OlapTable {
-                name: name.to_owned(),
-                model: PhantomData,
-            }
+            self.table_handle(graph.tables.len() - 1, name)
         });
         let stream = nodes.stream.map(|node| graph.push_stream(node));
         let dead_letter_queue = nodes.dead_letter_queue.map(|(queue, queue_table)| {
@@ -391,6 +388,16 @@ impl App {
             dead_letter_queue: dead_letter_queue
                 .map(|(index, queue)| self.stream_handle(index, &queue)),
         })
+    }
+
+    /// The handle of table `index`, named `name`.
+    fn table_handle<T>(&self, index: usize, name: &str) -> OlapTable<T> {
+        OlapTable {
+            app: self.clone(),
+            index,
+            name: name.to_owned(),
+            model: PhantomData,
+        }
     }
 
     /// The handle of stream `index`, named `name`.

@@ -159,10 +159,30 @@ fn dead_letter_index(graph: &Graph, config: &TransformConfig) -> Result<Option<u
 }
 
 /// A typed handle to a table of `T`.
-#[derive(Debug, Clone)]
 pub struct OlapTable<T> {
+    pub(super) app: App,
+    pub(super) index: usize,
     pub(super) name: String,
     pub(super) model: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for OlapTable<T> {
+    fn clone(&self) -> Self {
+        Self {
+            app: self.app.clone(),
+            index: self.index,
+            name: self.name.clone(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for OlapTable<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OlapTable")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl<T> OlapTable<T> {
