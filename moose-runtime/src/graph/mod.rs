@@ -12,10 +12,12 @@ mod describe;
 mod error;
 mod handles;
 mod nodes;
+mod routing;
 mod transform;
 
 pub use app::{
-    App, ConsumerNode, Graph, IngestApiNode, StreamNode, TableNode, TransformNode, versioned_name,
+    App, ConsumerNode, Graph, IngestApiNode, StreamNode, TableNode, TransformFunction,
+    TransformNode, versioned_name,
 };
 pub use codec::{DecodeError, ModelCodec, RowError, decode_value};
 pub use config::{
@@ -29,6 +31,10 @@ pub use describe::{
 };
 pub use error::GraphError;
 pub use handles::{IngestPipeline, OlapTable, Stream};
+pub use routing::{
+    Destinations, ErasedRoutedTransform, Routed, RoutedOutput, RoutedRecord, RoutedReturn,
+    StreamRefOf,
+};
 pub use transform::{
     AsyncFn, BoxFuture, ConsumerOutput, ConsumerReturn, EncodedRecord, ErasedConsumer,
     ErasedFunction, ErasedTransform, Failure, FailureKind, Outcome, RECORDS_PER_YIELD, Settle,

@@ -173,6 +173,11 @@ impl PipelineNodes {
             .then(|| {
                 let mut stream_config = config.stream_config.clone();
                 stream_config.version = config.version.clone().or(stream_config.version);
+                // The pipeline's queue is its stream's default (Moose does the same).
+                if config.dead_letter_queue && stream_config.dead_letter_queue.is_none() {
+                    stream_config.dead_letter_queue =
+                        Some(moose_names::dead_letter_queue_name(name));
+                }
                 if table.is_some() {
                     stream_config.destination = Some(name.to_owned());
                 }
