@@ -56,7 +56,7 @@ pub use moose_macros::{data_model, pipeline};
 pub use moose_runtime::graph;
 pub use moose_runtime::graph::{
     App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
-    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
+    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Routed, Stream,
     StreamConfig, TransformConfig,
 };
 /// The data-model layer: column types, DDL, the type mapping per server version.
@@ -73,8 +73,8 @@ pub mod prelude {
     pub use crate::{data_model, pipeline};
     pub use moose_runtime::graph::{
         App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
-        IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
-        StreamConfig, TransformConfig,
+        IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Routed,
+        Stream, StreamConfig, TransformConfig,
     };
     pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};
     pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy};

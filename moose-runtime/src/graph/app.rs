@@ -83,6 +83,24 @@ pub enum TransformFunction {
     Routed(Arc<dyn ErasedRoutedTransform>),
 }
 
+impl TransformFunction {
+    /// The function of a one-destination transform; `None` for a multi-transform.
+    pub fn single(&self) -> Option<&Arc<dyn ErasedTransform>> {
+        match self {
+            TransformFunction::Single(function) => Some(function),
+            TransformFunction::Routed(_) => None,
+        }
+    }
+
+    /// The function of a multi-transform; `None` for a one-destination transform.
+    pub fn routed(&self) -> Option<&Arc<dyn ErasedRoutedTransform>> {
+        match self {
+            TransformFunction::Routed(function) => Some(function),
+            TransformFunction::Single(_) => None,
+        }
+    }
+}
+
 /// A consumer in the graph.
 #[derive(Clone)]
 pub struct ConsumerNode {
