@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 pub struct Order {
     #[key]
     pub id: String,
-    pub amount: i64,
+    pub amount: i32,
 }
 
 #[data_model]
@@ -27,7 +27,7 @@ pub struct Order {
 pub struct Accepted {
     #[key]
     pub id: String,
-    pub amount: i64,
+    pub amount: i32,
 }
 
 #[data_model]
@@ -35,7 +35,7 @@ pub struct Accepted {
 pub struct Refund {
     #[key]
     pub id: String,
-    pub refunded: i64,
+    pub refunded: i32,
 }
 
 /// Positive orders are accepted, negative ones refunds, amounts divisible by 100 are both
