@@ -189,18 +189,25 @@ fn run_transform(
     index: usize,
     inputs: &[&str],
 ) -> Vec<Result<Vec<serde_json::Value>, FailureKind>> {
-    apply(app.graph().transforms[index].function.single().unwrap().as_ref(), inputs)
-        .into_iter()
-        .map(|o| {
-            o.map(|records| {
-                records
-                    .iter()
-                    .map(|r| serde_json::from_slice(&r.payload).unwrap())
-                    .collect()
-            })
-            .map_err(|f| f.kind)
+    apply(
+        app.graph().transforms[index]
+            .function
+            .single()
+            .unwrap()
+            .as_ref(),
+        inputs,
+    )
+    .into_iter()
+    .map(|o| {
+        o.map(|records| {
+            records
+                .iter()
+                .map(|r| serde_json::from_slice(&r.payload).unwrap())
+                .collect()
         })
-        .collect()
+        .map_err(|f| f.kind)
+    })
+    .collect()
 }
 
 /// An app with two streams of `RawData`, `raw` and `out`.
@@ -410,7 +417,11 @@ fn a_consumer_that_fails_is_named_a_consumer() {
     raw.add_transform(&out, |_: RawData| -> RawData { panic!("unlucky") })
         .unwrap();
     let outcome = apply(
-        app.graph().transforms[0].function.single().unwrap().as_ref(),
+        app.graph().transforms[0]
+            .function
+            .single()
+            .unwrap()
+            .as_ref(),
         &[r#"{"id":"a","value":1}"#],
     );
     assert_eq!(

@@ -95,8 +95,13 @@ async fn routed_records_land_in_their_tables_by_key(backend: Backend) {
         .collect();
     let client = reqwest::Client::new();
     let addr = runtime.http_addr().expect("the runtime serves HTTP");
-    let (status, answer) =
-        post_json(&client, addr, "/ingest/orders", Value::Array(body).to_string()).await;
+    let (status, answer) = post_json(
+        &client,
+        addr,
+        "/ingest/orders",
+        Value::Array(body).to_string(),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
 
     let accepted = wait_rows(&ch, "SELECT id, amount FROM local.accepted", 4).await;

@@ -96,7 +96,8 @@ async fn a_failed_record_lands_in_the_streams_default_dead_letter_queue(backend:
     assert_eq!(letter["source"], "transform");
     assert_eq!(letter["error_kind"], "error");
     assert_eq!(letter["error_message"], "negative value in `r2`");
-    let original: Value = serde_json::from_str(letter["original_record"].as_str().unwrap()).unwrap();
+    let original: Value =
+        serde_json::from_str(letter["original_record"].as_str().unwrap()).unwrap();
     assert_eq!(original, json!({"id": "r2", "value": -3, "note": ""}));
     let failures = runtime.failures();
     assert_eq!((failures.dead_lettered, failures.skipped), (1, 1));
@@ -185,8 +186,12 @@ async fn an_output_too_large_for_the_backend_is_dead_lettered(backend: Backend) 
         message.contains("`inflated`") && message.contains(&format!("the {max} bytes")),
         "{message}"
     );
-    let original: Value = serde_json::from_str(letter["original_record"].as_str().unwrap()).unwrap();
-    assert_eq!(original, json!({"id": "huge", "value": too_big, "note": ""}));
+    let original: Value =
+        serde_json::from_str(letter["original_record"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        original,
+        json!({"id": "huge", "value": too_big, "note": ""})
+    );
     // The worker went on: a record posted afterwards lands too.
     post(
         &runtime,

@@ -430,10 +430,9 @@ pub fn expand(checked: &Checked<'_>) -> TokenStream {
         let from = &checked.decls[t.from];
         let span = Span::call_site().located_at(t.keyword.span());
         let from_var = local(&stream_var(from), span);
-        let to_vars = t
-            .to
-            .iter()
-            .map(|to| local(&stream_var(&checked.decls[*to]), span));
+        let to_vars =
+            t.to.iter()
+                .map(|to| local(&stream_var(&checked.decls[*to]), span));
         let config = step_config(t.version.as_ref(), t.dead_letter_queue, checked, span);
         let call = match t.routes {
             None => {
@@ -441,8 +440,7 @@ pub fn expand(checked: &Checked<'_>) -> TokenStream {
                 at_function(t.function, "add_transform_with", arguments, &config)
             }
             Some(_) => {
-                let arguments =
-                    quote!(&#from_var, (#(::core::clone::Clone::clone(&#to_vars),)*),);
+                let arguments = quote!(&#from_var, (#(::core::clone::Clone::clone(&#to_vars),)*),);
                 at_function(t.function, "add_multi_transform_with", arguments, &config)
             }
         };

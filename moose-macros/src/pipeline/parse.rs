@@ -264,7 +264,10 @@ fn parse_destinations(
     let brackets = syn::bracketed!(content in input);
     let names = content.parse_terminated(Ident::parse, Token![,])?;
     if names.is_empty() {
-        return Err(syn::Error::new(brackets.span.join(), expected().to_string()));
+        return Err(syn::Error::new(
+            brackets.span.join(),
+            expected().to_string(),
+        ));
     }
     Ok(names.into_iter().collect())
 }

@@ -223,4 +223,70 @@ mod tests {
         let error = Topology::resolve(&app.graph(), None, "local", &caps).unwrap_err();
         assert!(error.to_string().contains("`broken`"), "{error}");
     }
+
+    #[test]
+    fn a_streams_default_dead_letter_queue_is_used_unless_named_or_opted_out() {
+        use crate::graph::TransformConfig;
+        let app = App::new();
+        let config = StreamConfig::default;
+        app.stream::<DeadLetter>("failures", config()).unwrap();
+        app.stream::<DeadLetter>("own", config()).unwrap();
+        let source = app
+            .stream::<DeadLetter>("source", config().dead_letter_queue("failures"))
+            .unwrap();
+        let (a, b, c) = (
+            app.stream::<DeadLetter>("a", config()).unwrap(),
+            app.stream::<DeadLetter>("b", config()).unwrap(),
+            app.stream::<DeadLetter>("c", config()).unwrap(),
+        );
+        source.add_transform(&a, |d: DeadLetter| d).unwrap();
+        source
+            .add_transform_with(
+                &b,
+                |d: DeadLetter| d,
+                TransformConfig::default().dead_letter_queue("own"),
+            )
+            .unwrap();
+        source
+            .add_transform_with(
+                &c,
+                |d: DeadLetter| d,
+                TransformConfig::no_dead_letter_queue(),
+            )
+            .unwrap();
+        source.add_consumer(|_: DeadLetter| {}).unwrap();
+        let topology = Topology::resolve(
+            &app.graph(),
+            Some("prod"),
+            "local",
+            &ClickHouseCapabilities::MODERN,
+        )
+        .unwrap();
+        let queues: Vec<Option<(String, String)>> = topology
+            .transforms
+            .iter()
+            .map(|t| t.dead_letter.clone())
+            .chain(topology.consumers.iter().map(|c| c.dead_letter.clone()))
+            .map(|q| q.map(|q| (q.name, q.topic)))
+            .collect();
+        let queue = |name: &str| Some((name.to_owned(), format!("prod.{name}")));
+        assert_eq!(
+            queues,
+            [queue("failures"), queue("own"), None, queue("failures")]
+        );
+        // A default queue that is not declared is named, with the stream that names it.
+        let app = App::new();
+        let broken = app
+            .stream::<DeadLetter>("broken", config().dead_letter_queue("nowhere"))
+            .unwrap();
+        let out = app.stream::<DeadLetter>("out", config()).unwrap();
+        broken.add_transform(&out, |d: DeadLetter| d).unwrap();
+        let error = Topology::resolve(&app.graph(), None, "local", &ClickHouseCapabilities::MODERN)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`nowhere`") && error.contains("`broken`"),
+            "{error}"
+        );
+    }
 }
