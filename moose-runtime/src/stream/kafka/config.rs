@@ -198,7 +198,7 @@ impl KafkaConfig {
     }
 
     /// The largest key plus payload the producer sends: `message.max.bytes` (from
-    /// `properties`, else [`PRODUCER_MESSAGE_MAX_BYTES`]) less librdkafka's framing.
+    /// `properties`, else 1,000,000, librdkafka's default) less librdkafka's framing.
     pub fn max_record_bytes(&self) -> usize {
         self.properties
             .iter()
