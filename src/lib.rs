@@ -56,7 +56,7 @@ pub use moose_macros::{data_model, pipeline};
 pub use moose_runtime::graph;
 pub use moose_runtime::graph::{
     App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
-    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
+    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Routed, Stream,
     StreamConfig, TransformConfig,
 };
 // Writing from code while the app runs: `Stream::send` and `OlapTable::insert`.
@@ -75,8 +75,8 @@ pub mod prelude {
     pub use crate::{data_model, pipeline};
     pub use moose_runtime::graph::{
         App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
-        IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
-        StreamConfig, TransformConfig,
+        IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Routed,
+        Stream, StreamConfig, TransformConfig,
     };
     pub use moose_runtime::graph::{InsertStrategy, SendError};
     pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};

@@ -17,12 +17,14 @@ mod error;
 mod handles;
 mod insert;
 mod nodes;
+mod routing;
 pub(crate) mod running;
 mod send;
 mod transform;
 
 pub use app::{
-    App, ConsumerNode, Graph, IngestApiNode, StreamNode, TableNode, TransformNode, versioned_name,
+    App, ConsumerNode, Graph, IngestApiNode, StreamNode, TableNode, TransformFunction,
+    TransformNode, versioned_name,
 };
 pub use codec::{DecodeError, ModelCodec, RowError, decode_value};
 pub use config::{
@@ -37,6 +39,10 @@ pub use describe::{
 pub use error::GraphError;
 pub use handles::{IngestPipeline, OlapTable, Stream};
 pub use insert::{FailedRow, InsertError, InsertReport, InsertStrategy, RowFailure};
+pub use routing::{
+    Destinations, ErasedRoutedTransform, Routed, RoutedOutput, RoutedRecord, RoutedReturn,
+    StreamRefOf,
+};
 pub use send::{InvalidRecord, SendError};
 pub use transform::{
     AsyncFn, BoxFuture, ConsumerOutput, ConsumerReturn, EncodedRecord, ErasedConsumer,
