@@ -110,7 +110,12 @@ impl GraphDescription {
                     retention_secs: s.config.retention_period.as_secs(),
                     life_cycle: s.config.life_cycle,
                     version: s.config.version.clone(),
-                    destination: s.config.destination.clone(),
+                    // The table's declared name (the stream may name it by its versioned one).
+                    destination: s
+                        .config
+                        .destination
+                        .as_ref()
+                        .map(|d| graph.table(d).map_or_else(|| d.clone(), |t| t.name.clone())),
                 })
                 .collect(),
             tables: graph

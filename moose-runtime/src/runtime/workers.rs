@@ -83,6 +83,7 @@ impl Workers {
                         env.telemetry,
                     ),
                     status: workers.status(&task.label),
+                    metrics: env.telemetry.transform(&task.label),
                 };
                 let cancel = workers.transform_cancel.clone();
                 workers.transforms.spawn(worker.run(cancel));
@@ -105,6 +106,7 @@ impl Workers {
                         env.telemetry,
                     ),
                     status: workers.status(&format!("consumer {}", task.label)),
+                    metrics: env.telemetry.consumer(&task.label),
                 };
                 let cancel = workers.transform_cancel.clone();
                 workers.transforms.spawn(worker.run(cancel));

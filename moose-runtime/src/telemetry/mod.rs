@@ -43,12 +43,9 @@ fn duration_buckets() -> Histogram {
 
 type Durations = Family<Labels, Histogram, fn() -> Histogram>;
 
-/// A label set of one name and value (`route`, `stream`, `transform`, `consumer`, `table`).
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Labels {
-    /// What the series is about, e.g. `route="/ingest/raw_data"`.
-    pub(crate) name: String,
-}
+/// A label set of one key and value: `route`, `stream`, `transform`, `consumer` or `table`
+/// and what the series is about (`route="/ingest/raw_data"`).
+pub type Labels = [(&'static str, String); 1];
 
 /// `route`, `status`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -96,6 +93,8 @@ pub struct Telemetry {
 /// The four families of a transform or consumer stage.
 #[derive(Debug)]
 struct Stage {
+    /// `transform` or `consumer`.
+    key: &'static str,
     records_in: Family<Labels, Counter>,
     records_out: Family<Labels, Counter>,
     errors: Family<Labels, Counter>,
@@ -106,9 +105,10 @@ fn durations() -> Durations {
     Family::new_with_constructor(duration_buckets)
 }
 
-impl Default for Stage {
-    fn default() -> Self {
+impl Stage {
+    fn new(key: &'static str) -> Self {
         Stage {
+            key,
             records_in: Family::default(),
             records_out: Family::default(),
             errors: Family::default(),
@@ -138,8 +138,8 @@ impl Telemetry {
             ingest_bytes: Family::default(),
             ingest_duration: durations(),
             stream_records: Family::default(),
-            transform: Stage::default(),
-            consumer: Stage::default(),
+            transform: Stage::new("transform"),
+            consumer: Stage::new("consumer"),
             sync_rows: Family::default(),
             sync_batches: Family::default(),
             sync_insert_duration: durations(),
@@ -264,7 +264,7 @@ impl Telemetry {
 
     /// The handles of ingest route `route` (its declared path).
     pub fn ingest(&self, route: &str) -> IngestMetrics {
-        let labels = label(route);
+        let labels = label("route", route);
         IngestMetrics {
             route: route.to_owned(),
             requests: self.ingest_requests.clone(),
@@ -276,7 +276,8 @@ impl Telemetry {
 
     /// Records produced to stream `stream` (its declared name).
     pub fn stream_records(&self, stream: &str) -> Counter {
-        self.stream_records.get_or_create_owned(&label(stream))
+        self.stream_records
+            .get_or_create_owned(&label("stream", stream))
     }
 
     /// The handles of transform `label`.
@@ -291,7 +292,7 @@ impl Telemetry {
 
     /// The handles of the sync into table `table` (its declared name).
     pub fn sync(&self, table: &str) -> SyncMetrics {
-        let labels = label(table);
+        let labels = label("table", table);
         SyncMetrics {
             rows: self.sync_rows.get_or_create_owned(&labels),
             batches: self.sync_batches.get_or_create_owned(&labels),
@@ -336,15 +337,13 @@ impl Telemetry {
     }
 }
 
-fn label(name: &str) -> Labels {
-    Labels {
-        name: name.to_owned(),
-    }
+fn label(key: &'static str, value: &str) -> Labels {
+    [(key, value.to_owned())]
 }
 
 impl Stage {
     fn handles(&self, name: &str) -> StageMetrics {
-        let labels = label(name);
+        let labels = label(self.key, name);
         StageMetrics {
             records_in: self.records_in.get_or_create_owned(&labels),
             records_out: self.records_out.get_or_create_owned(&labels),

@@ -145,8 +145,8 @@ pub struct SyncStats {
 /// Every status an ingest route answers with (`ingest::IngestError::status` and 200).
 const ANSWERS: [u16; 11] = [200, 400, 401, 404, 405, 408, 413, 415, 422, 500, 503];
 
-fn value(family: &Family<Labels, Counter>, name: &str) -> u64 {
-    family.get(&label(name)).map_or(0, |c| c.get())
+fn value(family: &Family<Labels, Counter>, key: &'static str, name: &str) -> u64 {
+    family.get(&label(key, name)).map_or(0, |c| c.get())
 }
 
 impl Stats {
@@ -201,9 +201,9 @@ impl Stats {
                 to: Some(t.to.iter().map(|id| name(*id)).collect()),
                 stream: None,
                 group: t.group.clone(),
-                records_in: value(&stage.records_in, &t.label),
-                records_out: value(&stage.records_out, &t.label),
-                errors: value(&stage.errors, &t.label),
+                records_in: value(&stage.records_in, stage.key, &t.label),
+                records_out: value(&stage.records_out, stage.key, &t.label),
+                errors: value(&stage.errors, stage.key, &t.label),
                 dead_letters: dead(&t.dead_letter, &t.label),
                 dead_letter_queue: queue(&t.dead_letter),
                 lag: lag(&t.group, t.from),
@@ -219,9 +219,9 @@ impl Stats {
                 to: None,
                 stream: Some(name(c.stream)),
                 group: c.group.clone(),
-                records_in: value(&stage.records_in, &c.label),
-                records_out: value(&stage.records_out, &c.label),
-                errors: value(&stage.errors, &c.label),
+                records_in: value(&stage.records_in, stage.key, &c.label),
+                records_out: value(&stage.records_out, stage.key, &c.label),
+                errors: value(&stage.errors, stage.key, &c.label),
                 dead_letters: dead(&c.dead_letter, &c.label),
                 dead_letter_queue: queue(&c.dead_letter),
                 lag: lag(&c.group, c.stream),
@@ -237,10 +237,14 @@ impl Stats {
                     table: table.declared.clone(),
                     qualified_table: table.resolved.qualified_name(),
                     group: s.group.clone(),
-                    rows: value(&telemetry.sync_rows, &table.declared),
-                    batches: value(&telemetry.sync_batches, &table.declared),
-                    insert_failures: value(&telemetry.sync_insert_failures, &table.declared),
-                    rows_rejected: value(&telemetry.sync_rows_rejected, &table.declared),
+                    rows: value(&telemetry.sync_rows, "table", &table.declared),
+                    batches: value(&telemetry.sync_batches, "table", &table.declared),
+                    insert_failures: value(
+                        &telemetry.sync_insert_failures,
+                        "table",
+                        &table.declared,
+                    ),
+                    rows_rejected: value(&telemetry.sync_rows_rejected, "table", &table.declared),
                     dead_letter_queue: queue(&s.dead_letter),
                     lag: lag(&s.group, s.stream),
                 }
@@ -271,8 +275,8 @@ impl Stats {
                             .unwrap_or_default(),
                         requests,
                         refused: requests - ok,
-                        records: value(&telemetry.ingest_records, &path),
-                        bytes: value(&telemetry.ingest_bytes, &path),
+                        records: value(&telemetry.ingest_records, "route", &path),
+                        bytes: value(&telemetry.ingest_bytes, "route", &path),
                         path,
                     }
                 })
@@ -283,7 +287,7 @@ impl Stats {
                     name: t.declared.clone(),
                     topic: t.spec.name.clone(),
                     partitions: t.spec.partitions,
-                    records: value(&telemetry.stream_records, &t.declared),
+                    records: value(&telemetry.stream_records, "stream", &t.declared),
                     dead_letter_queue: dead_letter_streams.contains(&t.declared),
                 })
                 .collect(),

@@ -15,6 +15,7 @@ use crate::graph::{
     TransformFunction,
 };
 use crate::stream::{ConsumedRecord, StreamBackend, StreamConsumer};
+use crate::telemetry::StageMetrics;
 
 /// The dead letter of a record a user function failed on.
 fn dead_letter(
@@ -98,6 +99,8 @@ pub struct TransformWorker {
     pub dead_letters: DeadLetterSink,
     /// Status for `/ready`.
     pub status: WorkerStatus,
+    /// What it counts (`moose_transform_*`).
+    pub metrics: StageMetrics,
 }
 
 /// A batch's outputs, per destination, each with the index of the input it came from.
@@ -190,7 +193,7 @@ impl TransformWorker {
                 Ok(records) => records,
                 Err(e) => {
                     tracing::warn!(worker = %self.name, error = %e, "reading the source stream failed; retrying");
-                    self.status.set(WorkerState::Retrying);
+                    self.status.failing(&e);
                     tokio::time::sleep(backoff.next_delay()).await;
                     continue;
                 }
@@ -265,6 +268,12 @@ impl TransformWorker {
                 break;
             }
             acknowledge(self.consumer.as_mut(), &next_offsets(&records), &self.name);
+            self.metrics.records_in.inc_by(records.len() as u64);
+            self.metrics.records_out.inc_by(outputs.len() as u64);
+            self.metrics.errors.inc_by(letters.len() as u64);
+            self.metrics
+                .duration
+                .observe(polled.elapsed().as_secs_f64());
             tracing::debug!(
                 worker = %self.name,
                 records = records.len(),
@@ -350,6 +359,8 @@ pub struct ConsumerWorker {
     pub dead_letters: DeadLetterSink,
     /// Status for `/ready`.
     pub status: WorkerStatus,
+    /// What it counts (`moose_consumer_*`).
+    pub metrics: StageMetrics,
 }
 
 impl ConsumerWorker {
@@ -373,6 +384,7 @@ impl ConsumerWorker {
             if records.is_empty() {
                 continue;
             }
+            let polled = Instant::now();
             let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
             let mut letters = Vec::new();
             for (record, outcome) in records
@@ -396,6 +408,11 @@ impl ConsumerWorker {
                 break;
             }
             acknowledge(self.consumer.as_mut(), &next_offsets(&records), &self.name);
+            self.metrics.records_in.inc_by(records.len() as u64);
+            self.metrics.errors.inc_by(letters.len() as u64);
+            self.metrics
+                .duration
+                .observe(polled.elapsed().as_secs_f64());
             backoff.reset();
         }
         commit_now(self.consumer.as_mut(), None, &self.name, &cancel).await;
