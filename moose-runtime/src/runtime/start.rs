@@ -269,7 +269,7 @@ async fn http(
         backends.streams.clone(),
         backends.clickhouse.clone(),
     ));
-    let router = router_with(ingest, peek);
+    let router = router_with(ingest, peek.merge(crate::dashboard::dashboard_router()));
     let server = if config.serve_http {
         Some(bind_and_serve(router.clone(), config).await?)
     } else {
