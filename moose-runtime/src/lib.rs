@@ -12,6 +12,7 @@ pub mod plan;
 pub mod runtime;
 pub mod schema;
 pub mod stream;
+pub mod telemetry;
 pub mod topology;
 pub mod worker;
 

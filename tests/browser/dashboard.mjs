@@ -126,7 +126,10 @@ try {
   const records = page.locator('table.records[data-name="final_stream"][data-kind="table"]');
   await records.locator('th', { hasText: 'anotherTransformedValue' }).waitFor();
   await records.locator('td', { hasText: /^dash-/ }).first().waitFor();
-  const shownIds = await records.locator('tbody tr td:first-child').allTextContents();
+  const headers = await records.locator('thead th').allTextContents();
+  const idColumn = headers.indexOf('id');
+  if (idColumn < 0) throw new Error(`the records panel has no id column: ${headers.join(', ')}`);
+  const shownIds = await records.locator(`tbody tr td:nth-child(${idColumn + 1})`).allTextContents();
   const ours = shownIds.filter((id) => ids.includes(id));
   if (ours.length === 0) problems.push(`the records panel shows none of the posted ids: ${shownIds.join(', ')}`);
   console.log(`records panel: ${shownIds.length} rows, ${ours.length} of them posted by this test`);

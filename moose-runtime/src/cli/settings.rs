@@ -166,6 +166,11 @@ pub struct Settings {
     /// Longest a row waits before its batch is inserted, in milliseconds.
     #[arg(long, env = "MOOSE_SYNC_MAX_DELAY_MS", default_value_t = DEFAULT_SYNC_MAX_DELAY.as_millis() as u64, global = true)]
     pub sync_max_delay_ms: u64,
+
+    /// A worker failing this long (a table sync ClickHouse refuses) makes `/ready` answer
+    /// 503, in milliseconds.
+    #[arg(long, env = "MOOSE_UNREADY_AFTER_MS", default_value_t = crate::worker::DEFAULT_UNREADY_AFTER.as_millis() as u64, global = true)]
+    pub unready_after_ms: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -196,6 +201,7 @@ impl std::fmt::Debug for Settings {
             sync_max_rows,
             sync_max_bytes,
             sync_max_delay_ms,
+            unready_after_ms,
         } = self;
         let secret = |set: bool| if set { "<redacted>" } else { "<unset>" };
         let url = crate::runtime::redact_url(clickhouse_url.as_deref());
@@ -230,6 +236,7 @@ impl std::fmt::Debug for Settings {
             .field("sync_max_rows", sync_max_rows)
             .field("sync_max_bytes", sync_max_bytes)
             .field("sync_max_delay_ms", sync_max_delay_ms)
+            .field("unready_after_ms", unready_after_ms)
             .finish()
     }
 }
@@ -306,6 +313,7 @@ impl Settings {
                 max_bytes: self.sync_max_bytes.max(1),
                 max_delay: Duration::from_millis(self.sync_max_delay_ms),
             },
+            unready_after: Duration::from_millis(self.unready_after_ms),
         })
     }
 }

@@ -136,6 +136,12 @@ pub enum IngestError {
         /// The runtime has not finished starting (as opposed to an unhealthy stream).
         starting: bool,
     },
+    /// 503 from `/ready`: workers stopped, or failing for longer than the threshold.
+    #[error("the app cannot do its job: {}", .reasons.join("; "))]
+    WorkersFailing {
+        /// One sentence per worker.
+        reasons: Vec<String>,
+    },
 }
 
 impl IngestError {
@@ -152,9 +158,9 @@ impl IngestError {
             | IngestError::MalformedJson { .. }
             | IngestError::NoRecords
             | IngestError::InvalidRecords(_) => StatusCode::BAD_REQUEST,
-            IngestError::StreamUnavailable { .. } | IngestError::NotReady { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            IngestError::StreamUnavailable { .. }
+            | IngestError::NotReady { .. }
+            | IngestError::WorkersFailing { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -187,6 +193,9 @@ impl IngestError {
             }
             IngestError::StreamUnavailable { source } => {
                 body.insert("retryable".into(), json!(source.is_retryable()));
+            }
+            IngestError::WorkersFailing { reasons } => {
+                body.insert("reasons".into(), json!(reasons));
             }
             _ => {}
         }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -24,6 +24,8 @@ use super::limit::InFlight;
 use super::openapi::openapi_document;
 use crate::graph::ModelCodec;
 use crate::stream::StreamBackend;
+use crate::telemetry::{IngestMetrics, Telemetry};
+use crate::worker::Readiness;
 
 /// The path prefix of every ingest API.
 const INGEST_PREFIX: &str = "/ingest/";
@@ -69,8 +71,8 @@ pub struct IngestState {
 
 struct Shared {
     /// By path after `/ingest/`, matched against the raw (not percent-decoded) request path
-    /// so an encoded `/` or `..` can never reach a route.
-    routes: HashMap<String, IngestRoute>,
+    /// so an encoded `/` or `..` can never reach a route; with the route's counters.
+    routes: HashMap<String, (IngestRoute, Option<IngestMetrics>)>,
     /// Every route path, sorted, for 404 answers.
     known: Vec<String>,
     /// The OpenAPI document of the routes (`GET /openapi.json`).
@@ -78,7 +80,7 @@ struct Shared {
     backend: Arc<dyn StreamBackend>,
     config: IngestConfig,
     tokens: Tokens,
-    ready: Arc<AtomicBool>,
+    readiness: Arc<Readiness>,
     /// Bounds the request bodies held at once.
     in_flight: InFlight,
 }
@@ -86,25 +88,28 @@ struct Shared {
 impl IngestState {
     /// The state of an ingest API serving `routes`.
     ///
-    /// `ready` is set by the runtime once everything has started (topics exist, workers run);
-    /// `/ready` answers 200 only while it is `true` and `backend` is healthy. Of two routes
-    /// with the same path, the first is kept.
+    /// `/ready` answers 200 only once `readiness` says the runtime started, while `backend`
+    /// is healthy and no worker `readiness` watches has stopped or kept failing. With
+    /// `telemetry`, every route counts its requests, records, bytes and durations. Of two
+    /// routes with the same path, the first is kept.
     pub fn new(
         routes: Vec<IngestRoute>,
         backend: Arc<dyn StreamBackend>,
         config: IngestConfig,
-        ready: Arc<AtomicBool>,
+        readiness: Arc<Readiness>,
+        telemetry: Option<&Telemetry>,
     ) -> Self {
         let openapi = openapi_document(&routes, !config.tokens.is_empty());
         let mut by_key = HashMap::with_capacity(routes.len());
         for route in routes {
+            let metrics = telemetry.map(|t| t.ingest(&route.path()));
             for key in &route.paths {
                 if by_key.contains_key(key) {
                     // The graph refuses two APIs at one path when they are declared.
                     tracing::warn!(path = %key, "two ingest APIs share a path; the first is kept");
                     continue;
                 }
-                by_key.insert(key.clone(), route.clone());
+                by_key.insert(key.clone(), (route.clone(), metrics.clone()));
             }
         }
         let mut known: Vec<String> = by_key
@@ -122,7 +127,7 @@ impl IngestState {
                 backend,
                 config,
                 tokens,
-                ready,
+                readiness,
                 in_flight,
             }),
         }
@@ -189,13 +194,19 @@ async fn health() -> Response {
     axum::Json(json!({ "status": "ok" })).into_response()
 }
 
-/// `GET /ready`: started, and the stream can take writes.
+/// `GET /ready`: started, the stream can take writes, and every worker is alive and not
+/// failing for longer than the threshold (`RuntimeConfig::unready_after`).
 async fn ready(State(state): State<IngestState>) -> Result<Response, IngestError> {
-    if !state.inner.ready.load(Ordering::Acquire) {
+    let readiness = &state.inner.readiness;
+    if !readiness.is_started() {
         return Err(IngestError::NotReady { starting: true });
     }
     if !state.inner.backend.healthy().await {
         return Err(IngestError::NotReady { starting: false });
+    }
+    let reasons = readiness.worker_problems();
+    if !reasons.is_empty() {
+        return Err(IngestError::WorkersFailing { reasons });
     }
     Ok(axum::Json(json!({ "status": "ready" })).into_response())
 }
@@ -217,18 +228,42 @@ async fn fallback(State(state): State<IngestState>, uri: Uri) -> IngestError {
 
 /// `/ingest/...`: authenticate, find the route, read, decode and validate every record, and
 /// answer 200 only once the stream holds all of them durably.
-async fn ingest(
-    State(state): State<IngestState>,
-    request: Request,
-) -> Result<Response, IngestError> {
-    let shared = &state.inner;
-    let (parts, body) = request.into_parts();
-    let route = parts
-        .uri
+async fn ingest(State(state): State<IngestState>, request: Request) -> Response {
+    let started = Instant::now();
+    let entry = request
+        .uri()
         .path()
         .strip_prefix(INGEST_PREFIX)
-        .and_then(|key| shared.routes.get(key))
-        .ok_or_else(|| state.not_found(&parts.uri))?;
+        .and_then(|key| state.inner.routes.get(key));
+    let Some((route, metrics)) = entry else {
+        return state.not_found(request.uri()).into_response();
+    };
+    let answer = match accept(&state, route, request).await {
+        Ok((response, records, bytes)) => {
+            if let Some(metrics) = metrics {
+                metrics.records.inc_by(records as u64);
+                metrics.bytes.inc_by(bytes as u64);
+            }
+            response
+        }
+        Err(error) => error.into_response(),
+    };
+    if let Some(metrics) = metrics {
+        metrics.answered(answer.status().as_u16());
+        metrics.duration.observe(started.elapsed().as_secs_f64());
+    }
+    answer
+}
+
+/// Reads, decodes and writes one request for `route`: the answer, the records written and
+/// the body's size.
+async fn accept(
+    state: &IngestState,
+    route: &IngestRoute,
+    request: Request,
+) -> Result<(Response, usize, usize), IngestError> {
+    let shared = &state.inner;
+    let (parts, body) = request.into_parts();
     if parts.method != Method::POST {
         return Err(IngestError::MethodNotAllowed {
             method: parts.method.to_string(),
@@ -245,10 +280,14 @@ async fn ingest(
         shared.config.request_body_timeout,
     )
     .await?;
+    let size = body.len();
     if let Some(dead_letter) = &route.dead_letter {
         let sorted = decode_body_sorted(&body, format, &route.codec)?;
         drop(body);
-        return write_sorted(shared.backend.as_ref(), &route.topic, dead_letter, sorted).await;
+        let valid = sorted.valid.len();
+        let response =
+            write_sorted(shared.backend.as_ref(), &route.topic, dead_letter, sorted).await?;
+        return Ok((response, valid, size));
     }
     let records = decode_body(&body, format, &route.codec)?;
     // The body is no longer needed while the stream writes: free it now.
@@ -262,5 +301,6 @@ async fn ingest(
         );
         return Err(IngestError::StreamUnavailable { source });
     }
-    Ok(axum::Json(json!({ "ingested": records.len() })).into_response())
+    let response = axum::Json(json!({ "ingested": records.len() })).into_response();
+    Ok((response, records.len(), size))
 }

@@ -62,6 +62,9 @@ pub struct RuntimeConfig {
     pub ingest: IngestConfig,
     /// Batching of table syncs.
     pub sync: SyncConfig,
+    /// A worker failing this long makes `/ready` answer 503
+    /// ([`DEFAULT_UNREADY_AFTER`](crate::worker::DEFAULT_UNREADY_AFTER)).
+    pub unready_after: std::time::Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -81,6 +84,7 @@ impl Default for RuntimeConfig {
             namespace: None,
             ingest: IngestConfig::default(),
             sync: SyncConfig::default(),
+            unready_after: crate::worker::DEFAULT_UNREADY_AFTER,
         }
     }
 }
@@ -103,6 +107,7 @@ impl std::fmt::Debug for RuntimeConfig {
             namespace,
             ingest,
             sync,
+            unready_after,
         } = self;
         let url = redact_url(clickhouse_url.as_deref());
         let mut out = f.debug_struct("RuntimeConfig");
@@ -127,6 +132,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("namespace", namespace)
             .field("ingest", ingest)
             .field("sync", sync)
+            .field("unready_after", unready_after)
             .finish()
     }
 }

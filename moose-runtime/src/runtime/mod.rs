@@ -4,6 +4,7 @@
 
 mod backends;
 mod config;
+mod observe;
 mod peek;
 mod planning;
 mod start;

@@ -2,13 +2,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::backends::Backends;
 use super::config::RuntimeConfig;
+use super::observe::{Observed, observe_router};
 use super::peek::{PeekState, peek_router};
 use super::workers::{WorkerEnv, Workers};
 use crate::clickhouse::{ClickHouse, ClickHouseError, LocalClickHouse, LocalServerError};
@@ -17,8 +17,10 @@ use crate::ingest::{IngestState, router_with, serve};
 use crate::plan::{self, ApplyPolicy, PlanError};
 use crate::schema::ResolvedTable;
 use crate::stream::{StreamBackend, StreamError, TopicAdmin};
+use crate::telemetry::stats::ClickHouseStats;
+use crate::telemetry::{BuildInfo, CountedStreams, Telemetry, sample_lag};
 use crate::topology::{Topology, TopologyError};
-use crate::worker::FailureTotals;
+use crate::worker::{FailureTotals, Readiness};
 
 /// Which backends to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +70,12 @@ pub struct Runtime {
     pub topics: Arc<dyn TopicAdmin>,
     /// What runs: tables, topics, workers and routes, in physical names.
     pub topology: Topology,
+    /// What the runtime counts (`/metrics`, `/stats`).
+    pub telemetry: Arc<Telemetry>,
+    readiness: Arc<Readiness>,
     workers: Workers,
+    /// The lag sampler.
+    background: (CancellationToken, JoinSet<()>),
     local_server: Option<LocalClickHouse>,
     http: Http,
 }
@@ -98,9 +105,8 @@ impl Runtime {
     ) -> Result<Runtime, RuntimeError> {
         let backends = Backends::open(config, mode).await?;
         match Self::run(app, config, mode, &backends).await {
-            Ok((topology, workers, http)) => {
+            Ok(running) => {
                 let Backends {
-                    streams,
                     topics,
                     clickhouse,
                     local_server,
@@ -108,12 +114,15 @@ impl Runtime {
                 } = backends;
                 Ok(Runtime {
                     clickhouse,
-                    backend: streams,
+                    backend: running.streams,
                     topics,
-                    topology,
-                    workers,
+                    topology: running.topology,
+                    telemetry: running.telemetry,
+                    readiness: running.readiness,
+                    workers: running.workers,
+                    background: running.background,
                     local_server,
-                    http,
+                    http: running.http,
                 })
             }
             Err(e) => {
@@ -128,26 +137,74 @@ impl Runtime {
         config: &RuntimeConfig,
         mode: Mode,
         backends: &Backends,
-    ) -> Result<(Topology, Workers, Http), RuntimeError> {
+    ) -> Result<Running, RuntimeError> {
         let clickhouse = &backends.clickhouse;
         clickhouse.ensure_database().await?;
         let topology = backends.resolve(app, config)?;
         converge(&topology, backends, config, mode).await?;
-        let workers = Workers::spawn(
+        let telemetry = Arc::new(Telemetry::new(BuildInfo {
+            backend: if backends.log.is_some() {
+                "embedded"
+            } else {
+                "kafka"
+            },
+            clickhouse_version: clickhouse.capabilities().version().to_string(),
+        }));
+        // Everything in the process writes through this one: it counts what streams take.
+        let streams: Arc<dyn StreamBackend> = Arc::new(CountedStreams::new(
+            backends.streams.clone(),
+            &topology,
+            &telemetry,
+        ));
+        let mut workers = Workers::spawn(
             &topology,
             WorkerEnv {
-                streams: &backends.streams,
+                streams: &streams,
                 log: backends.log.as_ref(),
                 clickhouse,
                 sync: config.sync,
                 ledger_dir: &config.data_dir.join("sync"),
+                telemetry: &telemetry,
             },
         )
         .await?;
-        match http(&topology, backends, config).await {
-            Ok(http) => Ok((topology, workers, http)),
+        let readiness = Arc::new(Readiness::new(config.unready_after));
+        readiness.watch(workers.statuses.iter().cloned());
+        let cancel = CancellationToken::new();
+        let mut background = JoinSet::new();
+        background.spawn(sample_lag(
+            topology.clone(),
+            streams.clone(),
+            telemetry.clone(),
+            cancel.clone(),
+        ));
+        let observed = Observed {
+            topology: Arc::new(topology.clone()),
+            telemetry: telemetry.clone(),
+            readiness: readiness.clone(),
+            backend: streams.clone(),
+            backend_name: backend_name(config, backends),
+            clickhouse: ClickHouseStats {
+                url: crate::runtime::redact_url(Some(clickhouse.url())).unwrap_or_default(),
+                version: clickhouse.capabilities().version().to_string(),
+                database: config.clickhouse_database.clone(),
+            },
+        };
+        match http(&topology, &streams, backends, config, observed).await {
+            Ok(http) => {
+                readiness.started();
+                Ok(Running {
+                    topology,
+                    streams,
+                    telemetry,
+                    readiness,
+                    workers,
+                    background: (cancel, background),
+                    http,
+                })
+            }
             Err(e) => {
-                let mut workers = workers;
+                cancel.cancel();
                 workers.shutdown().await;
                 Err(e)
             }
@@ -198,6 +255,9 @@ impl Runtime {
     /// Stops: HTTP first (no new records), then transforms (finishing their batch), then
     /// table syncs (inserting what they hold), then the local ClickHouse server.
     pub async fn shutdown(mut self) {
+        self.readiness.stopping();
+        self.background.0.cancel();
+        while self.background.1.join_next().await.is_some() {}
         if let Some(server) = &mut self.http.server {
             server.cancel.cancel();
             while server.task.join_next().await.is_some() {}
@@ -250,32 +310,62 @@ async fn converge(
     Ok(())
 }
 
-/// The routes — ingest and peek behind one auth layer, only the probes open — and, unless
-/// the embedding app serves them, the server on [`RuntimeConfig::http_addr`].
+/// What [`Runtime::run`] starts.
+struct Running {
+    topology: Topology,
+    streams: Arc<dyn StreamBackend>,
+    telemetry: Arc<Telemetry>,
+    readiness: Arc<Readiness>,
+    workers: Workers,
+    background: (CancellationToken, JoinSet<()>),
+    http: Http,
+}
+
+/// `embedded log` or `kafka <brokers>`, for `/stats`.
+fn backend_name(config: &RuntimeConfig, backends: &Backends) -> String {
+    if backends.log.is_some() {
+        return "embedded log".to_owned();
+    }
+    #[cfg(feature = "kafka")]
+    if let Some(kafka) = &config.kafka {
+        return format!("kafka {}", kafka.brokers);
+    }
+    let _ = config;
+    "kafka".to_owned()
+}
+
+/// The routes — ingest, peek, `/metrics`, `/stats` and `/dashboard` behind one auth layer,
+/// only the probes open — and, unless the embedding app serves them, the server on
+/// [`RuntimeConfig::http_addr`].
 async fn http(
     topology: &Topology,
+    streams: &Arc<dyn StreamBackend>,
     backends: &Backends,
     config: &RuntimeConfig,
+    observed: Observed,
 ) -> Result<Http, RuntimeError> {
-    let ready = Arc::new(AtomicBool::new(false));
+    let readiness = observed.readiness.clone();
     let ingest = IngestState::new(
         topology.routes.clone(),
-        backends.streams.clone(),
+        streams.clone(),
         config.ingest.clone(),
-        ready.clone(),
+        readiness,
+        Some(&observed.telemetry),
     );
     let peek = peek_router(PeekState::new(
         topology,
-        backends.streams.clone(),
+        streams.clone(),
         backends.clickhouse.clone(),
     ));
-    let router = router_with(ingest, peek.merge(crate::dashboard::dashboard_router()));
+    let routes = peek
+        .merge(observe_router(observed))
+        .merge(crate::dashboard::dashboard_router());
+    let router = router_with(ingest, routes);
     let server = if config.serve_http {
         Some(bind_and_serve(router.clone(), config).await?)
     } else {
         None
     };
-    ready.store(true, Ordering::SeqCst);
     Ok(Http { router, server })
 }
 

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clickhouse::ClickHouse;
 use crate::stream::local::LocalLog;
 use crate::stream::{MemberId, StreamBackend, StreamError};
+use crate::telemetry::Telemetry;
 use crate::topology::{DeadLetterTarget, Topology};
 use crate::worker::{
     ConsumerWorker, DeadLetterSink, FailureCounts, SyncConfig, SyncWorker, TransformWorker,
@@ -40,6 +41,8 @@ pub(crate) struct WorkerEnv<'a> {
     pub sync: SyncConfig,
     /// `<data dir>/sync`: the table syncs' ledgers.
     pub ledger_dir: &'a Path,
+    /// Where the workers count.
+    pub telemetry: &'a Telemetry,
 }
 
 impl Workers {
@@ -66,8 +69,13 @@ impl Workers {
                     backend: backend.clone(),
                     destination: topology.stream(task.to).spec.name.clone(),
                     source_stream: source.declared.clone(),
-                    dead_letters: workers.sink(backend, &task.dead_letter),
-                    status: workers.status(),
+                    dead_letters: workers.sink(
+                        backend,
+                        &task.dead_letter,
+                        &task.label,
+                        env.telemetry,
+                    ),
+                    status: workers.status(&task.label),
                 };
                 let cancel = workers.transform_cancel.clone();
                 workers.transforms.spawn(worker.run(cancel));
@@ -83,8 +91,13 @@ impl Workers {
                         .await?,
                     function: task.function.clone(),
                     source_stream: stream.declared.clone(),
-                    dead_letters: workers.sink(backend, &task.dead_letter),
-                    status: workers.status(),
+                    dead_letters: workers.sink(
+                        backend,
+                        &task.dead_letter,
+                        &task.label,
+                        env.telemetry,
+                    ),
+                    status: workers.status(&format!("consumer {}", task.label)),
                 };
                 let cancel = workers.transform_cancel.clone();
                 workers.transforms.spawn(worker.run(cancel));
@@ -93,9 +106,12 @@ impl Workers {
         for task in &topology.syncs {
             let stream = topology.stream(task.stream);
             let table = &topology.table(task.table).resolved;
+            let declared = &topology.table(task.table).declared;
             for member in MemberId::all(stream.spec.partitions) {
+                let name = format!("{} -> {}", stream.declared, table.qualified_name());
                 let worker = SyncWorker {
-                    name: format!("{} -> {}", stream.declared, table.qualified_name()),
+                    status: workers.status(&name),
+                    name,
                     consumer: backend
                         .consumer(&stream.spec.name, &task.group, member)
                         .await?,
@@ -103,11 +119,11 @@ impl Workers {
                     table: table.clone(),
                     clickhouse: env.clickhouse.clone(),
                     config: env.sync,
-                    status: workers.status(),
                     topic: stream.spec.name.clone(),
                     stream: stream.declared.clone(),
-                    dead_letters: workers.sink(backend, &task.dead_letter),
+                    dead_letters: workers.sink(backend, &task.dead_letter, declared, env.telemetry),
                     ledger: Some((env.ledger_dir.to_owned(), task.group.clone())),
+                    metrics: env.telemetry.sync(declared),
                 };
                 let cancel = workers.sync_cancel.clone();
                 workers.syncs.spawn(worker.run(cancel));
@@ -131,21 +147,28 @@ impl Workers {
         Ok(workers)
     }
 
-    fn status(&mut self) -> WorkerStatus {
-        let status = WorkerStatus::default();
+    fn status(&mut self, name: &str) -> WorkerStatus {
+        let status = WorkerStatus::named(name);
         self.statuses.push(status.clone());
         status
     }
 
+    /// Where worker `source` sends what it cannot pass on.
     fn sink(
         &self,
         backend: &Arc<dyn StreamBackend>,
         target: &Option<DeadLetterTarget>,
+        source: &str,
+        telemetry: &Telemetry,
     ) -> DeadLetterSink {
         DeadLetterSink {
             backend: backend.clone(),
             queue: target.as_ref().map(|t| (t.topic.clone(), t.name.clone())),
             counts: self.failures.clone(),
+            metric: match target {
+                Some(t) => telemetry.dead_letters(&t.name, source),
+                None => Default::default(),
+            },
         }
     }
 

@@ -136,6 +136,32 @@ pub trait StreamBackend: Send + Sync + 'static {
 
     /// Whether the backend can take writes now (for `/ready`).
     fn healthy(&self) -> BoxFuture<'_, bool>;
+
+    /// How far `group` is behind on `topic`, per partition (for `moose_consumer_lag_records`):
+    /// the end offset and the group's committed offset (the beginning when it committed none).
+    fn lag<'a>(
+        &'a self,
+        topic: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<PartitionLag>, StreamError>>;
+}
+
+/// One partition's end and a group's committed offset on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// The partition.
+    pub partition: u32,
+    /// Offset the next record appended will get.
+    pub end: u64,
+    /// The next offset the group will read.
+    pub committed: u64,
+}
+
+impl PartitionLag {
+    /// Records appended and not yet committed.
+    pub fn records(&self) -> u64 {
+        self.end.saturating_sub(self.committed)
+    }
 }
 
 /// Both halves, for code that holds one backend for administration and data (tests, tools).

@@ -15,8 +15,8 @@ pub mod local;
 
 pub(crate) use backend::Acked;
 pub use backend::{
-    COMMIT_INTERVAL, ConsumedRecord, MemberId, StreamBackend, StreamConsumer, Streams, TopicAdmin,
-    TopicChange, TopicSpec,
+    COMMIT_INTERVAL, ConsumedRecord, MemberId, PartitionLag, StreamBackend, StreamConsumer,
+    Streams, TopicAdmin, TopicChange, TopicSpec,
 };
 pub use error::StreamError;
 

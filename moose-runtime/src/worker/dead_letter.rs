@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Backoff, WorkerState, WorkerStatus};
+use super::{Backoff, WorkerStatus};
 use crate::graph::{DeadLetter, EncodedRecord};
 use crate::stream::StreamBackend;
 
@@ -49,6 +49,8 @@ pub struct DeadLetterSink {
     pub queue: Option<(String, String)>,
     /// Shared failure counts.
     pub counts: Arc<FailureCounts>,
+    /// `moose_dead_letters_total` of this queue and worker.
+    pub metric: prometheus_client::metrics::counter::Counter,
 }
 
 impl DeadLetterSink {
@@ -59,6 +61,7 @@ impl DeadLetterSink {
             backend,
             queue: None,
             counts,
+            metric: Default::default(),
         }
     }
 
@@ -102,7 +105,7 @@ impl DeadLetterSink {
             match self.backend.produce(topic, &records).await {
                 Ok(()) => break,
                 Err(e) => {
-                    status.set(WorkerState::Retrying);
+                    status.failing(&e);
                     tracing::warn!(worker, dead_letter_queue = %stream, error = %e, "writing dead letters failed; retrying (source offsets stay uncommitted)");
                     if cancel.is_cancelled() {
                         return false;
@@ -111,6 +114,7 @@ impl DeadLetterSink {
                 }
             }
         }
+        self.metric.inc_by(letters.len() as u64);
         let total = self
             .counts
             .dead_lettered
@@ -158,7 +162,7 @@ pub(crate) async fn produce_durably(
         match backend.produce(topic, records).await {
             Ok(()) => return true,
             Err(e) => {
-                status.set(WorkerState::Retrying);
+                status.failing(&e);
                 tracing::warn!(worker, topic, error = %e, "writing outputs failed; retrying (source offsets stay uncommitted)");
                 if cancel.is_cancelled() {
                     return false;

@@ -27,6 +27,6 @@ pub use config::{
 };
 pub use dead_letter::{DeadLetterSink, FailureCounts, FailureTotals};
 pub use ledger::SyncLedger;
-pub use status::{WorkerState, WorkerStatus};
+pub use status::{DEFAULT_UNREADY_AFTER, Readiness, WorkerState, WorkerStatus};
 pub use sync::{MAX_ROWS_PER_INSERT, SyncWorker};
 pub use transform::{ConsumerWorker, TransformWorker};

@@ -34,6 +34,7 @@ use crate::clickhouse::{ClickHouse, ClickHouseError};
 use crate::graph::{DeadLetter, DeadLetterKind, DeadLetterSource, ModelCodec, RowError};
 use crate::schema::{ColumnType, Feature, ResolvedTable};
 use crate::stream::{ConsumedRecord, StreamConsumer};
+use crate::telemetry::SyncMetrics;
 
 /// Most rows in one insert. ClickHouse parses an insert into blocks of
 /// `max_insert_block_size` (1,048,576) rows and writes each block on its own; kept below that,
@@ -81,6 +82,8 @@ pub struct SyncWorker {
     /// Directory of the [`SyncLedger`] (`<data dir>/sync`) and the group's name; the ledger is
     /// used only on servers with deduplication tokens.
     pub ledger: Option<(PathBuf, String)>,
+    /// What it counts (`moose_sync_*`).
+    pub metrics: SyncMetrics,
 }
 
 /// One consumed record in a batch, with where its row ends in the batch's rows.
@@ -300,6 +303,7 @@ impl SyncWorker {
             return false;
         }
         letters.sort_by_key(|l| l.offset);
+        self.metrics.rows_rejected.inc_by(letters.len() as u64);
         if !self
             .dead_letters
             .send(&self.name, &letters, &self.status, cancel)
@@ -397,15 +401,27 @@ impl SyncWorker {
     ) -> Result<(), Option<ClickHouseError>> {
         let mut backoff = Backoff::default();
         loop {
-            match self
+            let started = Instant::now();
+            let outcome = self
                 .clickhouse
                 .insert_rows_once(&self.table, rows.clone(), Some(token))
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_data_error() => return Err(Some(e)),
+                .await;
+            self.metrics
+                .insert_duration
+                .observe(started.elapsed().as_secs_f64());
+            match outcome {
+                Ok(()) => {
+                    self.metrics.batches.inc();
+                    self.metrics.rows.inc_by(count as u64);
+                    return Ok(());
+                }
+                Err(e) if e.is_data_error() => {
+                    self.metrics.insert_failures.inc();
+                    return Err(Some(e));
+                }
                 Err(e) => {
-                    self.status.set(WorkerState::Retrying);
+                    self.metrics.insert_failures.inc();
+                    self.status.failing(&e);
                     tracing::warn!(worker = %self.name, rows = count, error = %e, "insert failed; retrying (consuming nothing meanwhile)");
                     if cancel.is_cancelled() {
                         return Err(None);

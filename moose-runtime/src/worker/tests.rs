@@ -103,6 +103,7 @@ async fn spawn_worker(
             max_delay: Duration::from_millis(50),
         },
         status: WorkerStatus::default(),
+        metrics: Default::default(),
         topic: "t".into(),
         stream: "s".into(),
         dead_letters: DeadLetterSink::log_only(backend, Arc::default()),

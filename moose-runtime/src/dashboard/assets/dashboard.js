@@ -674,6 +674,8 @@ function showRecords(records, sel) {
       for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
     }
   }
+  // Rows come as JSON objects whose keys may be sorted by name: an `id` reads best first.
+  if (columns.includes('id')) columns.unshift(...columns.splice(columns.indexOf('id'), 1));
   const table = document.createElement('table');
   table.className = 'records';
   table.dataset.name = sel.name;

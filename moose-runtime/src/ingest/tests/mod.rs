@@ -104,6 +104,13 @@ impl StreamBackend for FakeBackend {
             Ok(())
         })
     }
+    fn lag<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::stream::PartitionLag>, StreamError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
     fn consumer<'a>(
         &'a self,
         _: &'a str,
@@ -127,7 +134,7 @@ impl StreamBackend for FakeBackend {
 struct Harness {
     router: Router,
     backend: Arc<FakeBackend>,
-    ready: Arc<AtomicBool>,
+    ready: Arc<crate::worker::Readiness>,
 }
 
 fn harness(config: IngestConfig) -> Harness {
@@ -152,8 +159,8 @@ fn harness(config: IngestConfig) -> Harness {
         route("strict", None, "ns_strict", ModelCodec::of::<Strict>()),
     ];
     let backend = Arc::new(FakeBackend::default());
-    let ready = Arc::new(AtomicBool::new(true));
-    let state = IngestState::new(routes, backend.clone(), config, ready.clone());
+    let ready = Arc::new(crate::worker::Readiness::always());
+    let state = IngestState::new(routes, backend.clone(), config, ready.clone(), None);
     Harness {
         router: router(state),
         backend,

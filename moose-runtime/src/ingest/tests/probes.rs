@@ -10,7 +10,7 @@ use super::*;
 #[tokio::test]
 async fn health_is_ok_while_the_process_lives() {
     let h = default_harness();
-    h.ready.store(false, Ordering::SeqCst);
+    h.ready.set_started(false);
     h.backend.unhealthy.store(true, Ordering::SeqCst);
     let a = send(&h, get("/health")).await;
     assert_eq!(a.status, StatusCode::OK);
@@ -24,12 +24,12 @@ async fn ready_needs_the_flag_and_a_healthy_stream() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body, json!({ "status": "ready" }));
 
-    h.ready.store(false, Ordering::SeqCst);
+    h.ready.set_started(false);
     let a = send(&h, get("/ready")).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(a.error().contains("still starting"), "{}", a.error());
 
-    h.ready.store(true, Ordering::SeqCst);
+    h.ready.set_started(true);
     h.backend.unhealthy.store(true, Ordering::SeqCst);
     let a = send(&h, get("/ready")).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -5,12 +5,13 @@ use rdkafka::producer::Producer as _;
 use super::admin::{Topics, Unreachable};
 use super::config::{ADMIN_TIMEOUT, HEALTH_TIMEOUT, KafkaConfig};
 use super::consumer::KafkaConsumer;
+use super::lag::LagReaders;
 use super::peek::latest;
 use super::produce::Producer;
 use crate::graph::{BoxFuture, EncodedRecord};
 use crate::stream::{
-    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicAdmin, TopicChange,
-    TopicSpec,
+    ConsumedRecord, MemberId, PartitionLag, StreamBackend, StreamConsumer, StreamError, TopicAdmin,
+    TopicChange, TopicSpec,
 };
 
 /// Streams as Kafka topics: one shared idempotent producer, one admin client, and one
@@ -26,6 +27,7 @@ pub struct KafkaBackend {
     config: KafkaConfig,
     producer: Producer,
     topics: Topics,
+    lag: LagReaders,
 }
 
 impl KafkaBackend {
@@ -64,6 +66,7 @@ impl KafkaBackend {
             config,
             producer,
             topics,
+            lag: LagReaders::default(),
         })
     }
 }
@@ -124,6 +127,14 @@ impl StreamBackend for KafkaBackend {
         n: usize,
     ) -> BoxFuture<'a, Result<Vec<ConsumedRecord>, StreamError>> {
         Box::pin(latest(&self.config, topic, n))
+    }
+
+    fn lag<'a>(
+        &'a self,
+        topic: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<PartitionLag>, StreamError>> {
+        Box::pin(self.lag.lag(&self.config, topic, group))
     }
 
     fn healthy(&self) -> BoxFuture<'_, bool> {

@@ -54,6 +54,7 @@ mod consumer;
 mod context;
 mod error;
 mod incremental;
+mod lag;
 mod peek;
 mod produce;
 

@@ -11,8 +11,8 @@ use super::partition::Position;
 use super::record::{EncodedBatch, MAX_BODY_BYTES};
 use crate::graph::{BoxFuture, EncodedRecord};
 use crate::stream::{
-    ConsumedRecord, MemberId, StreamBackend, StreamConsumer, StreamError, TopicAdmin, TopicChange,
-    TopicSpec,
+    ConsumedRecord, MemberId, PartitionLag, StreamBackend, StreamConsumer, StreamError, TopicAdmin,
+    TopicChange, TopicSpec,
 };
 
 /// Runs blocking file work off the async threads.
@@ -172,6 +172,29 @@ impl StreamBackend for LocalLog {
         n: usize,
     ) -> BoxFuture<'a, Result<Vec<ConsumedRecord>, StreamError>> {
         Box::pin(self.latest_records(topic, n))
+    }
+
+    fn lag<'a>(
+        &'a self,
+        topic: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<PartitionLag>, StreamError>> {
+        let (inner, topic, group) = (self.inner.clone(), topic.to_owned(), group.to_owned());
+        Box::pin(blocking(move || {
+            let found = inner.topic(&topic)?;
+            let offsets = inner.group(&group, &topic)?;
+            Ok(found
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, partition)| PartitionLag {
+                    partition: i as u32,
+                    end: partition.high_watermark(),
+                    // Records dropped by retention are no longer behind anyone.
+                    committed: offsets.committed(i as u32).max(partition.log_start()),
+                })
+                .collect())
+        }))
     }
 
     fn healthy(&self) -> BoxFuture<'_, bool> {
