@@ -42,10 +42,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
 /// The router has no state and no auth of its own: the runtime merges it next to `/peek`
 /// behind the ingest auth layer (see [`crate::ingest::router_with`]), so when tokens are
 /// configured the page, like `/stats` and `/peek` that it reads, needs the bearer token.
-#[must_use]
 pub fn dashboard_router() -> Router {
     Router::new()
-        .route(DASHBOARD_PATH, get(|| asset("text/html; charset=utf-8", INDEX_HTML)))
+        .route(
+            DASHBOARD_PATH,
+            get(|| asset("text/html; charset=utf-8", INDEX_HTML)),
+        )
         .route(
             "/dashboard/dashboard.js",
             get(|| asset("text/javascript; charset=utf-8", SCRIPT_JS)),

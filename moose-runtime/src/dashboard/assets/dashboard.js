@@ -605,7 +605,9 @@ function select(kind, name) {
   state.lastPeek = '';
   highlightSelection();
   text('records-title', name);
-  text('records-hint', `${kind} · latest ${PEEK_ROWS} ${kind === 'table' ? 'rows' : 'records'} · refreshed every second`);
+  // A stream's peek is its newest records; a table's is rows in ClickHouse's own order.
+  const what = kind === 'table' ? `${PEEK_ROWS} rows` : `latest ${PEEK_ROWS} records`;
+  text('records-hint', `${kind} · ${what} · refreshed every second`);
   document.getElementById('records-body').textContent = '';
   peek();
 }
