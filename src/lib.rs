@@ -56,9 +56,11 @@ pub use moose_macros::{data_model, pipeline};
 pub use moose_runtime::graph;
 pub use moose_runtime::graph::{
     App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
-    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
+    IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Routed, Stream,
     StreamConfig, TransformConfig,
 };
+// Writing from code while the app runs: `Stream::send` and `OlapTable::insert`.
+pub use moose_runtime::graph::{InsertError, InsertReport, InsertStrategy, SendError};
 /// The data-model layer: column types, DDL, the type mapping per server version.
 pub use moose_runtime::schema;
 pub use moose_runtime::schema::{
@@ -73,9 +75,10 @@ pub mod prelude {
     pub use crate::{data_model, pipeline};
     pub use moose_runtime::graph::{
         App, DeadLetter, DeadLetterKind, DeadLetterSource, GraphError, IngestPipeline,
-        IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Stream,
-        StreamConfig, TransformConfig,
+        IngestPipelineConfig, InvalidRecordPolicy, LifeCycle, OlapConfig, OlapTable, Routed,
+        Stream, StreamConfig, TransformConfig,
     };
+    pub use moose_runtime::graph::{InsertStrategy, SendError};
     pub use moose_runtime::runtime::{Mode, Runtime, RuntimeConfig};
     pub use moose_runtime::schema::{ColumnType, DataModel, Engine, OrderBy};
 }

@@ -193,18 +193,25 @@ fn run_transform(
     index: usize,
     inputs: &[&str],
 ) -> Vec<Result<Vec<serde_json::Value>, FailureKind>> {
-    apply(app.graph().transforms[index].function.as_ref(), inputs)
-        .into_iter()
-        .map(|o| {
-            o.map(|records| {
-                records
-                    .iter()
-                    .map(|r| serde_json::from_slice(&r.payload).unwrap())
-                    .collect()
-            })
-            .map_err(|f| f.kind)
+    apply(
+        app.graph().transforms[index]
+            .function
+            .single()
+            .unwrap()
+            .as_ref(),
+        inputs,
+    )
+    .into_iter()
+    .map(|o| {
+        o.map(|records| {
+            records
+                .iter()
+                .map(|r| serde_json::from_slice(&r.payload).unwrap())
+                .collect()
         })
-        .collect()
+        .map_err(|f| f.kind)
+    })
+    .collect()
 }
 
 /// An app with two streams of `RawData`, `raw` and `out`.
@@ -432,7 +439,11 @@ fn a_consumer_that_fails_is_named_a_consumer() {
     raw.add_transform(&out, |_: RawData| -> RawData { panic!("unlucky") })
         .unwrap();
     let outcome = apply(
-        app.graph().transforms[0].function.as_ref(),
+        app.graph().transforms[0]
+            .function
+            .single()
+            .unwrap()
+            .as_ref(),
         &[r#"{"id":"a","value":1}"#],
     );
     assert_eq!(
@@ -468,7 +479,7 @@ fn other_task_runs_during_a_big_batch(app: &App) -> (usize, usize) {
         ticker.abort();
         ticks.load(Ordering::Relaxed) - ticks_before
     };
-    let transform = graph.transforms[0].function.clone();
+    let transform = graph.transforms[0].function.single().unwrap().clone();
     let consumer = graph.consumers[0].function.clone();
     (
         runs(Box::pin(async {

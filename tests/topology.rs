@@ -91,6 +91,7 @@ fn namespace_and_versions_reach_every_name_and_dead_letters_are_wired() {
             TransformConfig {
                 version: Some("2".into()),
                 dead_letter_queue: Some("raw_data_dead_letter".into()),
+                ..Default::default()
             },
         )
         .unwrap();
@@ -161,6 +162,7 @@ fn a_dead_letter_queue_that_is_not_a_stream_of_dead_letters_is_refused() {
         TransformConfig {
             version: None,
             dead_letter_queue: Some("other".into()),
+            ..Default::default()
         },
     )
     .unwrap();

@@ -59,6 +59,7 @@ impl DeclKind {
             "life_cycle",
             "version",
             "destination",
+            "dead_letter_queue",
         ];
         const TABLE: &[&str] = &[
             "order_by",
@@ -108,7 +109,7 @@ pub struct Opt {
     pub value: Expr,
 }
 
-/// `a => transform(f) => b => consume(g)`.
+/// `a => transform(f) => b => consume(g)`, or `a => multi_transform(f) => [b, c]`.
 pub struct Flow {
     pub source: Ident,
     pub steps: Vec<Step>,
@@ -121,6 +122,13 @@ pub enum Step {
         function: Expr,
         options: Vec<Opt>,
         destination: Ident,
+    },
+    /// `=> multi_transform(f, options) => [a, b]`: ends its flow.
+    MultiTransform {
+        keyword: Ident,
+        function: Expr,
+        options: Vec<Opt>,
+        destinations: Vec<Ident>,
     },
     /// `=> consume(f, options)`.
     Consume {

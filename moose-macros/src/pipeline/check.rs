@@ -40,6 +40,8 @@ pub struct CheckedDecl<'a> {
     pub stream: bool,
     pub table: bool,
     pub dead_letter_queue: bool,
+    /// A `Stream`'s default dead-letter queue, `dead_letter_queue: queue`.
+    pub default_dead_letter_queue: Option<Ident>,
     pub parallelism: Option<LitInt>,
     pub retention: Option<Expr>,
     pub life_cycle: Option<Ident>,
@@ -52,13 +54,27 @@ pub struct CheckedDecl<'a> {
     pub ttl: Option<LitStr>,
 }
 
+/// A flow step's `dead_letter_queue` option.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Not given: the source stream's default, if it has one.
+    Default,
+    /// `dead_letter_queue: queue`.
+    Named(usize),
+    /// `dead_letter_queue: false`: none, not even the default.
+    Off,
+}
+
 pub struct CheckedTransform<'a> {
     pub from: usize,
-    pub to: usize,
+    /// One destination for `transform`, the list for `multi_transform`.
+    pub to: Vec<usize>,
+    /// `Some` for a `multi_transform`: its destinations as written.
+    pub routes: Option<&'a [Ident]>,
     pub function: &'a Expr,
     pub keyword: &'a Ident,
     pub version: Option<LitStr>,
-    pub dead_letter_queue: Option<usize>,
+    pub dead_letter_queue: Queue,
 }
 
 pub struct CheckedConsumer<'a> {
@@ -66,7 +82,7 @@ pub struct CheckedConsumer<'a> {
     pub function: &'a Expr,
     pub keyword: &'a Ident,
     pub version: Option<LitStr>,
-    pub dead_letter_queue: Option<usize>,
+    pub dead_letter_queue: Queue,
 }
 
 /// `stream { destination: table }`, both declared with the right kinds.
@@ -139,6 +155,7 @@ fn read_decl<'a>(decl: &'a Decl, outer: &mut Errors) -> CheckedDecl<'a> {
         stream: decl.kind == Some(DeclKind::Stream),
         table: decl.kind == Some(DeclKind::OlapTable),
         dead_letter_queue: false,
+        default_dead_letter_queue: None,
         parallelism: None,
         retention: None,
         life_cycle: None,
@@ -196,6 +213,10 @@ fn read_decl<'a>(decl: &'a Decl, outer: &mut Errors) -> CheckedDecl<'a> {
             "ingest" => out.ingest = lit_bool(value, name, errors),
             "stream" => out.stream = lit_bool(value, name, errors),
             "table" => out.table = lit_bool(value, name, errors),
+            "dead_letter_queue" if kind == DeclKind::Stream => match ident(value) {
+                Some(i) => out.default_dead_letter_queue = Some(i),
+                None => errors.spanned(value, "a `Stream`'s `dead_letter_queue` is the name of a `Stream<DeadLetter>` declared in this `pipeline!`: its transforms and consumers send failed records there"),
+            },
             "dead_letter_queue" => out.dead_letter_queue = lit_bool(value, name, errors),
             "parallelism" => match value {
                 Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => match i.base10_parse::<u32>() {
@@ -366,9 +387,9 @@ fn step_options(
     names: &HashMap<String, usize>,
     decls: &[CheckedDecl<'_>],
     errors: &mut Errors,
-) -> (Option<LitStr>, Option<usize>) {
+) -> (Option<LitStr>, Queue) {
     let mut version = None;
-    let mut dlq = None;
+    let mut dlq = Queue::Default;
     let mut seen: Vec<String> = Vec::new();
     for Opt { name, value } in options {
         let key = name.to_string();
@@ -384,27 +405,21 @@ fn step_options(
                     version = Some(v);
                 }
             }
-            "dead_letter_queue" => match ident(value) {
-                Some(i) => {
-                    if let Some(index) = find(names, &i, errors) {
-                        let d = &decls[index];
-                        if d.stream || d.kind.is_none() {
-                            dlq = Some(index);
-                        } else {
-                            let what = match d.kind {
-                                Some(DeclKind::OlapTable) => "an `OlapTable`".to_owned(),
-                                _ => format!(
-                                    "an `IngestPipeline` without a stream (add `stream: true` to `{i}`)"
-                                ),
-                            };
-                            errors.spanned(&i, format!("the dead-letter queue `{i}` is {what}; failed records are written to a stream, so name a `Stream` here"));
+            "dead_letter_queue" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) if !b.value => dlq = Queue::Off,
+                _ => match ident(value) {
+                    Some(i) => {
+                        if let Some(index) = queue_stream(names, decls, &i, errors) {
+                            dlq = Queue::Named(index);
                         }
                     }
-                }
-                None => errors.spanned(
-                    value,
-                    "`dead_letter_queue` is the name of a `Stream` declared in this `pipeline!`",
-                ),
+                    None => errors.spanned(
+                        value,
+                        "`dead_letter_queue` is the name of a `Stream` declared in this `pipeline!`, or `false` for none (not even the source stream's default)",
+                    ),
+                },
             },
             other => errors.spanned(
                 name,
@@ -418,6 +433,29 @@ fn step_options(
         }
     }
     (version, dlq)
+}
+
+/// The stream `queue` names as a dead-letter queue, if it is a declared stream.
+fn queue_stream(
+    names: &HashMap<String, usize>,
+    decls: &[CheckedDecl<'_>],
+    queue: &Ident,
+    errors: &mut Errors,
+) -> Option<usize> {
+    let index = find(names, queue, errors)?;
+    let d = &decls[index];
+    if d.stream || d.kind.is_none() {
+        return Some(index);
+    }
+    let what = match d.kind {
+        Some(DeclKind::OlapTable) => "an `OlapTable`".to_owned(),
+        _ => format!("an `IngestPipeline` without a stream (add `stream: true` to `{queue}`)"),
+    };
+    errors.spanned(
+        queue,
+        format!("the dead-letter queue `{queue}` is {what}; failed records are written to a stream, so name a `Stream` here"),
+    );
+    None
 }
 
 pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
@@ -439,6 +477,11 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
         decls.push(read_decl(decl, errors));
     }
     check_names(&decls, &names, errors);
+    for d in &decls {
+        if let Some(queue) = &d.default_dead_letter_queue {
+            queue_stream(&names, &decls, queue, errors);
+        }
+    }
     let mut destinations = Vec::new();
     for (index, d) in decls.iter().enumerate() {
         let Some(dest) = &d.destination else {
@@ -489,7 +532,7 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
                         if ok_from && ok_to {
                             let duplicate = transforms.iter().any(|t| {
                                 t.from == from
-                                    && t.to == to
+                                    && t.to == [to]
                                     && t.version.as_ref().map(LitStr::value)
                                         == version.as_ref().map(LitStr::value)
                             });
@@ -507,7 +550,8 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
                             } else {
                                 transforms.push(CheckedTransform {
                                     from,
-                                    to,
+                                    to: vec![to],
+                                    routes: None,
                                     function,
                                     keyword,
                                     version,
@@ -518,6 +562,70 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
                     }
                     current = to;
                     current_ident = destination;
+                }
+                Step::MultiTransform {
+                    keyword,
+                    function,
+                    options,
+                    destinations,
+                } => {
+                    let (version, dead_letter_queue) =
+                        step_options(keyword, options, &names, &decls, errors);
+                    let mut to = Vec::new();
+                    let mut complete = true;
+                    for (position, destination) in destinations.iter().enumerate() {
+                        let key = name_of(destination);
+                        if destinations[..position].iter().any(|d| name_of(d) == key) {
+                            errors.spanned(
+                                destination,
+                                format!("`{key}` is listed twice; list each destination once"),
+                            );
+                            complete = false;
+                            continue;
+                        }
+                        match find(&names, destination, errors) {
+                            Some(index)
+                                if require_stream(
+                                    &decls[index],
+                                    destination,
+                                    Role::Destination,
+                                    errors,
+                                ) =>
+                            {
+                                to.push(index)
+                            }
+                            _ => complete = false,
+                        }
+                    }
+                    if let Some(from) = current
+                        && require_stream(&decls[from], current_ident, Role::Source, errors)
+                        && complete
+                    {
+                        let duplicate = transforms.iter().any(|t| {
+                            t.from == from
+                                && t.to == to
+                                && t.version.as_ref().map(LitStr::value)
+                                    == version.as_ref().map(LitStr::value)
+                        });
+                        if duplicate {
+                            errors.spanned(keyword, format!(
+                                "there is already a multi-transform from `{current_ident}` to these streams{}; give this one another version: `multi_transform(function, version: \"2\")`",
+                                match &version { Some(v) => format!(" with version {:?}", v.value()), None => String::new() }
+                            ));
+                        } else {
+                            transforms.push(CheckedTransform {
+                                from,
+                                to,
+                                routes: Some(destinations),
+                                function,
+                                keyword,
+                                version,
+                                dead_letter_queue,
+                            });
+                        }
+                    }
+                    // A multi-transform ends its flow (the parser refuses more steps).
+                    current = None;
                 }
                 Step::Consume {
                     keyword,
@@ -606,8 +714,8 @@ fn check_cycles(
     errors: &mut Errors,
 ) {
     for (index, t) in transforms.iter().enumerate() {
-        // Does `t.to` reach `t.from` through transforms declared up to this one?
-        let mut stack = vec![vec![t.to]];
+        // Does a destination of `t` reach `t.from` through transforms declared up to this one?
+        let mut stack: Vec<Vec<usize>> = t.to.iter().map(|to| vec![*to]).collect();
         let mut seen = vec![false; decls.len()];
         while let Some(path) = stack.pop() {
             let last = *path.last().expect("non-empty");
@@ -629,9 +737,11 @@ fn check_cycles(
                 continue;
             }
             for next in transforms[..=index].iter().filter(|n| n.from == last) {
-                let mut p = path.clone();
-                p.push(next.to);
-                stack.push(p);
+                for to in &next.to {
+                    let mut p = path.clone();
+                    p.push(*to);
+                    stack.push(p);
+                }
             }
         }
     }

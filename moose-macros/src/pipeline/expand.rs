@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr};
 
 use super::ast::DeclKind;
-use super::check::{Checked, CheckedDecl, Engine, OrderBy};
+use super::check::{Checked, CheckedDecl, Engine, OrderBy, Queue};
 use super::names::name_of;
 
 /// A local name of the expansion, resolved like the macro's own tokens (hygienic) but located
@@ -182,6 +182,10 @@ fn stream_config(d: &CheckedDecl<'_>) -> TokenStream {
             let dest = name_of(dest);
             fields.push(quote!(destination: ::core::option::Option::Some(::std::string::String::from(#dest))));
         }
+        if let Some(queue) = &d.default_dead_letter_queue {
+            let queue = name_of(queue);
+            fields.push(quote!(dead_letter_queue: ::core::option::Option::Some(::std::string::String::from(#queue))));
+        }
     }
     quote!(#g::StreamConfig { #(#fields,)* ..::core::default::Default::default() })
 }
@@ -330,22 +334,28 @@ fn declaration(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
     }
 }
 
-/// `TransformConfig { version, dead_letter_queue }` of a flow step, at `span`.
+/// `TransformConfig { version, dead_letter_queue, no_dead_letter_queue }` of a flow step, at
+/// `span`.
 fn step_config(
     version: Option<&LitStr>,
-    dead_letter_queue: Option<usize>,
+    dead_letter_queue: Queue,
     checked: &Checked<'_>,
     span: Span,
 ) -> TokenStream {
     let g = quote!(::moose::__private::graph);
     let version = option_string(version);
-    let dlq = option_string(
-        dead_letter_queue
-            .map(|i| LitStr::new(&checked.decls[i].name, span))
-            .as_ref(),
-    );
+    let named = match dead_letter_queue {
+        Queue::Named(i) => Some(LitStr::new(&checked.decls[i].name, span)),
+        Queue::Default | Queue::Off => None,
+    };
+    let dlq = option_string(named.as_ref());
+    let off = dead_letter_queue == Queue::Off;
     respan(
-        quote!(#g::TransformConfig { version: #version, dead_letter_queue: #dlq }),
+        quote!(#g::TransformConfig {
+            version: #version,
+            dead_letter_queue: #dlq,
+            no_dead_letter_queue: #off,
+        }),
         span,
     )
 }
@@ -413,13 +423,27 @@ pub fn expand(checked: &Checked<'_>) -> TokenStream {
     // a mix of the user's spans and the macro's would widen an error to the whole
     // `pipeline!`), with the user's function as written: rustc checks its signature against
     // the streams' models and reports a mismatch on the function.
+    // A multi-transform gets its destinations as a tuple of handles, which the user's
+    // function takes back as its second argument: rustc checks the tuple's models against
+    // the function's signature, and each `routed` value against its stream.
     let transforms = checked.transforms.iter().map(|t| {
-        let (from, to) = (&checked.decls[t.from], &checked.decls[t.to]);
+        let from = &checked.decls[t.from];
         let span = Span::call_site().located_at(t.keyword.span());
-        let (from_var, to_var) = (local(&stream_var(from), span), local(&stream_var(to), span));
+        let from_var = local(&stream_var(from), span);
+        let to_vars =
+            t.to.iter()
+                .map(|to| local(&stream_var(&checked.decls[*to]), span));
         let config = step_config(t.version.as_ref(), t.dead_letter_queue, checked, span);
-        let arguments = quote!(&#from_var, &#to_var,);
-        let call = at_function(t.function, "add_transform_with", arguments, &config);
+        let call = match t.routes {
+            None => {
+                let arguments = quote!(&#from_var, #(&#to_vars,)*);
+                at_function(t.function, "add_transform_with", arguments, &config)
+            }
+            Some(_) => {
+                let arguments = quote!(&#from_var, (#(::core::clone::Clone::clone(&#to_vars),)*),);
+                at_function(t.function, "add_multi_transform_with", arguments, &config)
+            }
+        };
         let added = attempt(call, span);
         quote_spanned!(span=> #added;)
     });

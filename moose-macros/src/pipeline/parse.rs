@@ -142,7 +142,7 @@ fn parse_flow(input: ParseStream<'_>, errors: &mut Vec<syn::Error>) -> syn::Resu
         input.parse::<Token![=>]>()?;
         let keyword: Ident = input.parse()?;
         let word = keyword.to_string();
-        if word != "transform" && word != "consume" {
+        if word != "transform" && word != "consume" && word != "multi_transform" {
             if !input.peek(syn::token::Paren) {
                 // `a => b`: two names with no step between them.
                 errors.push(syn::Error::new(
@@ -162,8 +162,8 @@ fn parse_flow(input: ParseStream<'_>, errors: &mut Vec<syn::Error>) -> syn::Resu
                 unknown(
                     "flow step",
                     &word,
-                    ["transform", "consume"],
-                    "after `=>` comes `transform(function) => destination` or `consume(function)`",
+                    ["transform", "consume", "multi_transform"],
+                    "after `=>` comes `transform(function) => destination`, `multi_transform(function) => [a, b]` or `consume(function)`",
                 ),
             ));
             parse_call(input)?;
@@ -187,6 +187,26 @@ fn parse_flow(input: ParseStream<'_>, errors: &mut Vec<syn::Error>) -> syn::Resu
             });
             continue;
         }
+        if word == "multi_transform" {
+            let destinations = parse_destinations(input, &keyword, &previous)?;
+            if input.peek(Token![=>]) {
+                let arrow = input.parse::<Token![=>]>()?;
+                return Err(syn::Error::new(
+                    arrow.spans[0],
+                    format!(
+                        "a multi-transform ends its flow; continue in a new flow from one of its destinations, like `{} => transform(function) => next`",
+                        destinations[0]
+                    ),
+                ));
+            }
+            steps.push(Step::MultiTransform {
+                keyword,
+                function,
+                options,
+                destinations,
+            });
+            continue;
+        }
         if !peek_destination(input) {
             return Err(syn::Error::new(
                 keyword.span(),
@@ -206,4 +226,48 @@ fn parse_flow(input: ParseStream<'_>, errors: &mut Vec<syn::Error>) -> syn::Resu
         });
     }
     Ok(Flow { source, steps })
+}
+
+/// `=> [a, b]` after `multi_transform(...)`: at least one stream.
+fn parse_destinations(
+    input: ParseStream<'_>,
+    keyword: &Ident,
+    previous: &Ident,
+) -> syn::Result<Vec<Ident>> {
+    let expected = || {
+        syn::Error::new(
+            keyword.span(),
+            format!(
+                "this multi-transform writes nowhere: list the streams it writes to, `{previous} => multi_transform(function) => [a, b]`"
+            ),
+        )
+    };
+    if !input.peek(Token![=>]) {
+        return Err(expected());
+    }
+    let fork = input.fork();
+    fork.parse::<Token![=>]>()?;
+    if !fork.peek(syn::token::Bracket) {
+        if fork.peek(Ident) {
+            let name: Ident = fork.parse()?;
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "a multi-transform writes to a list of streams: `[{name}]`; for one destination, use `transform(function) => {name}`"
+                ),
+            ));
+        }
+        return Err(expected());
+    }
+    input.parse::<Token![=>]>()?;
+    let content;
+    let brackets = syn::bracketed!(content in input);
+    let names = content.parse_terminated(Ident::parse, Token![,])?;
+    if names.is_empty() {
+        return Err(syn::Error::new(
+            brackets.span.join(),
+            expected().to_string(),
+        ));
+    }
+    Ok(names.into_iter().collect())
 }

@@ -6,6 +6,7 @@
 //! loopback ports, its data under the runtime's data directory, stopped when dropped.
 
 mod client;
+pub(crate) mod isolate;
 mod local_server;
 
 pub use client::{ClickHouse, ClickHouseConfig, ClickHouseError, DEFAULT_DATABASE};

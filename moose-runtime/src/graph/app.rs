@@ -11,6 +11,8 @@ use super::describe::GraphDescription;
 use super::error::GraphError;
 use super::handles::{IngestPipeline, OlapTable, Stream};
 use super::nodes::{PipelineNodes, stream_node, table_node};
+use super::routing::ErasedRoutedTransform;
+use super::running::RuntimeSlot;
 use super::transform::{ErasedConsumer, ErasedTransform};
 use crate::schema::DataModel;
 
@@ -78,14 +80,43 @@ impl IngestApiNode {
 pub struct TransformNode {
     /// Source stream index.
     pub from: usize,
-    /// Destination stream index.
-    pub to: usize,
+    /// Destination stream indexes: one for a transform, the declared list for a
+    /// multi-transform (its outputs name a position in it).
+    pub to: Vec<usize>,
     /// Options.
     pub config: TransformConfig,
-    /// Dead-letter stream index.
+    /// Dead-letter stream index, when named in `config` (the source stream's default is
+    /// resolved by the topology).
     pub dead_letter_queue: Option<usize>,
     /// The function.
-    pub function: Arc<dyn ErasedTransform>,
+    pub function: TransformFunction,
+}
+
+/// The erased function of a transform.
+#[derive(Clone)]
+pub enum TransformFunction {
+    /// A transform: every output goes to its one destination.
+    Single(Arc<dyn ErasedTransform>),
+    /// A multi-transform: each output names its destination.
+    Routed(Arc<dyn ErasedRoutedTransform>),
+}
+
+impl TransformFunction {
+    /// The function of a one-destination transform; `None` for a multi-transform.
+    pub fn single(&self) -> Option<&Arc<dyn ErasedTransform>> {
+        match self {
+            TransformFunction::Single(function) => Some(function),
+            TransformFunction::Routed(_) => None,
+        }
+    }
+
+    /// The function of a multi-transform; `None` for a one-destination transform.
+    pub fn routed(&self) -> Option<&Arc<dyn ErasedRoutedTransform>> {
+        match self {
+            TransformFunction::Routed(function) => Some(function),
+            TransformFunction::Single(_) => None,
+        }
+    }
 }
 
 /// A consumer in the graph.
@@ -179,9 +210,11 @@ impl Graph {
                 continue;
             }
             for t in self.transforms.iter().filter(|t| t.from == last) {
-                let mut next = path.clone();
-                next.push(t.to);
-                stack.push(next);
+                for to in &t.to {
+                    let mut next = path.clone();
+                    next.push(*to);
+                    stack.push(next);
+                }
             }
         }
         None
@@ -207,6 +240,8 @@ impl Graph {
 #[derive(Clone, Default)]
 pub struct App {
     pub(super) graph: Arc<Mutex<Graph>>,
+    /// The runtime(s) running this app, for [`Stream::send`] and [`OlapTable::insert`].
+    pub(super) runtime: Arc<RuntimeSlot>,
 }
 
 /// The position of `name` among `(declared name, version)` pairs: the one whose versioned
@@ -300,10 +335,7 @@ impl App {
             });
         }
         graph.tables.push(node);
-        Ok(OlapTable {
-            name: name.to_owned(),
-            model: PhantomData,
-        })
+        Ok(self.table_handle(graph.tables.len() - 1, name))
     }
 
     /// Declares an ingest pipeline: any mix of ingest API, stream and table named `name`, and
@@ -356,10 +388,7 @@ impl App {
         // In the order the parts were always declared: table, stream, then the queue's.
         let table = nodes.table.map(|node| {
             graph.tables.push(node);
-            OlapTable {
-                name: name.to_owned(),
-                model: PhantomData,
-            }
+            self.table_handle(graph.tables.len() - 1, name)
         });
         let stream = nodes.stream.map(|node| graph.push_stream(node));
         let dead_letter_queue = nodes.dead_letter_queue.map(|(queue, queue_table)| {
@@ -391,6 +420,16 @@ impl App {
             dead_letter_queue: dead_letter_queue
                 .map(|(index, queue)| self.stream_handle(index, &queue)),
         })
+    }
+
+    /// The handle of table `index`, named `name`.
+    fn table_handle<T>(&self, index: usize, name: &str) -> OlapTable<T> {
+        OlapTable {
+            app: self.clone(),
+            index,
+            name: name.to_owned(),
+            model: PhantomData,
+        }
     }
 
     /// The handle of stream `index`, named `name`.

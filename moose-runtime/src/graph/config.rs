@@ -24,6 +24,13 @@ pub struct StreamConfig {
     pub version: Option<String>,
     /// Name of the table this stream is synced into.
     pub destination: Option<String>,
+    /// The stream's default dead-letter queue (the name of a stream of
+    /// [`DeadLetter`](super::DeadLetter)): where records go that its transforms and consumers
+    /// fail on, unless one names its own queue or opts out
+    /// ([`TransformConfig::no_dead_letter_queue`]), and rows its table sync cannot store when
+    /// the stream has no other queue. Moose's `defaultDeadLetterQueue`. The stream of an
+    /// ingest pipeline with `dead_letter_queue: true` gets the pipeline's queue as default.
+    pub dead_letter_queue: Option<String>,
 }
 
 impl Default for StreamConfig {
@@ -34,6 +41,7 @@ impl Default for StreamConfig {
             life_cycle: LifeCycle::default(),
             version: None,
             destination: None,
+            dead_letter_queue: None,
         }
     }
 }
@@ -66,6 +74,12 @@ impl StreamConfig {
     /// Sets [`StreamConfig::destination`].
     pub fn destination(mut self, table: impl Into<String>) -> Self {
         self.destination = Some(table.into());
+        self
+    }
+
+    /// Sets [`StreamConfig::dead_letter_queue`], the stream's default dead-letter queue.
+    pub fn dead_letter_queue(mut self, stream: impl Into<String>) -> Self {
+        self.dead_letter_queue = Some(stream.into());
         self
     }
 }
@@ -163,13 +177,49 @@ impl IngestPipelineConfig {
     }
 }
 
-/// Options of one transform.
+/// Options of one transform or consumer.
+///
+/// ```
+/// use moose_runtime::graph::TransformConfig;
+///
+/// let config = TransformConfig::default().version("2").dead_letter_queue("failures");
+/// assert_eq!(config.dead_letter_queue.as_deref(), Some("failures"));
+/// // Failures are logged and skipped, even if the source stream has a default queue:
+/// assert!(TransformConfig::no_dead_letter_queue().no_dead_letter_queue);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TransformConfig {
     /// Distinguishes several transforms between the same two streams.
     pub version: Option<String>,
     /// Name of the dead-letter stream (a stream of [`DeadLetter`](super::DeadLetter)) for
-    /// records the function fails on: decode failures, `Err` returns and panics. Without one,
-    /// such records are logged (`tracing::error!`), counted, and skipped.
+    /// records the function fails on: decode failures, `Err` returns, panics, outputs too
+    /// large for the destination, records routed to an undeclared destination. Without one,
+    /// the source stream's default ([`StreamConfig::dead_letter_queue`]) is used; without
+    /// that either, such records are logged (`tracing::error!`), counted, and skipped.
     pub dead_letter_queue: Option<String>,
+    /// Use no dead-letter queue, not even the source stream's default: failed records are
+    /// logged, counted and skipped. Ignored when [`TransformConfig::dead_letter_queue`] is set.
+    pub no_dead_letter_queue: bool,
+}
+
+impl TransformConfig {
+    /// Options that opt out of the source stream's default dead-letter queue.
+    pub fn no_dead_letter_queue() -> Self {
+        Self {
+            no_dead_letter_queue: true,
+            ..Self::default()
+        }
+    }
+
+    /// Sets [`TransformConfig::version`].
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// Sets [`TransformConfig::dead_letter_queue`].
+    pub fn dead_letter_queue(mut self, stream: impl Into<String>) -> Self {
+        self.dead_letter_queue = Some(stream.into());
+        self
+    }
 }

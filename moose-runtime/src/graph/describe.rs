@@ -144,7 +144,16 @@ impl GraphDescription {
                 .iter()
                 .map(|t| TransformDescription {
                     from: stream_name(t.from),
-                    to: stream_name(t.to),
+                    to: match t.to.as_slice() {
+                        [one] => stream_name(*one),
+                        many => format!(
+                            "[{}]",
+                            many.iter()
+                                .map(|i| stream_name(*i))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        ),
+                    },
                     version: t.config.version.clone(),
                     dead_letter_queue: t.dead_letter_queue.map(stream_name),
                 })

@@ -149,4 +149,20 @@ pub enum GraphError {
         /// Its model.
         model: &'static str,
     },
+    /// A multi-transform declared with no destination.
+    #[error(
+        "the multi-transform from `{from}` has no destinations; give it the streams it writes to, like `(a.clone(), b.clone())`"
+    )]
+    NoDestinations {
+        /// Source stream.
+        from: String,
+    },
+    /// A multi-transform that lists one destination twice.
+    #[error("the multi-transform from `{from}` lists `{to}` twice; list each destination once")]
+    RepeatedDestination {
+        /// Source stream.
+        from: String,
+        /// The repeated destination.
+        to: String,
+    },
 }

@@ -4,11 +4,12 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::app::{App, ConsumerNode, Graph, TransformNode};
+use super::app::{App, ConsumerNode, Graph, TransformFunction};
 use super::config::TransformConfig;
 use super::dead_letter::DeadLetter;
 use super::error::GraphError;
 use super::nodes::validate_version;
+use super::routing::push_transform;
 use super::transform::{ConsumerReturn, TransformReturn, erase_consumer, erase_transform};
 use crate::schema::DataModel;
 
@@ -72,41 +73,8 @@ impl<T: DataModel> Stream<T> {
                 name: destination.name.clone(),
             });
         }
-        validate_version(&config.version)?;
-        let mut graph = self.app.lock();
-        let (from, to) = (self.index, destination.index);
-        if graph
-            .transforms
-            .iter()
-            .any(|t| t.from == from && t.to == to && t.config.version == config.version)
-        {
-            return Err(GraphError::DuplicateTransform {
-                from: self.name.clone(),
-                to: destination.name.clone(),
-                version: config.version,
-            });
-        }
-        if let Some(path) = graph.path(to, from) {
-            let names: Vec<&str> = path
-                .iter()
-                .chain([&to])
-                .map(|i| graph.streams[*i].name.as_str())
-                .collect();
-            return Err(GraphError::Cycle {
-                from: self.name.clone(),
-                to: destination.name.clone(),
-                path: format!("{} -> {}", self.name, names.join(" -> ")),
-            });
-        }
-        let dead_letter_queue = dead_letter_index(&graph, &config)?;
-        graph.transforms.push(TransformNode {
-            from,
-            to,
-            config,
-            dead_letter_queue,
-            function: erase_transform(function),
-        });
-        Ok(())
+        let function = TransformFunction::Single(erase_transform(function));
+        push_transform(self, vec![destination.index], config, function)
     }
 
     /// Adds a consumer: a function run on every record for its side effects. It returns `()`
@@ -144,7 +112,10 @@ impl<T: DataModel> Stream<T> {
     }
 }
 
-fn dead_letter_index(graph: &Graph, config: &TransformConfig) -> Result<Option<usize>, GraphError> {
+pub(super) fn dead_letter_index(
+    graph: &Graph,
+    config: &TransformConfig,
+) -> Result<Option<usize>, GraphError> {
     config
         .dead_letter_queue
         .as_deref()
@@ -159,10 +130,30 @@ fn dead_letter_index(graph: &Graph, config: &TransformConfig) -> Result<Option<u
 }
 
 /// A typed handle to a table of `T`.
-#[derive(Debug, Clone)]
 pub struct OlapTable<T> {
+    pub(super) app: App,
+    pub(super) index: usize,
     pub(super) name: String,
     pub(super) model: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for OlapTable<T> {
+    fn clone(&self) -> Self {
+        Self {
+            app: self.app.clone(),
+            index: self.index,
+            name: self.name.clone(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for OlapTable<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OlapTable")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl<T> OlapTable<T> {

@@ -182,6 +182,11 @@ impl PipelineNodes {
             .then(|| {
                 let mut stream_config = config.stream_config.clone();
                 stream_config.version = config.version.clone().or(stream_config.version);
+                // The pipeline's queue is its stream's default (Moose does the same).
+                if config.dead_letter_queue && stream_config.dead_letter_queue.is_none() {
+                    stream_config.dead_letter_queue =
+                        Some(moose_names::dead_letter_queue_name(name));
+                }
                 if let Some(table) = &table {
                     // The versioned name: several versions of one pipeline each sync into
                     // their own table.

@@ -298,7 +298,7 @@ where
 }
 
 /// What a user's function is to the worker running it.
-trait Role: 'static {
+pub(super) trait Role: 'static {
     /// `transform` or `consumer`, as failure messages name it.
     const NAME: &'static str;
     /// What the function returns.
@@ -338,7 +338,7 @@ impl<O: ConsumerReturn<M>, M: 'static> Role for Consume<O, M> {
 }
 
 /// A user's function from `T` in the role `R`.
-struct UserFunction<F, T, R>(F, PhantomData<fn(T) -> R>);
+pub(super) struct UserFunction<F, T, R>(F, PhantomData<fn(T) -> R>);
 
 impl<F, T, R> UserFunction<F, T, R>
 where
@@ -346,6 +346,11 @@ where
     T: DataModel,
     R: Role,
 {
+    /// `function` in the role `R`.
+    pub(super) fn new(function: F) -> Self {
+        Self(function, PhantomData)
+    }
+
     /// One record, decoded and through the function, its value settled; a panic in the
     /// function or while settling its value is caught.
     fn call(

@@ -12,6 +12,7 @@ use super::observe::{Observed, observe_router};
 use super::peek::{PeekState, peek_router};
 use super::workers::{WorkerEnv, Workers};
 use crate::clickhouse::{ClickHouse, ClickHouseError, LocalClickHouse, LocalServerError};
+use crate::graph::running::{Registration, Running};
 use crate::graph::{App, LifeCycle};
 use crate::ingest::{IngestState, router_with, serve};
 use crate::plan::{self, ApplyPolicy, PlanError};
@@ -78,6 +79,9 @@ pub struct Runtime {
     background: (CancellationToken, JoinSet<()>),
     local_server: Option<LocalClickHouse>,
     http: Http,
+    /// Lends the app's handles this runtime (`Stream::send`, `OlapTable::insert`) until
+    /// dropped.
+    registration: Option<Registration>,
 }
 
 /// The app's routes, and the server that serves them unless the embedding app does.
@@ -123,6 +127,7 @@ impl Runtime {
                     background: running.background,
                     local_server,
                     http: running.http,
+                    registration: Some(running.registration),
                 })
             }
             Err(e) => {
@@ -137,11 +142,13 @@ impl Runtime {
         config: &RuntimeConfig,
         mode: Mode,
         backends: &Backends,
-    ) -> Result<Running, RuntimeError> {
+    ) -> Result<Started, RuntimeError> {
         let clickhouse = &backends.clickhouse;
         clickhouse.ensure_database().await?;
         let topology = backends.resolve(app, config)?;
         converge(&topology, backends, config, mode).await?;
+        // Before any worker runs, so a consumer can publish from its first record; dropped
+        // (unregistered) if the start fails from here on.
         let telemetry = Arc::new(Telemetry::new(BuildInfo {
             backend: if backends.log.is_some() {
                 "embedded"
@@ -156,6 +163,11 @@ impl Runtime {
             &topology,
             &telemetry,
         ));
+        let registration = app.register_runtime(Running {
+            streams: streams.clone(),
+            clickhouse: clickhouse.clone(),
+            topology: topology.clone(),
+        });
         let mut workers = Workers::spawn(
             &topology,
             WorkerEnv {
@@ -193,7 +205,8 @@ impl Runtime {
         match http(&topology, &streams, backends, config, observed).await {
             Ok(http) => {
                 readiness.started();
-                Ok(Running {
+                Ok(Started {
+                    registration,
                     topology,
                     streams,
                     telemetry,
@@ -253,7 +266,9 @@ impl Runtime {
     }
 
     /// Stops: HTTP first (no new records), then transforms (finishing their batch), then
-    /// table syncs (inserting what they hold), then the local ClickHouse server.
+    /// table syncs (inserting what they hold), then the app's handles stop sending and
+    /// inserting ([`Stream::send`](crate::graph::Stream::send) answers `NotRunning` from
+    /// here on), then the local ClickHouse server.
     pub async fn shutdown(mut self) {
         self.readiness.stopping();
         self.background.0.cancel();
@@ -263,6 +278,8 @@ impl Runtime {
             while server.task.join_next().await.is_some() {}
         }
         self.workers.shutdown().await;
+        // After the workers: a consumer finishing its last batch may still publish.
+        drop(self.registration.take());
         let failures = self.workers.failures.totals();
         if failures != FailureTotals::default() {
             tracing::warn!(
@@ -311,7 +328,8 @@ async fn converge(
 }
 
 /// What [`Runtime::run`] starts.
-struct Running {
+struct Started {
+    registration: Registration,
     topology: Topology,
     streams: Arc<dyn StreamBackend>,
     telemetry: Arc<Telemetry>,

@@ -67,7 +67,14 @@ impl Workers {
                         .await?,
                     function: task.function.clone(),
                     backend: backend.clone(),
-                    destination: topology.stream(task.to).spec.name.clone(),
+                    destinations: task
+                        .to
+                        .iter()
+                        .map(|to| {
+                            let stream = topology.stream(*to);
+                            (stream.spec.name.clone(), stream.declared.clone())
+                        })
+                        .collect(),
                     source_stream: source.declared.clone(),
                     dead_letters: workers.sink(
                         backend,

@@ -137,6 +137,15 @@ pub trait StreamBackend: Send + Sync + 'static {
     /// Whether the backend can take writes now (for `/ready`).
     fn healthy(&self) -> BoxFuture<'_, bool>;
 
+    /// The largest record (key plus payload bytes) [`produce`](StreamBackend::produce)
+    /// takes; a larger one fails the produce with [`StreamError::RecordTooLarge`]. Workers
+    /// check their outputs against it, so one oversized output is dead-lettered alone
+    /// instead of failing its batch. A broker may still refuse a record below it (a topic
+    /// configured with a lower `max.message.bytes`); that too is `RecordTooLarge`.
+    fn max_record_bytes(&self) -> usize {
+        usize::MAX
+    }
+
     /// How far `group` is behind on `topic`, per partition (for `moose_consumer_lag_records`):
     /// the end offset and the group's committed offset (the beginning when it committed none).
     fn lag<'a>(

@@ -24,6 +24,12 @@ pub enum StreamError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A record larger than the backend stores (the embedded log's
+    /// [`MAX_RECORD_BYTES`](crate::stream::local::MAX_RECORD_BYTES); Kafka's
+    /// `message.max.bytes`, of the producer or the broker): retrying cannot help. Workers
+    /// dead-letter the record it came from and go on.
+    #[error("{0}")]
+    RecordTooLarge(String),
     /// Anything else the backend reports.
     #[error("{0}")]
     Other(String),

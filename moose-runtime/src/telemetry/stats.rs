@@ -198,7 +198,7 @@ impl Stats {
             .map(|t| TaskStats {
                 label: t.label.clone(),
                 from: Some(name(t.from)),
-                to: Some(vec![name(t.to)]),
+                to: Some(t.to.iter().map(|id| name(*id)).collect()),
                 stream: None,
                 group: t.group.clone(),
                 records_in: value(&stage.records_in, &t.label),

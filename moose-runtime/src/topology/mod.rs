@@ -19,7 +19,7 @@ mod routes;
 
 use std::sync::Arc;
 
-use crate::graph::{ErasedConsumer, ErasedTransform, ModelCodec};
+use crate::graph::{ErasedConsumer, ModelCodec, TransformFunction};
 use crate::ingest::IngestRoute;
 use crate::plan::{Desired, DesiredTable, DesiredTopic};
 
@@ -45,19 +45,22 @@ pub struct DeadLetterTarget {
     pub topic: String,
 }
 
-/// A transform between two streams, with the consumer group its workers share.
+/// A transform from one stream into one or (a multi-transform) several, with the consumer
+/// group its workers share.
 #[derive(Clone)]
 pub struct TransformTask {
-    /// `<from>-><to>`, plus `@<version>` when versioned: logs and metric labels.
+    /// `<from>-><to>` (`<from>->[<a>,<b>]` for a multi-transform), plus `@<version>` when
+    /// versioned: logs and metric labels.
     pub label: String,
     /// Source stream.
     pub from: StreamId,
-    /// Destination stream.
-    pub to: StreamId,
+    /// Destination streams: one for a transform; a multi-transform's, in the order its
+    /// outputs name them.
+    pub to: Vec<StreamId>,
     /// Consumer group on the source topic.
     pub group: String,
     /// The function.
-    pub function: Arc<dyn ErasedTransform>,
+    pub function: TransformFunction,
     /// Where records the function fails on go; `None`: logged, counted and skipped.
     pub dead_letter: Option<DeadLetterTarget>,
 }

@@ -28,7 +28,8 @@ pub fn ingest_path(name: &str, version: Option<&str>) -> String {
     }
 }
 
-/// Consumer group of a transform: `moose.transform.<from-topic>.<to-topic>[.<version>]`.
+/// Consumer group of a transform: `moose.transform.<from-topic>.<to-topic>[.<version>]`; a
+/// multi-transform's `<to-topic>` is its destinations' topics joined by `+` (`a+b`).
 pub fn transform_group(from_topic: &str, to_topic: &str, version: Option<&str>) -> String {
     match version {
         Some(v) => format!("moose.transform.{from_topic}.{to_topic}.{v}"),

@@ -5,7 +5,7 @@ use std::any::TypeId;
 use super::names::{consumer_group, sync_group, table_name, topic_name, transform_group};
 use super::routes::route_paths;
 use super::{ConsumerTask, DeadLetterTarget, StreamId, SyncTask, TableId, Topology, TransformTask};
-use crate::graph::{DeadLetter, Graph, GraphError, InvalidRecordPolicy};
+use crate::graph::{DeadLetter, Graph, GraphError, InvalidRecordPolicy, TransformConfig};
 use crate::ingest::{IngestDeadLetter, IngestRoute};
 use crate::plan::{Desired, DesiredTable, DesiredTopic, app_name};
 use crate::schema::{ClickHouseCapabilities, SchemaError};
@@ -77,20 +77,56 @@ impl Topology {
         };
         let topic = |index: usize| topics[index].spec.name.as_str();
 
+        // A transform's or consumer's queue: the one it names, else (unless it opted out)
+        // its source stream's default.
+        let default_queue = |stream: usize| -> Result<Option<usize>, GraphError> {
+            let source = &graph.streams[stream];
+            let Some(name) = &source.config.dead_letter_queue else {
+                return Ok(None);
+            };
+            match graph.stream_index(name) {
+                Some(index) => Ok(Some(index)),
+                None => Err(GraphError::Unknown {
+                    kind: "dead-letter stream",
+                    name: name.clone(),
+                    suggestion: format!(
+                        "; stream `{}` names it as its default dead-letter queue: declare it as a stream of `DeadLetter`",
+                        source.name
+                    ),
+                }),
+            }
+        };
+        let queue = |config: &TransformConfig, named: Option<usize>, stream: usize| match named {
+            Some(index) => Ok(Some(index)),
+            None if config.no_dead_letter_queue => Ok(None),
+            None => default_queue(stream),
+        };
+
         let mut transforms = Vec::with_capacity(graph.transforms.len());
         for t in &graph.transforms {
             let version = t.config.version.as_deref();
-            let (from, to) = (&graph.streams[t.from].name, &graph.streams[t.to].name);
+            let from = &graph.streams[t.from].name;
+            let to = match t.to.as_slice() {
+                [one] => graph.streams[*one].name.clone(),
+                many => format!(
+                    "[{}]",
+                    many.iter()
+                        .map(|i| graph.streams[*i].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            };
+            let to_topics: Vec<&str> = t.to.iter().map(|i| topic(*i)).collect();
             transforms.push(TransformTask {
                 label: match version {
                     Some(v) => format!("{from}->{to}@{v}"),
                     None => format!("{from}->{to}"),
                 },
                 from: StreamId(t.from),
-                to: StreamId(t.to),
-                group: transform_group(topic(t.from), topic(t.to), version),
+                to: t.to.iter().copied().map(StreamId).collect(),
+                group: transform_group(topic(t.from), &to_topics.join("+"), version),
                 function: t.function.clone(),
-                dead_letter: dead_letter(t.dead_letter_queue)?,
+                dead_letter: dead_letter(queue(&t.config, t.dead_letter_queue, t.from)?)?,
             });
         }
         let mut consumers = Vec::with_capacity(graph.consumers.len());
@@ -105,7 +141,7 @@ impl Topology {
                 stream: StreamId(c.stream),
                 group: consumer_group(topic(c.stream), version, index),
                 function: c.function.clone(),
-                dead_letter: dead_letter(c.dead_letter_queue)?,
+                dead_letter: dead_letter(queue(&c.config, c.dead_letter_queue, c.stream)?)?,
             });
         }
         let mut syncs = Vec::new();
@@ -129,7 +165,11 @@ impl Topology {
                 table: TableId(table),
                 group: sync_group(topic(index), &tables[table].resolved.name),
                 codec: stream.model,
-                dead_letter: dead_letter(stream.dead_letter_queue)?,
+                // The pipeline's queue, else the stream's default.
+                dead_letter: dead_letter(match stream.dead_letter_queue {
+                    Some(index) => Some(index),
+                    None => default_queue(index)?,
+                })?,
             });
         }
         let mut routes = Vec::with_capacity(graph.ingest_apis.len());
@@ -188,5 +228,71 @@ mod tests {
         });
         let error = Topology::resolve(&app.graph(), None, "local", &caps).unwrap_err();
         assert!(error.to_string().contains("`broken`"), "{error}");
+    }
+
+    #[test]
+    fn a_streams_default_dead_letter_queue_is_used_unless_named_or_opted_out() {
+        use crate::graph::TransformConfig;
+        let app = App::new();
+        let config = StreamConfig::default;
+        app.stream::<DeadLetter>("failures", config()).unwrap();
+        app.stream::<DeadLetter>("own", config()).unwrap();
+        let source = app
+            .stream::<DeadLetter>("source", config().dead_letter_queue("failures"))
+            .unwrap();
+        let (a, b, c) = (
+            app.stream::<DeadLetter>("a", config()).unwrap(),
+            app.stream::<DeadLetter>("b", config()).unwrap(),
+            app.stream::<DeadLetter>("c", config()).unwrap(),
+        );
+        source.add_transform(&a, |d: DeadLetter| d).unwrap();
+        source
+            .add_transform_with(
+                &b,
+                |d: DeadLetter| d,
+                TransformConfig::default().dead_letter_queue("own"),
+            )
+            .unwrap();
+        source
+            .add_transform_with(
+                &c,
+                |d: DeadLetter| d,
+                TransformConfig::no_dead_letter_queue(),
+            )
+            .unwrap();
+        source.add_consumer(|_: DeadLetter| {}).unwrap();
+        let topology = Topology::resolve(
+            &app.graph(),
+            Some("prod"),
+            "local",
+            &ClickHouseCapabilities::MODERN,
+        )
+        .unwrap();
+        let queues: Vec<Option<(String, String)>> = topology
+            .transforms
+            .iter()
+            .map(|t| t.dead_letter.clone())
+            .chain(topology.consumers.iter().map(|c| c.dead_letter.clone()))
+            .map(|q| q.map(|q| (q.name, q.topic)))
+            .collect();
+        let queue = |name: &str| Some((name.to_owned(), format!("prod.{name}")));
+        assert_eq!(
+            queues,
+            [queue("failures"), queue("own"), None, queue("failures")]
+        );
+        // A default queue that is not declared is named, with the stream that names it.
+        let app = App::new();
+        let broken = app
+            .stream::<DeadLetter>("broken", config().dead_letter_queue("nowhere"))
+            .unwrap();
+        let out = app.stream::<DeadLetter>("out", config()).unwrap();
+        broken.add_transform(&out, |d: DeadLetter| d).unwrap();
+        let error = Topology::resolve(&app.graph(), None, "local", &ClickHouseCapabilities::MODERN)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`nowhere`") && error.contains("`broken`"),
+            "{error}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Backoff, WorkerStatus};
 use crate::graph::{DeadLetter, EncodedRecord};
-use crate::stream::StreamBackend;
+use crate::stream::{StreamBackend, StreamError};
 
 /// Records that failed, across the workers of one runtime.
 #[derive(Debug, Default)]
@@ -147,8 +147,18 @@ fn truncated(record: &str) -> &str {
     &record[..end]
 }
 
-/// Writes `records` to `topic`, retrying until durable; `false` if `cancel` fired while the
-/// stream was refusing writes (nothing may then be committed).
+/// What [`produce_durably`] achieved.
+pub(crate) enum Produced {
+    /// Every record is durable.
+    Durable,
+    /// `cancel` fired while the stream refused writes: nothing may be committed.
+    Cancelled,
+    /// The backend refused a record as too large: retrying cannot help.
+    TooLarge(StreamError),
+}
+
+/// Writes `records` to `topic`, retrying until durable, unless the backend refuses a record
+/// as too large or `cancel` fires while the stream refuses writes.
 pub(crate) async fn produce_durably(
     backend: &dyn StreamBackend,
     topic: &str,
@@ -156,16 +166,17 @@ pub(crate) async fn produce_durably(
     worker: &str,
     status: &WorkerStatus,
     cancel: &CancellationToken,
-) -> bool {
+) -> Produced {
     let mut backoff = Backoff::default();
     loop {
         match backend.produce(topic, records).await {
-            Ok(()) => return true,
+            Ok(()) => return Produced::Durable,
+            Err(e @ StreamError::RecordTooLarge(_)) => return Produced::TooLarge(e),
             Err(e) => {
                 status.failing(&e);
                 tracing::warn!(worker, topic, error = %e, "writing outputs failed; retrying (source offsets stay uncommitted)");
                 if cancel.is_cancelled() {
-                    return false;
+                    return Produced::Cancelled;
                 }
                 tokio::time::sleep(backoff.next_delay()).await;
             }

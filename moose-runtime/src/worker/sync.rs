@@ -20,6 +20,7 @@
 //!   dead letters are durable.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,7 @@ use super::dead_letter::DeadLetterSink;
 use super::ledger::SyncLedger;
 use super::transform::commit_now;
 use super::{Backoff, DEFAULT_POLL_WAIT, SyncConfig, WorkerState, WorkerStatus};
+use crate::clickhouse::isolate::{Refused, insert_isolating};
 use crate::clickhouse::{ClickHouse, ClickHouseError};
 use crate::graph::{DeadLetter, DeadLetterKind, DeadLetterSource, ModelCodec, RowError};
 use crate::schema::{ColumnType, Feature, ResolvedTable};
@@ -48,9 +50,6 @@ const MAX_RECORDS_PER_POLL: usize = 10_000;
 
 /// Records encoded between yields to the async runtime (see [`MAX_RECORDS_PER_POLL`]).
 const RECORDS_PER_YIELD: usize = 1024;
-
-/// Pause before a single rejected row is tried a second time.
-const SECOND_OPINION_DELAY: Duration = Duration::from_millis(100);
 
 /// How long a batch being re-cut to a range recorded before a restart waits for the rest of
 /// that range. Records of a recorded range were durable when it was recorded, so they come
@@ -297,7 +296,7 @@ impl SyncWorker {
         let rows = Bytes::from(batch.rows);
         let mut letters = batch.letters;
         if !self
-            .insert_isolating(partition, &rows, &batch.entries, &mut letters, cancel)
+            .insert_or_isolate(partition, &rows, &batch.entries, &mut letters, cancel)
             .await
         {
             return false;
@@ -325,9 +324,10 @@ impl SyncWorker {
         true
     }
 
-    /// Inserts `entries`, splitting on data errors until each rejected row is alone; the
-    /// rejected ones are added to `letters`.
-    async fn insert_isolating(
+    /// Inserts `entries`, splitting on data errors until each rejected row is alone
+    /// ([`insert_isolating`]); the rejected ones are added to `letters`. `false` when
+    /// `cancel` fired while ClickHouse was failing.
+    async fn insert_or_isolate(
         &mut self,
         partition: u32,
         rows: &Bytes,
@@ -335,65 +335,72 @@ impl SyncWorker {
         letters: &mut Vec<DeadLetter>,
         cancel: &CancellationToken,
     ) -> bool {
-        // Ranges of `entries` still to insert, leftmost on top.
-        let mut pending = vec![(0, entries.len())];
-        while let Some((lo, hi)) = pending.pop() {
-            if lo == hi {
-                continue;
-            }
-            let start = if lo == 0 { 0 } else { entries[lo - 1].row_end };
-            let slice = rows.slice(start..entries[hi - 1].row_end);
+        let table = self.table.qualified_name();
+        let inserter = Inserter {
+            clickhouse: &self.clickhouse,
+            table: &self.table,
+            status: &self.status,
+            name: &self.name,
+            metrics: &self.metrics,
+        };
+        let insert = |range: Range<usize>| {
+            let start = match range.start {
+                0 => 0,
+                lo => entries[lo - 1].row_end,
+            };
+            let slice = rows.slice(start..entries[range.end - 1].row_end);
             let token = format!(
                 "moose:{}:{}:{partition}:{}-{}",
-                self.table.qualified_name().replace('`', ""),
+                table.replace('`', ""),
                 self.topic,
-                entries[lo].offset,
-                entries[hi - 1].offset
+                entries[range.start].offset,
+                entries[range.end - 1].offset
             );
-            let mut outcome = self
-                .insert_with_retry(slice.clone(), &token, hi - lo, cancel)
-                .await;
-            if hi - lo == 1 && matches!(outcome, Err(Some(_))) {
-                // Once more before dead-lettering a row: only a rejection that repeats is
-                // about the row itself (a body cut short by the network also fails to parse).
-                tokio::time::sleep(SECOND_OPINION_DELAY).await;
-                outcome = self.insert_with_retry(slice, &token, 1, cancel).await;
+            async move {
+                inserter
+                    .insert_with_retry(slice, &token, range.len(), cancel)
+                    .await
+                    .map_err(|e| e.map_or(Refused::Stop(()), Refused::Data))
             }
-            match outcome {
-                Ok(()) => {}
-                Err(None) => return false,
-                Err(Some(rejected)) if hi - lo == 1 => {
-                    let entry = &entries[lo];
-                    tracing::warn!(worker = %self.name, partition, offset = entry.offset, error = %rejected, "ClickHouse rejected a row; it goes to the dead-letter queue");
-                    letters.push(
-                        DeadLetter::new(
-                            DeadLetterSource::Table,
-                            DeadLetterKind::InsertRejected,
-                            &self.stream,
-                            &entry.payload,
-                            format!(
-                                "ClickHouse rejected the row for {}: {rejected}",
-                                self.table.qualified_name()
-                            ),
-                        )
-                        .at(partition, entry.offset),
-                    );
-                }
-                Err(Some(rejected)) => {
-                    let mid = lo + (hi - lo) / 2;
-                    tracing::info!(worker = %self.name, partition, rows = hi - lo, error = %rejected, "ClickHouse rejected a batch for its data; splitting it to isolate the rejected rows");
-                    pending.push((mid, hi));
-                    pending.push((lo, mid));
-                }
-            }
+        };
+        let rejected = match insert_isolating(entries.len(), &self.name, insert).await {
+            Ok(rejected) => rejected,
+            Err(((), _)) => return false,
+        };
+        for (index, rejected) in rejected {
+            let entry = &entries[index];
+            tracing::warn!(worker = %self.name, partition, offset = entry.offset, error = %rejected, "ClickHouse rejected a row; it goes to the dead-letter queue");
+            letters.push(
+                DeadLetter::new(
+                    DeadLetterSource::Table,
+                    DeadLetterKind::InsertRejected,
+                    &self.stream,
+                    &entry.payload,
+                    format!("ClickHouse rejected the row for {table}: {rejected}"),
+                )
+                .at(partition, entry.offset),
+            );
         }
         true
     }
+}
 
+/// What one insert of the sync needs, borrowed from its [`SyncWorker`] (whose consumer is not
+/// `Sync`, so the worker itself cannot be shared by the inserts of a split batch).
+#[derive(Clone, Copy)]
+struct Inserter<'a> {
+    clickhouse: &'a ClickHouse,
+    table: &'a ResolvedTable,
+    status: &'a WorkerStatus,
+    name: &'a str,
+    metrics: &'a SyncMetrics,
+}
+
+impl Inserter<'_> {
     /// One insert, retried with backoff until it succeeds or fails for its data
     /// (`Err(Some)`); `Err(None)` when `cancel` fired while retrying.
     async fn insert_with_retry(
-        &mut self,
+        self,
         rows: Bytes,
         token: &str,
         count: usize,
@@ -404,7 +411,7 @@ impl SyncWorker {
             let started = Instant::now();
             let outcome = self
                 .clickhouse
-                .insert_rows_once(&self.table, rows.clone(), Some(token))
+                .insert_rows_once(self.table, rows.clone(), Some(token))
                 .await;
             self.metrics
                 .insert_duration

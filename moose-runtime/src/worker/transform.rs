@@ -6,10 +6,13 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use super::dead_letter::{DeadLetterSink, produce_durably};
+use futures::future::join_all;
+
+use super::dead_letter::{DeadLetterSink, Produced, produce_durably};
 use super::{Backoff, DEFAULT_POLL_WAIT, DEFAULT_TRANSFORM_BATCH, WorkerState, WorkerStatus};
 use crate::graph::{
-    DeadLetter, DeadLetterSource, EncodedRecord, ErasedConsumer, ErasedTransform, Failure,
+    DeadLetter, DeadLetterSource, EncodedRecord, ErasedConsumer, Failure, FailureKind,
+    TransformFunction,
 };
 use crate::stream::{ConsumedRecord, StreamBackend, StreamConsumer};
 
@@ -75,18 +78,20 @@ pub(crate) fn acknowledge(consumer: &mut dyn StreamConsumer, offsets: &[(u32, u6
     }
 }
 
-/// Moves records from one stream through a transform into another.
+/// Moves records from one stream through a transform into another, or (a multi-transform)
+/// into several.
 pub struct TransformWorker {
-    /// Name for logs: `raw_data -> intermediate_stream`.
+    /// Name for logs: `raw_data->intermediate_stream`.
     pub name: String,
     /// Source consumer (one member of the transform's group).
     pub consumer: Box<dyn StreamConsumer>,
     /// The function.
-    pub function: Arc<dyn ErasedTransform>,
+    pub function: TransformFunction,
     /// Where outputs go.
     pub backend: Arc<dyn StreamBackend>,
-    /// Destination topic.
-    pub destination: String,
+    /// Destination topics with their streams' declared names: one for a transform, a
+    /// multi-transform's in the order its outputs name them.
+    pub destinations: Vec<(String, String)>,
     /// Declared name of the source stream (recorded in dead letters).
     pub source_stream: String,
     /// Where records the function fails on go.
@@ -95,18 +100,87 @@ pub struct TransformWorker {
     pub status: WorkerStatus,
 }
 
+/// A batch's outputs, per destination, each with the index of the input it came from.
+struct Outputs {
+    records: Vec<Vec<EncodedRecord>>,
+    inputs: Vec<Vec<usize>>,
+    /// Inputs whose outputs are not written, with why (dead-lettered).
+    failed: Vec<(usize, Failure)>,
+}
+
+impl Outputs {
+    fn new(destinations: usize, capacity: usize) -> Self {
+        let mut records: Vec<Vec<EncodedRecord>> = (0..destinations).map(|_| Vec::new()).collect();
+        if let [only] = records.as_mut_slice() {
+            only.reserve(capacity);
+        }
+        Self {
+            records,
+            inputs: (0..destinations).map(|_| Vec::new()).collect(),
+            failed: Vec::new(),
+        }
+    }
+
+    /// Adds the outputs of input `input`; none of them if one is larger than `max` bytes
+    /// (the input is then dead-lettered: all or nothing per input record).
+    fn add(
+        &mut self,
+        input: usize,
+        outputs: impl Iterator<Item = (usize, EncodedRecord)> + Clone,
+        max: usize,
+        names: &[(String, String)],
+    ) {
+        let oversized = outputs
+            .clone()
+            .find(|(_, r)| r.key.len() + r.payload.len() > max);
+        if let Some((destination, record)) = oversized {
+            self.failed.push((
+                input,
+                too_large(
+                    &names[destination].1,
+                    record.key.len() + record.payload.len(),
+                    max,
+                ),
+            ));
+            return;
+        }
+        for (destination, record) in outputs {
+            self.records[destination].push(record);
+            self.inputs[destination].push(input);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.records.iter().map(Vec::len).sum()
+    }
+}
+
+/// The failure of an input whose output for `stream` is `size` bytes, above `max`.
+fn too_large(stream: &str, size: usize, max: usize) -> Failure {
+    Failure {
+        kind: FailureKind::Error,
+        message: format!(
+            "transform output for stream `{stream}` is {size} bytes (key and payload), more than \
+             the {max} bytes a record of the stream backend may have; nothing of this record \
+             was written: make the output smaller or split it into several records"
+        ),
+    }
+}
+
 impl TransformWorker {
     /// Runs until `cancel`; the batch in hand is finished (produced and committed) first.
     ///
-    /// Per batch: apply the function, write the outputs, write the dead letters (decode
-    /// failures, `Err` returns, panics), and only once both are durable acknowledge the source
-    /// offsets; the consumer commits them on its cadence
-    /// ([`COMMIT_INTERVAL`](crate::stream::COMMIT_INTERVAL)) and this worker once more when
-    /// stopping. A crash anywhere before a commit re-reads its batches: outputs and dead
-    /// letters may then be written twice (at-least-once), never lost.
+    /// Per batch: apply the function, write the outputs (to every destination, at once),
+    /// write the dead letters (decode failures, `Err` returns, panics, outputs larger than the
+    /// backend stores, records routed to a stream that is not a destination), and only once
+    /// all are durable acknowledge the source offsets; the consumer commits them on its
+    /// cadence ([`COMMIT_INTERVAL`](crate::stream::COMMIT_INTERVAL)) and this worker once
+    /// more when stopping. A crash anywhere before a commit re-reads its batches: outputs and
+    /// dead letters may then be written twice (at-least-once), never lost.
     pub async fn run(mut self, cancel: CancellationToken) {
         self.status.set(WorkerState::Running);
         let mut backoff = Backoff::default();
+        let max = self.backend.max_record_bytes();
         while !cancel.is_cancelled() {
             let records = match self
                 .consumer
@@ -126,37 +200,68 @@ impl TransformWorker {
             }
             let polled = Instant::now();
             let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
-            let outcomes = self.function.apply_batch(&payloads).await;
-            let mut outputs: Vec<EncodedRecord> = Vec::with_capacity(records.len());
-            let mut letters = Vec::new();
-            for (record, outcome) in records.iter().zip(outcomes) {
-                match outcome {
-                    Ok(mut produced) => outputs.append(&mut produced),
-                    Err(failure) => letters.push(dead_letter(
-                        DeadLetterSource::Transform,
-                        &self.source_stream,
-                        record,
-                        failure,
-                    )),
+            let mut outputs = Outputs::new(self.destinations.len(), records.len());
+            let names = &self.destinations;
+            match &self.function {
+                TransformFunction::Single(function) => {
+                    for (input, outcome) in function
+                        .apply_batch(&payloads)
+                        .await
+                        .into_iter()
+                        .enumerate()
+                    {
+                        match outcome {
+                            Ok(produced) => {
+                                outputs.add(input, produced.into_iter().map(|r| (0, r)), max, names)
+                            }
+                            Err(failure) => outputs.failed.push((input, failure)),
+                        }
+                    }
+                }
+                TransformFunction::Routed(function) => {
+                    for (input, outcome) in function
+                        .apply_batch(&payloads)
+                        .await
+                        .into_iter()
+                        .enumerate()
+                    {
+                        match outcome {
+                            Ok(produced) => outputs.add(input, produced.into_iter(), max, names),
+                            Err(failure) => outputs.failed.push((input, failure)),
+                        }
+                    }
                 }
             }
             // Outputs and dead letters must be durable before the source offsets move.
-            let durable = produce_durably(
-                self.backend.as_ref(),
-                &self.destination,
-                &outputs,
-                &self.name,
-                &self.status,
-                &cancel,
-            )
-            .await
-                && self
-                    .dead_letters
-                    .send(&self.name, &letters, &self.status, &cancel)
-                    .await;
-            if !durable {
+            let destinations = Destinations {
+                backend: self.backend.as_ref(),
+                topics: &self.destinations,
+                worker: &self.name,
+                status: &self.status,
+            };
+            if !destinations.produce(&mut outputs, &cancel).await {
                 // Shutting down while the stream refuses writes: the batch is read again
                 // after a restart.
+                break;
+            }
+            outputs.failed.sort_by_key(|(input, _)| *input);
+            let letters: Vec<DeadLetter> = outputs
+                .failed
+                .drain(..)
+                .map(|(input, failure)| {
+                    dead_letter(
+                        DeadLetterSource::Transform,
+                        &self.source_stream,
+                        &records[input],
+                        failure,
+                    )
+                })
+                .collect();
+            if !self
+                .dead_letters
+                .send(&self.name, &letters, &self.status, &cancel)
+                .await
+            {
                 break;
             }
             acknowledge(self.consumer.as_mut(), &next_offsets(&records), &self.name);
@@ -173,6 +278,61 @@ impl TransformWorker {
         // Batches whose outputs are durable are committed even when stopping.
         commit_now(self.consumer.as_mut(), None, &self.name, &cancel).await;
         self.status.set(WorkerState::Stopped);
+    }
+}
+
+/// Where a transform worker's outputs go (borrowed apart from the worker, whose consumer
+/// is not `Sync`).
+struct Destinations<'a> {
+    backend: &'a dyn StreamBackend,
+    topics: &'a [(String, String)],
+    worker: &'a str,
+    status: &'a WorkerStatus,
+}
+
+impl Destinations<'_> {
+    /// Writes every destination's outputs, concurrently, each retried until durable; `false`
+    /// if `cancel` fired while the stream refused writes. A destination that refuses a record
+    /// as too large (a limit below [`StreamBackend::max_record_bytes`], such as a topic's own
+    /// `max.message.bytes`) is written record by record, and the inputs of the records it
+    /// refuses are dead-lettered (their other outputs may already be written).
+    async fn produce(&self, outputs: &mut Outputs, cancel: &CancellationToken) -> bool {
+        let backend = self.backend;
+        let results = join_all(outputs.records.iter().zip(self.topics).map(
+            |(records, (topic, _))| {
+                produce_durably(backend, topic, records, self.worker, self.status, cancel)
+            },
+        ))
+        .await;
+        let mut durable = true;
+        for (destination, result) in results.into_iter().enumerate() {
+            match result {
+                Produced::Durable => {}
+                Produced::Cancelled => durable = false,
+                Produced::TooLarge(e) => {
+                    let (topic, stream) = &self.topics[destination];
+                    tracing::warn!(worker = %self.worker, topic = %topic, error = %e, "a record is too large for the destination; writing this batch's records one by one");
+                    let records = &outputs.records[destination];
+                    for (record, input) in records.iter().zip(&outputs.inputs[destination]) {
+                        match produce_durably(backend, topic, std::slice::from_ref(record), self.worker, self.status, cancel).await {
+                            Produced::Durable => {}
+                            Produced::Cancelled => return false,
+                            Produced::TooLarge(e) => outputs.failed.push((
+                                *input,
+                                Failure {
+                                    kind: FailureKind::Error,
+                                    message: format!(
+                                        "transform output for stream `{stream}` is {} bytes and the stream backend refused it as too large: {e}",
+                                        record.key.len() + record.payload.len()
+                                    ),
+                                },
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+        durable
     }
 }
 

@@ -145,4 +145,8 @@ impl StreamBackend for KafkaBackend {
             self.topics.reachable(HEALTH_TIMEOUT).await.is_ok()
         })
     }
+
+    fn max_record_bytes(&self) -> usize {
+        self.config.max_record_bytes()
+    }
 }

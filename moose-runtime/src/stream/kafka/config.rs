@@ -86,6 +86,17 @@ pub const CONSUMER_FETCH_BYTES: usize = 4 * CONSUMER_FETCH_PARTITION_BYTES;
 /// [`CONSUMER_PREFETCH_RECORDS`] binds first; this bounds the prefetch of large ones.
 pub const CONSUMER_PREFETCH_BYTES: usize = 8 << 20;
 
+/// The largest message librdkafka's producer sends (`message.max.bytes`, its default; a
+/// user's `properties` may change it). Kafka brokers take a little more by default (their
+/// `message.max.bytes` is 1,048,588), so with defaults the producer's limit is the one that
+/// binds. Unlike Moose, one record above it is dead-lettered alone: see
+/// [`StreamBackend::max_record_bytes`](crate::stream::StreamBackend::max_record_bytes).
+pub const PRODUCER_MESSAGE_MAX_BYTES: usize = 1_000_000;
+
+/// Bytes librdkafka counts on top of a record's key and payload against `message.max.bytes`
+/// (`RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`: the varints of a v2 record's framing).
+const RECORD_OVERHEAD_BYTES: usize = 36;
+
 /// Admin requests (create, describe, alter, delete topics), metadata and offset look-ups.
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -184,6 +195,18 @@ impl KafkaConfig {
         };
         config.set_log_level(level);
         config
+    }
+
+    /// The largest key plus payload the producer sends: `message.max.bytes` (from
+    /// `properties`, else 1,000,000, librdkafka's default) less librdkafka's framing.
+    pub fn max_record_bytes(&self) -> usize {
+        self.properties
+            .iter()
+            .rev()
+            .find(|(key, _)| key == "message.max.bytes")
+            .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+            .unwrap_or(PRODUCER_MESSAGE_MAX_BYTES)
+            .saturating_sub(RECORD_OVERHEAD_BYTES)
     }
 
     /// The producer: durable (acks from all in-sync replicas), idempotent (a retried batch is

@@ -74,6 +74,10 @@ pub(super) fn stream_error(what: &str, topic: &str, error: &KafkaError) -> Strea
         Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic) => {
             StreamError::UnknownTopic(topic.to_owned())
         }
+        Some(RDKafkaErrorCode::MessageSizeTooLarge) => StreamError::RecordTooLarge(format!(
+            "{what} `{topic}`: {error}; a record is larger than the producer or the broker \
+             takes (`message.max.bytes`, or the topic's `max.message.bytes`)"
+        )),
         Some(code) if is_transient(code) => StreamError::Unavailable(format!(
             "{what} `{topic}`: {error}; the Kafka brokers are unreachable or not ready, retry later"
         )),
@@ -122,7 +126,7 @@ mod tests {
         let too_big = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
         let e = stream_error("producing to", "raw", &too_big);
         assert!(
-            matches!(&e, StreamError::Other(m) if m.contains("raw")),
+            matches!(&e, StreamError::RecordTooLarge(m) if m.contains("raw")),
             "{e}"
         );
         assert!(!e.is_retryable());

@@ -8,7 +8,7 @@ use futures::future::try_join_all;
 use super::consumer::LocalConsumer;
 use super::log::{LocalLog, now_ms};
 use super::partition::Position;
-use super::record::{EncodedBatch, MAX_BODY_BYTES};
+use super::record::{EncodedBatch, MAX_RECORD_BYTES};
 use crate::graph::{BoxFuture, EncodedRecord};
 use crate::stream::{
     ConsumedRecord, MemberId, PartitionLag, StreamBackend, StreamConsumer, StreamError, TopicAdmin,
@@ -48,13 +48,16 @@ impl LocalLog {
         }
         for (index, record) in records.iter().enumerate() {
             let partition = topic.partition_for(&record.key);
-            batches[partition].push(&record.key, &record.payload, now).map_err(|size| {
-                StreamError::Other(format!(
-                    "record {index} for topic `{}` is {size} bytes; the embedded log stores at most \
-                     {MAX_BODY_BYTES} bytes per record: split it",
-                    topic.spec.name
-                ))
-            })?;
+            batches[partition]
+                .push(&record.key, &record.payload, now)
+                .map_err(|_| {
+                    StreamError::RecordTooLarge(format!(
+                        "record {index} for topic `{}` is {} bytes (key and payload); the embedded \
+                     log stores at most {MAX_RECORD_BYTES} bytes per record: split it",
+                        topic.spec.name,
+                        record.key.len() + record.payload.len()
+                    ))
+                })?;
         }
         let writer = topic.clone();
         let appended = blocking(move || {
@@ -207,5 +210,9 @@ impl StreamBackend for LocalLog {
                 .await
                 .unwrap_or(false)
         })
+    }
+
+    fn max_record_bytes(&self) -> usize {
+        MAX_RECORD_BYTES
     }
 }

@@ -64,3 +64,4 @@ mod tests;
 
 pub use config::{DEFAULT_SEGMENT_BYTES, LocalLogConfig};
 pub use log::LocalLog;
+pub use record::MAX_RECORD_BYTES;

@@ -25,6 +25,12 @@ const BODY_FIXED_BYTES: usize = 12;
 /// back from disk marks a damaged record instead of making the reader allocate it.
 pub(super) const MAX_BODY_BYTES: usize = 128 << 20;
 
+/// The largest record (key plus payload bytes) the embedded log stores: 128 MiB less the
+/// record's fixed fields. Far above Kafka's default (`message.max.bytes`, 1,000,000 bytes
+/// for librdkafka's producer), so the embedded log never refuses what Kafka takes; it bounds
+/// what one record can make a reader allocate.
+pub const MAX_RECORD_BYTES: usize = MAX_BODY_BYTES - BODY_FIXED_BYTES;
+
 /// Records encoded for one partition, offsets still unassigned.
 #[derive(Debug, Default)]
 pub(super) struct EncodedBatch {
