@@ -9,11 +9,14 @@
 #                                  Python Kafka client the tests use (kafka-python with lz4)
 #   scripts/setup.sh --tests       everything the test suite needs: the above, chdb (a modern
 #                                  ClickHouse, PyPI), schemathesis and openapi-spec-validator
-#                                  (PyPI), openssl, rustfmt and clippy (rustup components)
+#                                  (PyPI), openssl, rustfmt and clippy (rustup components),
+#                                  Chromium (apt) and playwright-core (npm) for the dashboard's
+#                                  browser test
 #
 # Environment:
 #   MOOSE_TOOLS_DIR  where fetched tools are cached (default: ~/.cache/moose-tools); Kafka ends
-#                    up in $MOOSE_TOOLS_DIR/kafka-4.4.0, which scripts/kafka.sh runs.
+#                    up in $MOOSE_TOOLS_DIR/kafka-4.4.0, which scripts/kafka.sh runs, the
+#                    browser test's node modules in $MOOSE_TOOLS_DIR/browser-test.
 #
 # Made for Debian/Ubuntu (apt-get). Elsewhere it says what to install by hand.
 set -euo pipefail
@@ -21,7 +24,7 @@ set -euo pipefail
 TOOLS_DIR="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
 
 usage() {
-    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 with_kafka=0
@@ -172,6 +175,40 @@ if [ "$with_tests" -eq 1 ]; then
         pip_install schemathesis openapi-spec-validator
         python3 -c 'import schemathesis, openapi_spec_validator' >/dev/null 2>&1 ||
             die "schemathesis and openapi-spec-validator were installed but python3 cannot import them"
+    fi
+
+    # --- the dashboard's browser test: Chromium (apt) driven by playwright-core (npm) --------
+    # Debian's chromium, not a browser build of Playwright's own (`playwright install`
+    # downloads from a CDN). The modules of tests/browser/package-lock.json go to
+    # $TOOLS_DIR/browser-test, which tests/dashboard.rs reads; a stamp names the lock file.
+    if [ -x /usr/bin/chromium ]; then
+        say "Chromium: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
+    else
+        say "installing chromium (apt-get, ~100 MB)"
+        apt_install chromium
+        [ -x /usr/bin/chromium ] || die "chromium is still missing at /usr/bin/chromium after apt-get install"
+    fi
+    if ! have node || ! have npm; then
+        say "installing nodejs and npm (apt-get)"
+        apt_install nodejs npm
+    fi
+    browser_src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)"
+    browser_dir="$TOOLS_DIR/browser-test"
+    browser_stamp="lock=$(cksum <"$browser_src/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$browser_dir/stamp" 2>/dev/null)" = "$browser_stamp" ] &&
+        [ -f "$browser_dir/node_modules/playwright-core/package.json" ]; then
+        say "playwright-core: $browser_dir (cached)"
+    else
+        say "installing playwright-core (npm ci) into $browser_dir"
+        rm -rf "$browser_dir"
+        mkdir -p "$browser_dir"
+        cp "$browser_src/package.json" "$browser_src/package-lock.json" "$browser_dir/"
+        # --ignore-scripts: nothing runs at install (playwright-core has no install script,
+        # and no browser download is wanted).
+        quietly "npm ci (tests/browser)" npm ci --prefix "$browser_dir" --ignore-scripts \
+            --no-audit --no-fund
+        echo "$browser_stamp" >"$browser_dir/stamp"
+        say "playwright-core: $browser_dir"
     fi
 fi
 

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod clickhouse;
+pub mod dashboard;
 pub mod graph;
 pub mod ingest;
 pub mod plan;

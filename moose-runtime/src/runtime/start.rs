@@ -352,8 +352,8 @@ fn backend_name(config: &RuntimeConfig, backends: &Backends) -> String {
     "kafka".to_owned()
 }
 
-/// The routes — ingest, peek, `/metrics` and `/stats` behind one auth layer, only the probes
-/// open — and, unless the embedding app serves them, the server on
+/// The routes — ingest, peek, `/metrics`, `/stats` and `/dashboard` behind one auth layer,
+/// only the probes open — and, unless the embedding app serves them, the server on
 /// [`RuntimeConfig::http_addr`].
 async fn http(
     topology: &Topology,
@@ -375,7 +375,10 @@ async fn http(
         streams.clone(),
         backends.clickhouse.clone(),
     ));
-    let router = router_with(ingest, peek.merge(observe_router(observed)));
+    let routes = peek
+        .merge(observe_router(observed))
+        .merge(crate::dashboard::dashboard_router());
+    let router = router_with(ingest, routes);
     let server = if config.serve_http {
         Some(bind_and_serve(router.clone(), config).await?)
     } else {
