@@ -144,11 +144,7 @@ pub mod __private {
 
     impl<T> SameModel<T> for T {}
 
-    #[cfg(feature = "chrono")]
-    pub use crate::schema::value::chrono_utc;
-    pub use crate::schema::value::system_time;
+    pub use crate::schema::value::timestamp;
     pub use serde;
     pub use serde_json;
-    #[cfg(feature = "time")]
-    pub use time::serde::rfc3339 as time_rfc3339;
 }

@@ -42,22 +42,17 @@ pub struct Field {
     pub time_format: Option<TimeFormat>,
 }
 
-/// Timestamp types whose serde form is not the RFC 3339 text JSON producers send, or is
-/// slow; recognised by how the field's type is spelled.
+/// The serde form the expansion gives a timestamp field (`SystemTime`, `DateTime<Utc>`,
+/// `OffsetDateTime`; recognised by how the field's type is spelled): the runtime's
+/// `timestamp` module, which reads RFC 3339, ClickHouse's text form and epoch seconds, and
+/// writes RFC 3339 with the column's digits.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum TimeFormat {
-    /// `time::OffsetDateTime`: its default serde form is not RFC 3339.
-    OffsetDateTime,
-    /// `Option<time::OffsetDateTime>`.
-    OptionOffsetDateTime,
-    /// `chrono::DateTime<Utc>`: chrono's own form, written and read faster. (An
-    /// `Option<DateTime<Utc>>` keeps chrono's serde, so a missing field still reads as `None`.)
-    ChronoUtc,
-    /// `std::time::SystemTime`: its serde form is a struct of seconds and nanoseconds.
-    SystemTime,
-    /// `Option<SystemTime>`; `missing_is_none` when the field needs `#[serde(default)]` so a
-    /// missing field reads as `None`, as for any other `Option` field.
-    OptionSystemTime { missing_is_none: bool },
+    /// The timestamp itself.
+    Timestamp,
+    /// `Option` of a timestamp; `missing_is_none` when the field needs `#[serde(default)]` so
+    /// a missing field reads as `None`, as for any other `Option` field.
+    OptionTimestamp { missing_is_none: bool },
 }
 
 /// `#[moose(decimal(P, S))]`.

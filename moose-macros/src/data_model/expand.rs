@@ -110,7 +110,7 @@ fn add_time_format(field: &mut syn::Field, parsed: &Field, private: &Private) {
     let Some(format) = parsed.time_format else {
         return;
     };
-    // A `SystemTime` is written with as many sub-second digits as its column stores.
+    // A timestamp is written with as many sub-second digits as its column stores.
     let digits = match parsed.precision {
         Some((digits, _)) => quote!(#digits),
         None => {
@@ -119,16 +119,13 @@ fn add_time_format(field: &mut syn::Field, parsed: &Field, private: &Private) {
         }
     };
     let module = private.serde_string(match format {
-        TimeFormat::OffsetDateTime => quote!(time_rfc3339),
-        TimeFormat::OptionOffsetDateTime => quote!(time_rfc3339::option),
-        TimeFormat::ChronoUtc => quote!(chrono_utc),
-        TimeFormat::SystemTime => quote!(system_time::Rfc3339::<#digits>),
-        TimeFormat::OptionSystemTime { .. } => quote!(system_time::OptionRfc3339::<#digits>),
+        TimeFormat::Timestamp => quote!(timestamp::Rfc3339::<#digits>),
+        TimeFormat::OptionTimestamp { .. } => quote!(timestamp::OptionRfc3339::<#digits>),
     });
     field
         .attrs
         .push(syn::parse_quote!(#[serde(with = #module)]));
-    if let TimeFormat::OptionSystemTime {
+    if let TimeFormat::OptionTimestamp {
         missing_is_none: true,
     } = format
     {

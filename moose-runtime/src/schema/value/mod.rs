@@ -3,13 +3,10 @@
 //! The mapping is by trait, not by spelling, so type aliases and paths work, and a type
 //! without a mapping is a compile error that says so.
 
-#[cfg(feature = "chrono")]
-pub mod chrono_utc;
 mod containers;
 mod primitives;
-mod rfc3339;
-pub mod system_time;
 mod temporal;
+pub mod timestamp;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
