@@ -144,6 +144,7 @@ pub mod __private {
 
     impl<T> SameModel<T> for T {}
 
+    pub use crate::schema::value::extra_fields;
     pub use crate::schema::value::timestamp;
     pub use serde;
     pub use serde_json;

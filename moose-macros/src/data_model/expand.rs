@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::LitStr;
 use syn::spanned::Spanned;
 
-use super::ast::{Field, Kind, Model, TimeFormat, Variant};
+use super::ast::{ExtraFieldsMode, Field, Kind, Model, TimeFormat, Variant};
 
 /// Where generated code reaches the runtime: `<crate>::__private`, `<crate>` being `::moose`
 /// or the model's `crate = "..."`. The user's path keeps the span of their string, so a path
@@ -53,6 +53,17 @@ fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
             {
                 for (field, parsed) in named.named.iter_mut().zip(fields) {
                     add_time_format(field, parsed, private);
+                    if parsed.extra_fields.is_some() {
+                        // Unknown fields are collected into this map and written back as the
+                        // record's own fields.
+                        let ident = &model.ident;
+                        let with = private.serde_string(
+                            quote!(extra_fields::Captured::<#ident>::serialize),
+                        );
+                        field
+                            .attrs
+                            .push(syn::parse_quote!(#[serde(flatten, serialize_with = #with)]));
+                    }
                 }
             }
             &mut s.attrs
@@ -67,6 +78,9 @@ fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
     );
     let serde_crate = private.serde_string(quote!(serde));
     attrs.insert(1, syn::parse_quote!(#[serde(crate = #serde_crate)]));
+    if extra_fields_mode(model) == ExtraFieldsMode::Deny {
+        attrs.insert(2, syn::parse_quote!(#[serde(deny_unknown_fields)]));
+    }
     if let Kind::Struct(fields) = &model.kind {
         // serde's impls are bounded on the field types like ours (see `column_bounds`), so a
         // field type without serde is reported once, at the field, and not again inside
@@ -80,8 +94,7 @@ fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
         };
         let serialize = bounds(quote!(#serde::Serialize));
         let deserialize = bounds(quote!(#serde::de::DeserializeOwned));
-        attrs.insert(
-            2,
+        attrs.push(
             syn::parse_quote!(#[serde(bound(serialize = #serialize, deserialize = #deserialize))]),
         );
     }
@@ -100,9 +113,21 @@ fn column_bounds(fields: &[Field], private: &Private) -> Vec<TokenStream> {
         .filter(|f| !f.skipped)
         .map(|f| {
             let ty = &f.ty;
-            quote!(for<'__moose> #ty: #s::ColumnValue)
+            if f.extra_fields.is_some() {
+                quote!(for<'__moose> #ty: #s::ExtraFieldsColumn)
+            } else {
+                quote!(for<'__moose> #ty: #s::ColumnValue)
+            }
         })
         .collect()
+}
+
+/// The model's `extra_fields` mode; `ignore` when not given.
+fn extra_fields_mode(model: &Model) -> ExtraFieldsMode {
+    model
+        .extra_fields
+        .as_ref()
+        .map_or(ExtraFieldsMode::Ignore, |e| e.mode)
 }
 
 /// The serde form parse chose for a timestamp field ([`TimeFormat`]), as `#[serde(with)]`.
@@ -152,6 +177,11 @@ pub fn expand(model: &Model) -> TokenStream {
 fn column_type_expr(field: &Field, private: &Private) -> TokenStream {
     let s = private.schema();
     let ty = &field.ty;
+    if field.extra_fields.is_some() {
+        return quote_spanned! {ty.span()=>
+            <#ty as #s::ExtraFieldsColumn>::column_type()
+        };
+    }
     let decimal = option(field.decimal.as_ref().map(|d| {
         let (p, sc) = (d.precision, d.scale);
         quote!((#p, #sc))
@@ -203,7 +233,11 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
     let assertions = columns.iter().map(|f| {
         let ty = &f.ty;
         let member = &f.member;
-        let column = if f.column_type.is_some() {
+        let column = if f.extra_fields.is_some() {
+            quote_spanned! {ty.span()=>
+                let _ = <#ty as #s::ExtraFieldsColumn>::ASSERT;
+            }
+        } else if f.column_type.is_some() {
             quote_spanned! {ty.span()=>
                 let _ = <#ty as #s::ColumnValue>::column_type;
             }
@@ -258,15 +292,20 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
         .map(|(i, f)| {
             let member = &f.member;
             let name = &f.column;
+            let value = if f.extra_fields.is_some() {
+                quote!(#s::ExtraFieldsColumn)
+            } else {
+                quote!(#s::ColumnValue)
+            };
             quote! {
-                #s::ColumnValue::write_row_binary(&self.#member, &__types[#i], __out)
+                #value::write_row_binary(&self.#member, &__types[#i], __out)
                     .map_err(|e| e.in_column(#name))?;
             }
         })
         .collect();
 
     // In field order, as serde writes them: the first non-finite float is the first in JSON.
-    let finiteness_checks = columns.iter().map(|f| {
+    let finiteness_checks = columns.iter().filter(|f| f.extra_fields.is_none()).map(|f| {
         let member = &f.member;
         let name = &f.column;
         quote! {
@@ -283,6 +322,37 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
         .filter(|f| f.key.is_some())
         .map(|f| (&f.member, f.column.as_str()))
         .unzip();
+    let mode = extra_fields_mode(model);
+    let extra_fields = match (mode, columns.iter().find(|f| f.extra_fields.is_some())) {
+        (ExtraFieldsMode::Capture, Some(field)) => {
+            let column = &field.column;
+            quote!(#s::ExtraFields::Capture { column: #column })
+        }
+        (ExtraFieldsMode::Deny, _) => quote!(#s::ExtraFields::Deny),
+        _ => quote!(#s::ExtraFields::Ignore),
+    };
+    // Only run for a record that failed to decode: every unknown field of a denying model,
+    // here and in the models of its fields.
+    let deny_keys = (mode == ExtraFieldsMode::Deny).then(|| {
+        let known = columns
+            .iter()
+            .flat_map(|f| std::iter::once(f.column.as_str()).chain(f.aliases.iter().map(String::as_str)));
+        quote! {
+            #s::deny_unknown_keys(__json, __path, #name, &[#(#known),*], __out);
+        }
+    });
+    let nested_unknown = columns
+        .iter()
+        .filter(|f| f.extra_fields.is_none())
+        .flat_map(|f| {
+            let ty = &f.ty;
+            let s = &s;
+            std::iter::once(&f.column).chain(&f.aliases).map(move |wire| {
+                quote! {
+                    #s::unknown_fields_in::<#ty>(__json, __path, #wire, __out);
+                }
+            })
+        });
     let private_path = &private.path;
     let message_key = match keys.as_slice() {
         [] => quote!(::std::vec::Vec::new()),
@@ -326,6 +396,15 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
                 #(#finiteness_checks)*
                 ::core::option::Option::None
             }
+
+            fn unknown_fields(
+                __json: &#private_path::serde_json::Value,
+                __path: &str,
+                __out: &mut ::std::vec::Vec<#s::UnknownField>,
+            ) {
+                #deny_keys
+                #(#nested_unknown)*
+            }
         }
 
         #[automatically_derived]
@@ -333,6 +412,7 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
             const NAME: &'static str = #name;
             const COLUMN_NAMES: &'static [&'static str] = &[#(#names),*];
             const KEY_NAMES: &'static [&'static str] = &[#(#key_names),*];
+            const EXTRA_FIELDS: #s::ExtraFields = #extra_fields;
 
             fn columns() -> ::std::vec::Vec<#s::Column> {
                 ::std::vec![#(#column_values),*]

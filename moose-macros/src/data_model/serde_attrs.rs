@@ -2,6 +2,7 @@
 //! serde form (`with`), and the form the expansion gives timestamp fields.
 
 use proc_macro2::TokenStream;
+use syn::spanned::Spanned;
 use syn::{Attribute, Expr, LitStr, Token};
 
 use super::ast::TimeFormat;
@@ -120,7 +121,9 @@ pub(super) struct SerdeField {
     pub rename: Option<String>,
     pub skipped: bool,
     /// `with`, `serialize_with` or `deserialize_with`: the user chose the serde form.
-    pub with: bool,
+    pub with: Option<proc_macro2::Span>,
+    /// `alias = "..."` names.
+    pub aliases: Vec<String>,
     /// `default`.
     pub default: bool,
 }
@@ -138,8 +141,10 @@ pub(super) fn serde_field(attrs: &[Attribute], errors: &mut Errors) -> SerdeFiel
                 || path.is_ident("serialize_with")
                 || path.is_ident("deserialize_with")
             {
-                out.with = true;
+                out.with = Some(path.span());
                 skip_meta(&meta)?;
+            } else if path.is_ident("alias") {
+                out.aliases.push(meta.value()?.parse::<LitStr>()?.value());
             } else if path.is_ident("default") {
                 out.default = true;
                 skip_meta(&meta)?;
