@@ -23,6 +23,8 @@ pub use rust_decimal;
 pub use time;
 #[cfg(feature = "uuid")]
 pub use uuid;
+/// `serde_json`: `Value` fields and the `Map` of an `#[extra_fields]` field.
+pub use serde_json;
 
 #[doc(hidden)]
 pub mod __private {

@@ -85,10 +85,17 @@ fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
         // serde's impls are bounded on the field types like ours (see `column_bounds`), so a
         // field type without serde is reported once, at the field, and not again inside
         // serde's generated code.
+        // The `#[extra_fields]` field is bounded on what its serde form needs, so a field of
+        // another type is reported once, at the field, and not again inside serde's code.
+        let s = private.schema();
         let bounds = |bound: TokenStream| {
             let bounds = fields.iter().filter(|f| !f.skipped).map(|f| {
                 let ty = &f.ty;
-                quote!(for<'__moose> #ty: #bound)
+                if f.extra_fields.is_some() {
+                    quote!(for<'__moose> #ty: #s::ExtraFieldsColumn)
+                } else {
+                    quote!(for<'__moose> #ty: #bound)
+                }
             });
             quote!(#(#bounds),*).to_string()
         };
