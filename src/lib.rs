@@ -149,12 +149,12 @@ pub use moose_runtime::worker::SyncConfig;
 pub use moose_runtime::chrono;
 #[cfg(feature = "decimal")]
 pub use moose_runtime::rust_decimal;
+/// `serde_json`: `Value` fields and the `Map` an `#[extra_fields]` field holds.
+pub use moose_runtime::serde_json;
 #[cfg(feature = "time")]
 pub use moose_runtime::time;
 #[cfg(feature = "uuid")]
 pub use moose_runtime::uuid;
-/// `serde_json`: `Value` fields and the `Map` an `#[extra_fields]` field holds.
-pub use moose_runtime::serde_json;
 
 #[doc(hidden)]
 pub use moose_runtime::__private;

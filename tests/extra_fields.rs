@@ -117,7 +117,8 @@ async fn deny_answers_400_naming_every_unknown_field_and_stores_nothing() {
     );
     let message = answer["records"][0]["message"].as_str().unwrap();
     assert!(
-        message.contains("unknown field `colour`: `Strict` takes only its own fields (`id`, `size`)"),
+        message
+            .contains("unknown field `colour`: `Strict` takes only its own fields (`id`, `size`)"),
         "{message}"
     );
 

@@ -85,8 +85,13 @@ async fn every_accepted_form_lands_as_the_same_instant_and_peek_prints_rfc_3339(
             json!({"id": id, "chrono_at": at, "system_at": at, "time_at": at, "maybe_at": at})
         })
         .collect();
-    let (status, answer) =
-        post_json(&client, addr, "/ingest/events", Value::Array(body).to_string()).await;
+    let (status, answer) = post_json(
+        &client,
+        addr,
+        "/ingest/events",
+        Value::Array(body).to_string(),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
 
     // 18.16 stores whole seconds (DateTime): every form is the same second.
@@ -285,7 +290,10 @@ fn precision_6_and_9_round_trip_exactly_through_modern_clickhouse() {
 async fn precision_6_and_9_on_18_16_keep_whole_seconds_with_a_warning() {
     let ch = TestClickHouse::start().await;
     // 18.16's DateTime starts in 1970: the last nanosecond of a second after it instead.
-    let json = PRECISE.replace("1969-12-31T23:59:59.999999999Z", "2024-05-06T07:08:10.999999999Z");
+    let json = PRECISE.replace(
+        "1969-12-31T23:59:59.999999999Z",
+        "2024-05-06T07:08:10.999999999Z",
+    );
     let record: Precise = serde_json::from_str(&json).expect("valid record");
     let table = ResolvedTable::resolve::<Precise>(
         "local",
@@ -307,7 +315,10 @@ async fn precision_6_and_9_on_18_16_keep_whole_seconds_with_a_warning() {
         );
         assert!(warnings.contains(&expected), "{expected} in {warnings:#?}");
     }
-    ch.client.create_table(&table).await.expect("DDL runs on 18.16");
+    ch.client
+        .create_table(&table)
+        .await
+        .expect("DDL runs on 18.16");
     ch.client
         .insert_rows(&table, encode(&record, &table).into())
         .await

@@ -19,12 +19,12 @@ pub mod worker;
 pub use chrono;
 #[cfg(feature = "decimal")]
 pub use rust_decimal;
+/// `serde_json`: `Value` fields and the `Map` of an `#[extra_fields]` field.
+pub use serde_json;
 #[cfg(feature = "time")]
 pub use time;
 #[cfg(feature = "uuid")]
 pub use uuid;
-/// `serde_json`: `Value` fields and the `Map` of an `#[extra_fields]` field.
-pub use serde_json;
 
 #[doc(hidden)]
 pub mod __private {

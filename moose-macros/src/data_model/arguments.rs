@@ -106,10 +106,7 @@ fn parse_extra_fields(
 ) -> syn::Result<()> {
     const HOW: &str = "`extra_fields = \"ignore\"` (the default: unknown JSON fields are dropped), `\"deny\"` (a record with an unknown field is refused) or `\"capture\"` (unknown fields are kept in the field marked `#[extra_fields]`)";
     if !meta.input.peek(Token![=]) {
-        errors.spanned(
-            &meta.path,
-            format!("`extra_fields` needs a value: {HOW}"),
-        );
+        errors.spanned(&meta.path, format!("`extra_fields` needs a value: {HOW}"));
         return skip_meta(meta);
     }
     let value: Expr = meta.value()?.parse()?;

@@ -105,7 +105,11 @@ fn check_extra_fields(model: &Model, fields: &[Field], errors: &mut Errors) {
         .collect();
     match (mode, marked.as_slice()) {
         (Some(ExtraFieldsMode::Capture), []) => {
-            let literal = &model.extra_fields.as_ref().expect("capture was given").literal;
+            let literal = &model
+                .extra_fields
+                .as_ref()
+                .expect("capture was given")
+                .literal;
             errors.spanned(
                 literal,
                 format!(
@@ -155,7 +159,10 @@ fn check_extra_fields(model: &Model, fields: &[Field], errors: &mut Errors) {
             field.low_cardinality.map(|span| ("low_cardinality", span)),
             field.default.as_ref().map(|d| ("default", d.span())),
             field.codec.as_ref().map(|c| ("codec", c.span())),
-            field.column_type.as_ref().map(|c| ("column_type", c.span())),
+            field
+                .column_type
+                .as_ref()
+                .map(|c| ("column_type", c.span())),
             field.decimal.as_ref().map(|d| ("decimal", d.span)),
             field.precision.map(|(_, span)| ("precision", span)),
             field.serde_with.map(|span| ("#[serde(with)]", span)),

@@ -57,9 +57,8 @@ fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
                         // Unknown fields are collected into this map and written back as the
                         // record's own fields.
                         let ident = &model.ident;
-                        let with = private.serde_string(
-                            quote!(extra_fields::Captured::<#ident>::serialize),
-                        );
+                        let with = private
+                            .serde_string(quote!(extra_fields::Captured::<#ident>::serialize));
                         field
                             .attrs
                             .push(syn::parse_quote!(#[serde(flatten, serialize_with = #with)]));
@@ -312,17 +311,20 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
         .collect();
 
     // In field order, as serde writes them: the first non-finite float is the first in JSON.
-    let finiteness_checks = columns.iter().filter(|f| f.extra_fields.is_none()).map(|f| {
-        let member = &f.member;
-        let name = &f.column;
-        quote! {
-            if let ::core::option::Option::Some(__found) =
-                #s::ColumnValue::first_non_finite(&self.#member)
-            {
-                return ::core::option::Option::Some(__found.in_field(#name));
+    let finiteness_checks = columns
+        .iter()
+        .filter(|f| f.extra_fields.is_none())
+        .map(|f| {
+            let member = &f.member;
+            let name = &f.column;
+            quote! {
+                if let ::core::option::Option::Some(__found) =
+                    #s::ColumnValue::first_non_finite(&self.#member)
+                {
+                    return ::core::option::Option::Some(__found.in_field(#name));
+                }
             }
-        }
-    });
+        });
 
     let (keys, key_names): (Vec<&syn::Ident>, Vec<&str>) = columns
         .iter()
@@ -341,9 +343,9 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
     // Only run for a record that failed to decode: every unknown field of a denying model,
     // here and in the models of its fields.
     let deny_keys = (mode == ExtraFieldsMode::Deny).then(|| {
-        let known = columns
-            .iter()
-            .flat_map(|f| std::iter::once(f.column.as_str()).chain(f.aliases.iter().map(String::as_str)));
+        let known = columns.iter().flat_map(|f| {
+            std::iter::once(f.column.as_str()).chain(f.aliases.iter().map(String::as_str))
+        });
         quote! {
             #s::deny_unknown_keys(__json, __path, #name, &[#(#known),*], __out);
         }
@@ -354,11 +356,13 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
         .flat_map(|f| {
             let ty = &f.ty;
             let s = &s;
-            std::iter::once(&f.column).chain(&f.aliases).map(move |wire| {
-                quote! {
-                    #s::unknown_fields_in::<#ty>(__json, __path, #wire, __out);
-                }
-            })
+            std::iter::once(&f.column)
+                .chain(&f.aliases)
+                .map(move |wire| {
+                    quote! {
+                        #s::unknown_fields_in::<#ty>(__json, __path, #wire, __out);
+                    }
+                })
         });
     let private_path = &private.path;
     let message_key = match keys.as_slice() {

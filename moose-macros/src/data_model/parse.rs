@@ -260,7 +260,9 @@ fn parse_field(
         }
     }
     field.attrs.retain(|a| {
-        !a.path().is_ident("key") && !a.path().is_ident("moose") && !a.path().is_ident("extra_fields")
+        !a.path().is_ident("key")
+            && !a.path().is_ident("moose")
+            && !a.path().is_ident("extra_fields")
     });
     out
 }

@@ -193,7 +193,9 @@ pub(super) fn time_format(ty: &syn::Type, has_default: bool) -> Option<TimeForma
     let segment = last(ty)?;
     if is_timestamp(&segment) {
         Some(TimeFormat::Timestamp)
-    } else if segment.ident == "Option" && first_type_argument(&segment).is_some_and(|inner| is_timestamp(&inner)) {
+    } else if segment.ident == "Option"
+        && first_type_argument(&segment).is_some_and(|inner| is_timestamp(&inner))
+    {
         Some(TimeFormat::OptionTimestamp {
             missing_is_none: !has_default,
         })

@@ -111,9 +111,17 @@ async fn peek(
         }
     };
     let n = q.n.unwrap_or(DEFAULT_PEEK_ROWS).min(MAX_PEEK_ROWS);
-    if let Some(index) = state.tables.iter().position(|(declared, _)| *declared == name) {
+    if let Some(index) = state
+        .tables
+        .iter()
+        .position(|(declared, _)| *declared == name)
+    {
         let table = &state.tables[index].1;
-        let columns = state.columns.get(index).map(Vec::as_slice).unwrap_or_default();
+        let columns = state
+            .columns
+            .get(index)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         return match state
             .clickhouse
             .query_json(&format!("SELECT * FROM {table} LIMIT {n}"))
@@ -184,7 +192,9 @@ fn rfc3339_value(value: &mut serde_json::Value, ty: &ColumnType) {
         }
         ColumnType::Map(_, inner) => {
             if let Value::Object(entries) = value {
-                entries.values_mut().for_each(|item| rfc3339_value(item, inner));
+                entries
+                    .values_mut()
+                    .for_each(|item| rfc3339_value(item, inner));
             }
             return;
         }

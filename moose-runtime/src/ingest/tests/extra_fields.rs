@@ -81,7 +81,13 @@ fn deny_names_every_unknown_field_at_every_depth() {
         listed[0].2,
         "unknown field `colour`: `Paint` takes only its own fields (`id`, `shade`, `tone`, `layers`) and refuses others (extra_fields = \"deny\"); remove the field or add it to the model"
     );
-    assert!(listed[2].2.contains("`Shade` takes only its own fields (`name`)"), "{}", listed[2].2);
+    assert!(
+        listed[2]
+            .2
+            .contains("`Shade` takes only its own fields (`name`)"),
+        "{}",
+        listed[2].2
+    );
     assert_eq!(Paint::EXTRA_FIELDS, ExtraFields::Deny);
 }
 
@@ -99,7 +105,10 @@ fn deny_dead_letters_one_record_naming_every_field() {
     };
     assert_eq!(invalid.error.path, ".colour");
     assert!(
-        invalid.error.message.contains("; and at `.finish`: unknown field `finish`"),
+        invalid
+            .error
+            .message
+            .contains("; and at `.finish`: unknown field `finish`"),
         "{}",
         invalid.error.message
     );
@@ -133,7 +142,10 @@ fn capture_keeps_unknown_fields_and_writes_them_back_at_the_top() {
     assert_eq!(columns[2].ty, ColumnType::Json);
     let mut row = Vec::new();
     loose
-        .write_row(&[ColumnType::String, ColumnType::UInt32, ColumnType::String], &mut row)
+        .write_row(
+            &[ColumnType::String, ColumnType::UInt32, ColumnType::String],
+            &mut row,
+        )
         .unwrap();
     let text = br#"{"colour":"red","n":null,"size":{"w":1}}"#;
     assert!(
@@ -142,9 +154,12 @@ fn capture_keeps_unknown_fields_and_writes_them_back_at_the_top() {
         String::from_utf8_lossy(&row)
     );
     // Typed fields still fail as usual.
-    let error =
-        decode_body(br#"{"id":"a","count":-1,"x":1}"#, BodyFormat::Json, &ModelCodec::of::<Loose>())
-            .unwrap_err();
+    let error = decode_body(
+        br#"{"id":"a","count":-1,"x":1}"#,
+        BodyFormat::Json,
+        &ModelCodec::of::<Loose>(),
+    )
+    .unwrap_err();
     let listed = listed(error);
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].1, ".count");

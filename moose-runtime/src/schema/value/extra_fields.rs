@@ -59,8 +59,9 @@ pub trait ExtraFieldsColumn: Serialize + serde::de::DeserializeOwned {
         match ty.physical() {
             ColumnType::Json | ColumnType::String => {
                 let object = Object(self);
-                let text = serde_json::to_vec(&object)
-                    .map_err(|e| EncodeError::new(format!("extra fields cannot be written: {e}")))?;
+                let text = serde_json::to_vec(&object).map_err(|e| {
+                    EncodeError::new(format!("extra fields cannot be written: {e}"))
+                })?;
                 write_bytes(&text, out);
                 Ok(())
             }

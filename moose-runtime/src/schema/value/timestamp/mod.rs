@@ -15,9 +15,9 @@
 //! fraction digits as the column stores (`#[moose(precision = N)]`, default 3):
 //! `2026-11-24T18:59:27.123Z`.
 
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -76,7 +76,10 @@ impl Timestamp for chrono::DateTime<chrono::Utc> {
 
     fn to_unix(&self) -> UnixParts {
         // chrono keeps a leap second as nanoseconds past 1e9: the last instant of the second.
-        (self.timestamp(), self.timestamp_subsec_nanos().min(999_999_999))
+        (
+            self.timestamp(),
+            self.timestamp_subsec_nanos().min(999_999_999),
+        )
     }
 }
 
@@ -103,7 +106,9 @@ impl<const DIGITS: u8> Rfc3339<DIGITS> {
         value: &T,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        with_rfc3339(value.to_unix(), DIGITS, |text| serializer.serialize_str(text))
+        with_rfc3339(value.to_unix(), DIGITS, |text| {
+            serializer.serialize_str(text)
+        })
     }
 
     /// Reads any of the accepted forms (see the module docs).

@@ -136,8 +136,7 @@ fn serde_forms() {
         let read: Record = serde_json::from_str(json).unwrap();
         assert_eq!(read.at, system_time(seconds, nanos), "{json}");
     }
-    let read: Record =
-        serde_json::from_str(r#"{"at":0,"maybe":"2013-01-01 21:00:00.5"}"#).unwrap();
+    let read: Record = serde_json::from_str(r#"{"at":0,"maybe":"2013-01-01 21:00:00.5"}"#).unwrap();
     assert_eq!(read.maybe, Some(system_time(1_357_074_000, 500_000_000)));
 }
 
@@ -171,7 +170,10 @@ fn errors_say_the_accepted_forms() {
         error.starts_with("timestamp 1795546767123 is out of range: a number is read as seconds since 1970-01-01T00:00:00Z"),
         "{error}"
     );
-    assert!(error.contains("for milliseconds, divide by 1000"), "{error}");
+    assert!(
+        error.contains("for milliseconds, divide by 1000"),
+        "{error}"
+    );
 }
 
 #[cfg(all(feature = "chrono", feature = "time"))]
