@@ -70,9 +70,9 @@ pub trait ExtraFieldsColumn: Serialize + serde::de::DeserializeOwned {
     }
 }
 
-struct Object<'a, T: ?Sized>(&'a T);
+struct Object<'a, T>(&'a T);
 
-impl<T: ExtraFieldsColumn + ?Sized> Serialize for Object<'_, T> {
+impl<T: ExtraFieldsColumn> Serialize for Object<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.entries())
     }
