@@ -70,8 +70,8 @@ fn bad_arguments_are_all_reported() {
         ),
         [
             r#"`crate = "not a path!"` is not a path: write the path of the crate that re-exports moose, such as `crate = "::moose"` or, inside that crate, `crate = "crate"`"#,
-            r#"unknown `#[data_model]` argument `krate`; did you mean `crate`?; the only argument is `crate = "..."`, and table and stream settings go in `pipeline!` or on `OlapTable`/`Stream`"#,
-            r#"unknown `#[data_model]` argument `table`; the only argument is `crate = "..."`, and table and stream settings go in `pipeline!` or on `OlapTable`/`Stream`"#,
+            r#"unknown `#[data_model]` argument `krate`; did you mean `crate`?; the arguments are `crate = "..."` and `extra_fields = "ignore" | "deny" | "capture"`, and table and stream settings go in `pipeline!` or on `OlapTable`/`Stream`"#,
+            r#"unknown `#[data_model]` argument `table`; the arguments are `crate = "..."` and `extra_fields = "ignore" | "deny" | "capture"`, and table and stream settings go in `pipeline!` or on `OlapTable`/`Stream`"#,
             r#"`crate` takes the path as a string, as serde's does: `crate = "::moose_runtime"`"#,
         ]
     );
