@@ -74,7 +74,10 @@
 //! - `"ignore"` (the default): they are dropped;
 //! - `"deny"`: a record with one is invalid; ingest answers 400 listing every unknown field's
 //!   JSON path (`{"index": 3, "path": ".colour", ...}`, nested ones too, `.layers[0].gloss`),
-//!   and nothing is written;
+//!   and nothing is written (with `invalid_records(InvalidRecordPolicy::DeadLetter)`, each
+//!   such record is one dead letter naming every path). A record with unknown fields that
+//!   reaches the stream another way (a foreign Kafka producer) fails to decode at the next
+//!   transform or table and is dead-lettered like any undecodable record;
 //! - `"capture"`: they are kept in the one field marked `#[extra_fields]`
 //!   (`serde_json::Map<String, Value>`, or a `BTreeMap`/`HashMap` of `String` to `Value`),
 //!   stored as one `JSON` column (a `String` of JSON text on servers without `JSON`, such as
