@@ -42,9 +42,67 @@
 //! | fieldless `#[data_model] enum` | `Enum8` / `Enum16` |
 //! | nested `#[data_model] struct` | `Tuple(name T, ...)` |
 //!
-//! Timestamps are RFC 3339 text in JSON. A `SystemTime` is written in UTC with as many
-//! sub-second digits as its column stores (`2026-11-24T18:59:27.123Z`) and read with any
-//! offset; it needs no date crate.
+//! ## Timestamps
+//!
+//! Timestamp fields (`SystemTime`, `DateTime<Utc>`, `OffsetDateTime`, and `Option` of each)
+//! accept, in JSON:
+//!
+//! - RFC 3339: `"2026-11-24T18:59:27.123Z"`, `"2026-11-24T20:59:27.123+02:00"`;
+//! - ClickHouse's text form, what `SELECT` on a table prints: `"2026-11-24 18:59:27"`,
+//!   `"2026-11-24 18:59:27.123"` (no zone: UTC);
+//! - epoch **seconds** as a JSON number: `1795546767`, or `1795546767.123` (the fraction kept
+//!   to the microsecond). Numbers are never milliseconds: one past the year 9999 (such as
+//!   `1795546767123`) is refused with a hint to divide by 1000.
+//!
+//! Anything else is refused at ingest with the accepted forms in the message. They are
+//! written in one form everywhere (streams, dead letters, `peek` of streams and of tables):
+//! RFC 3339 in UTC with as many sub-second digits as the column stores
+//! (`#[moose(precision = N)]`, default 3): `"2026-11-24T18:59:27.123Z"`. A field with a
+//! `#[serde(with = ...)]` (or `deserialize_with`) of your own keeps your form; timestamps
+//! inside a `Vec` or a map keep their crate's own serde form.
+//!
+//! Precision 6 and 9 (`DateTime64(6|9, 'UTC')`) round-trip exactly on servers with
+//! `DateTime64` (20.1+). Servers without it (Debian's 18.16) store `DateTime('UTC')`: whole
+//! seconds, the sub-second digits dropped, with a warning naming the column when the table is
+//! resolved (`dev`, `start`, `plan`, `ddl`).
+//!
+//! ## Unknown JSON fields
+//!
+//! `#[data_model(extra_fields = "...")]` says what a struct does with JSON fields it does not
+//! declare:
+//!
+//! - `"ignore"` (the default): they are dropped;
+//! - `"deny"`: a record with one is invalid; ingest answers 400 listing every unknown field's
+//!   JSON path (`{"index": 3, "path": ".colour", ...}`, nested ones too, `.layers[0].gloss`),
+//!   and nothing is written (with `invalid_records(InvalidRecordPolicy::DeadLetter)`, each
+//!   such record is one dead letter naming every path). A record with unknown fields that
+//!   reaches the stream another way (a foreign Kafka producer) fails to decode at the next
+//!   transform or table and is dead-lettered like any undecodable record;
+//! - `"capture"`: they are kept in the one field marked `#[extra_fields]`
+//!   (`serde_json::Map<String, Value>`, or a `BTreeMap`/`HashMap` of `String` to `Value`),
+//!   stored as one `JSON` column (a `String` of JSON text on servers without `JSON`, such as
+//!   18.16), and written back as top-level fields of the record on every stream, so a
+//!   downstream transform or Kafka reader sees the record as it was sent. A captured name that
+//!   is also one of the model's columns is not written twice: the typed field wins.
+//!
+//! ```
+//! use moose::prelude::*;
+//!
+//! #[data_model(extra_fields = "capture")]
+//! pub struct Event {
+//!     #[key]
+//!     pub id: String,
+//!     #[extra_fields]
+//!     pub extra: moose::serde_json::Map<String, moose::serde_json::Value>,
+//! }
+//!
+//! let event: Event = moose::serde_json::from_str(r#"{"id":"a","colour":"red"}"#).unwrap();
+//! assert_eq!(event.extra["colour"], "red");
+//! assert_eq!(moose::serde_json::to_string(&event).unwrap(), r#"{"id":"a","colour":"red"}"#);
+//! ```
+//!
+//! Capturing decodes through serde's `flatten`, which buffers the unknown fields: a capturing
+//! model decodes somewhat slower than the others.
 //!
 //! A nested struct is a `Tuple`, not `Nested`: one column per field of the outer model, a
 //! RowBinary encoding that is the plain concatenation of the inner fields, and the same shape
@@ -97,6 +155,8 @@ pub use moose_runtime::worker::SyncConfig;
 pub use moose_runtime::chrono;
 #[cfg(feature = "decimal")]
 pub use moose_runtime::rust_decimal;
+/// `serde_json`: `Value` fields and the `Map` an `#[extra_fields]` field holds.
+pub use moose_runtime::serde_json;
 #[cfg(feature = "time")]
 pub use moose_runtime::time;
 #[cfg(feature = "uuid")]

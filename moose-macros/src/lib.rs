@@ -12,11 +12,18 @@ use proc_macro::TokenStream;
 /// enum): serde (JSON) with column names as wire names, the ClickHouse schema
 /// (`moose::DataModel`), RowBinary row encoding and the stream message key.
 ///
-/// Field attributes: `#[key]`, `#[moose(low_cardinality)]`, `#[moose(default = "expr")]`,
-/// `#[moose(codec = "...")]`, `#[moose(column_type = "...")]`, `#[moose(decimal(P, S))]`,
-/// `#[moose(precision = N)]`. See the `moose` crate docs for the type mapping.
+/// Field attributes: `#[key]`, `#[extra_fields]`, `#[moose(low_cardinality)]`,
+/// `#[moose(default = "expr")]`, `#[moose(codec = "...")]`, `#[moose(column_type = "...")]`,
+/// `#[moose(decimal(P, S))]`, `#[moose(precision = N)]`. See the `moose` crate docs for the
+/// type mapping, the timestamp forms read and written, and unknown JSON fields.
 ///
-/// One argument, `crate = "path"`, like serde's: the generated code reaches moose through
+/// `extra_fields = "ignore" | "deny" | "capture"`: what the struct does with JSON fields it
+/// does not declare: drop them (the default), refuse the record (ingest answers 400 naming
+/// every unknown field's path), or keep them in the one field marked `#[extra_fields]` (a
+/// `serde_json::Map<String, Value>`, stored as one JSON column and written back as top-level
+/// fields).
+///
+/// `crate = "path"`, like serde's: the generated code reaches moose through
 /// `::moose` (its `#[doc(hidden)] __private` module); `crate = "..."` names another path to
 /// the same runtime, for a crate that re-exports moose under another name
 /// (`#[data_model(crate = "::my_facade::moose")]`) or depends on `moose-runtime` alone

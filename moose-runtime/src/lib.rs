@@ -21,6 +21,8 @@ pub mod worker;
 pub use chrono;
 #[cfg(feature = "decimal")]
 pub use rust_decimal;
+/// `serde_json`: `Value` fields and the `Map` of an `#[extra_fields]` field.
+pub use serde_json;
 #[cfg(feature = "time")]
 pub use time;
 #[cfg(feature = "uuid")]
@@ -146,11 +148,8 @@ pub mod __private {
 
     impl<T> SameModel<T> for T {}
 
-    #[cfg(feature = "chrono")]
-    pub use crate::schema::value::chrono_utc;
-    pub use crate::schema::value::system_time;
+    pub use crate::schema::value::extra_fields;
+    pub use crate::schema::value::timestamp;
     pub use serde;
     pub use serde_json;
-    #[cfg(feature = "time")]
-    pub use time::serde::rfc3339 as time_rfc3339;
 }

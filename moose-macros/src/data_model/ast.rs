@@ -11,6 +11,8 @@ pub struct Model {
     pub ident: Ident,
     /// The crate every generated path starts from: `::moose`, or `#[data_model(crate = "...")]`.
     pub krate: syn::Path,
+    /// `#[data_model(extra_fields = "...")]`, if given.
+    pub extra_fields: Option<ExtraFields>,
     /// Fields or variants.
     pub kind: Kind,
 }
@@ -18,6 +20,24 @@ pub struct Model {
 pub enum Kind {
     Struct(Vec<Field>),
     Enum(Vec<Variant>),
+}
+
+/// `#[data_model(extra_fields = "...")]`.
+pub struct ExtraFields {
+    pub mode: ExtraFieldsMode,
+    /// The string as written, for error spans.
+    pub literal: LitStr,
+}
+
+/// What a model does with JSON fields it does not declare.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExtraFieldsMode {
+    /// Dropped (serde's default).
+    Ignore,
+    /// The record is invalid.
+    Deny,
+    /// Kept in the `#[extra_fields]` field.
+    Capture,
 }
 
 /// One named struct field.
@@ -29,6 +49,12 @@ pub struct Field {
     /// `#[serde(skip)]`: not a column.
     pub skipped: bool,
     pub key: Option<Span>,
+    /// `#[extra_fields]`: unknown JSON fields go here (`extra_fields = "capture"`).
+    pub extra_fields: Option<Span>,
+    /// serde's `alias` names: accepted on input like the column name.
+    pub aliases: Vec<String>,
+    /// The user's own `#[serde(with | serialize_with | deserialize_with)]`, if any.
+    pub serde_with: Option<Span>,
     pub low_cardinality: Option<Span>,
     pub default: Option<LitStr>,
     pub codec: Option<LitStr>,
@@ -42,22 +68,17 @@ pub struct Field {
     pub time_format: Option<TimeFormat>,
 }
 
-/// Timestamp types whose serde form is not the RFC 3339 text JSON producers send, or is
-/// slow; recognised by how the field's type is spelled.
+/// The serde form the expansion gives a timestamp field (`SystemTime`, `DateTime<Utc>`,
+/// `OffsetDateTime`; recognised by how the field's type is spelled): the runtime's
+/// `timestamp` module, which reads RFC 3339, ClickHouse's text form and epoch seconds, and
+/// writes RFC 3339 with the column's digits.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum TimeFormat {
-    /// `time::OffsetDateTime`: its default serde form is not RFC 3339.
-    OffsetDateTime,
-    /// `Option<time::OffsetDateTime>`.
-    OptionOffsetDateTime,
-    /// `chrono::DateTime<Utc>`: chrono's own form, written and read faster. (An
-    /// `Option<DateTime<Utc>>` keeps chrono's serde, so a missing field still reads as `None`.)
-    ChronoUtc,
-    /// `std::time::SystemTime`: its serde form is a struct of seconds and nanoseconds.
-    SystemTime,
-    /// `Option<SystemTime>`; `missing_is_none` when the field needs `#[serde(default)]` so a
-    /// missing field reads as `None`, as for any other `Option` field.
-    OptionSystemTime { missing_is_none: bool },
+    /// The timestamp itself.
+    Timestamp,
+    /// `Option` of a timestamp; `missing_is_none` when the field needs `#[serde(default)]` so
+    /// a missing field reads as `None`, as for any other `Option` field.
+    OptionTimestamp { missing_is_none: bool },
 }
 
 /// `#[moose(decimal(P, S))]`.

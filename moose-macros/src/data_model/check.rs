@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::ast::{Field, Kind, Model, Variant};
+use super::ast::{ExtraFieldsMode, Field, Kind, Model, Variant};
 use crate::diagnostics::Errors;
 
 pub fn check(model: &Model, errors: &mut Errors) {
@@ -13,6 +13,7 @@ pub fn check(model: &Model, errors: &mut Errors) {
 }
 
 fn check_struct(model: &Model, fields: &[Field], errors: &mut Errors) {
+    check_extra_fields(model, fields, errors);
     let is_named =
         matches!(&model.item, syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)));
     if is_named && fields.iter().all(|f| f.skipped) {
@@ -34,6 +35,7 @@ fn check_struct(model: &Model, fields: &[Field], errors: &mut Errors) {
         if field.skipped {
             let ours = [
                 field.key.map(|_| "#[key]"),
+                field.extra_fields.map(|_| "#[extra_fields]"),
                 field.low_cardinality.map(|_| "low_cardinality"),
                 field.default.as_ref().map(|_| "default"),
                 field.codec.as_ref().map(|_| "codec"),
@@ -86,6 +88,93 @@ fn check_struct(model: &Model, fields: &[Field], errors: &mut Errors) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// `extra_fields = "capture"` needs exactly one `#[extra_fields]` field, and the other modes
+/// none (it would always be empty). That field holds every unknown JSON field as one JSON
+/// column, written back as top-level fields: no key, no column options, no serde form of the
+/// user's own.
+fn check_extra_fields(model: &Model, fields: &[Field], errors: &mut Errors) {
+    let ident = &model.ident;
+    let mode = model.extra_fields.as_ref().map(|e| e.mode);
+    let marked: Vec<(&Field, proc_macro2::Span)> = fields
+        .iter()
+        .filter_map(|f| Some((f, f.extra_fields?)))
+        .collect();
+    match (mode, marked.as_slice()) {
+        (Some(ExtraFieldsMode::Capture), []) => {
+            let literal = &model
+                .extra_fields
+                .as_ref()
+                .expect("capture was given")
+                .literal;
+            errors.spanned(
+                literal,
+                format!(
+                    "`extra_fields = \"capture\"` keeps unknown JSON fields in a field marked `#[extra_fields]`, and `{ident}` has none; add one: `#[extra_fields] pub extra: serde_json::Map<String, serde_json::Value>`"
+                ),
+            );
+        }
+        (Some(ExtraFieldsMode::Capture), _) => {}
+        (Some(ExtraFieldsMode::Deny), marked) => {
+            for (field, span) in marked {
+                errors.at(
+                    *span,
+                    format!(
+                        "field `{}` is marked `#[extra_fields]`, but `{ident}` refuses records with unknown fields (`extra_fields = \"deny\"`), so it would always be empty; remove `#[extra_fields]`, or write `extra_fields = \"capture\"` to keep unknown fields in it",
+                        field.member
+                    ),
+                );
+            }
+        }
+        (Some(ExtraFieldsMode::Ignore) | None, marked) => {
+            for (field, span) in marked {
+                errors.at(
+                    *span,
+                    format!(
+                        "field `{}` is marked `#[extra_fields]`, but `{ident}` drops unknown JSON fields{}; add `#[data_model(extra_fields = \"capture\")]` to keep them in this field, or remove `#[extra_fields]`",
+                        field.member,
+                        if mode.is_some() { " (`extra_fields = \"ignore\"`)" } else { " (the default)" }
+                    ),
+                );
+            }
+        }
+    }
+    if let [(first, _), rest @ ..] = marked.as_slice() {
+        for (field, span) in rest {
+            errors.at(
+                *span,
+                format!(
+                    "`{ident}` has two `#[extra_fields]` fields, `{}` and `{}`: every unknown field goes into one map; remove `#[extra_fields]` from one of them",
+                    first.member, field.member
+                ),
+            );
+        }
+    }
+    for (field, _) in &marked {
+        let options = [
+            field.key.map(|span| ("#[key]", span)),
+            field.low_cardinality.map(|span| ("low_cardinality", span)),
+            field.default.as_ref().map(|d| ("default", d.span())),
+            field.codec.as_ref().map(|c| ("codec", c.span())),
+            field
+                .column_type
+                .as_ref()
+                .map(|c| ("column_type", c.span())),
+            field.decimal.as_ref().map(|d| ("decimal", d.span)),
+            field.precision.map(|(_, span)| ("precision", span)),
+            field.serde_with.map(|span| ("#[serde(with)]", span)),
+        ];
+        for (name, span) in options.into_iter().flatten() {
+            errors.at(
+                span,
+                format!(
+                    "`{name}` cannot go on `#[extra_fields]` field `{}`: it holds the record's unknown fields, stored as one JSON column and written back as top-level JSON fields; remove `{name}`",
+                    field.member
+                ),
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ use quote::{quote, quote_spanned};
 use syn::LitStr;
 use syn::spanned::Spanned;
 
-use super::ast::{Field, Kind, Model, TimeFormat, Variant};
+use super::ast::{ExtraFieldsMode, Field, Kind, Model, TimeFormat, Variant};
 
 /// Where generated code reaches the runtime: `<crate>::__private`, `<crate>` being `::moose`
 /// or the model's `crate = "..."`. The user's path keeps the span of their string, so a path
@@ -53,6 +53,16 @@ fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
             {
                 for (field, parsed) in named.named.iter_mut().zip(fields) {
                     add_time_format(field, parsed, private);
+                    if parsed.extra_fields.is_some() {
+                        // Unknown fields are collected into this map and written back as the
+                        // record's own fields.
+                        let ident = &model.ident;
+                        let with = private
+                            .serde_string(quote!(extra_fields::Captured::<#ident>::serialize));
+                        field
+                            .attrs
+                            .push(syn::parse_quote!(#[serde(flatten, serialize_with = #with)]));
+                    }
                 }
             }
             &mut s.attrs
@@ -67,21 +77,30 @@ fn item_with_serde(model: &Model, private: &Private) -> TokenStream {
     );
     let serde_crate = private.serde_string(quote!(serde));
     attrs.insert(1, syn::parse_quote!(#[serde(crate = #serde_crate)]));
+    if extra_fields_mode(model) == ExtraFieldsMode::Deny {
+        attrs.insert(2, syn::parse_quote!(#[serde(deny_unknown_fields)]));
+    }
     if let Kind::Struct(fields) = &model.kind {
         // serde's impls are bounded on the field types like ours (see `column_bounds`), so a
         // field type without serde is reported once, at the field, and not again inside
         // serde's generated code.
+        // The `#[extra_fields]` field is bounded on what its serde form needs, so a field of
+        // another type is reported once, at the field, and not again inside serde's code.
+        let s = private.schema();
         let bounds = |bound: TokenStream| {
             let bounds = fields.iter().filter(|f| !f.skipped).map(|f| {
                 let ty = &f.ty;
-                quote!(for<'__moose> #ty: #bound)
+                if f.extra_fields.is_some() {
+                    quote!(for<'__moose> #ty: #s::ExtraFieldsColumn)
+                } else {
+                    quote!(for<'__moose> #ty: #bound)
+                }
             });
             quote!(#(#bounds),*).to_string()
         };
         let serialize = bounds(quote!(#serde::Serialize));
         let deserialize = bounds(quote!(#serde::de::DeserializeOwned));
-        attrs.insert(
-            2,
+        attrs.push(
             syn::parse_quote!(#[serde(bound(serialize = #serialize, deserialize = #deserialize))]),
         );
     }
@@ -100,9 +119,21 @@ fn column_bounds(fields: &[Field], private: &Private) -> Vec<TokenStream> {
         .filter(|f| !f.skipped)
         .map(|f| {
             let ty = &f.ty;
-            quote!(for<'__moose> #ty: #s::ColumnValue)
+            if f.extra_fields.is_some() {
+                quote!(for<'__moose> #ty: #s::ExtraFieldsColumn)
+            } else {
+                quote!(for<'__moose> #ty: #s::ColumnValue)
+            }
         })
         .collect()
+}
+
+/// The model's `extra_fields` mode; `ignore` when not given.
+fn extra_fields_mode(model: &Model) -> ExtraFieldsMode {
+    model
+        .extra_fields
+        .as_ref()
+        .map_or(ExtraFieldsMode::Ignore, |e| e.mode)
 }
 
 /// The serde form parse chose for a timestamp field ([`TimeFormat`]), as `#[serde(with)]`.
@@ -110,7 +141,7 @@ fn add_time_format(field: &mut syn::Field, parsed: &Field, private: &Private) {
     let Some(format) = parsed.time_format else {
         return;
     };
-    // A `SystemTime` is written with as many sub-second digits as its column stores.
+    // A timestamp is written with as many sub-second digits as its column stores.
     let digits = match parsed.precision {
         Some((digits, _)) => quote!(#digits),
         None => {
@@ -119,16 +150,13 @@ fn add_time_format(field: &mut syn::Field, parsed: &Field, private: &Private) {
         }
     };
     let module = private.serde_string(match format {
-        TimeFormat::OffsetDateTime => quote!(time_rfc3339),
-        TimeFormat::OptionOffsetDateTime => quote!(time_rfc3339::option),
-        TimeFormat::ChronoUtc => quote!(chrono_utc),
-        TimeFormat::SystemTime => quote!(system_time::Rfc3339::<#digits>),
-        TimeFormat::OptionSystemTime { .. } => quote!(system_time::OptionRfc3339::<#digits>),
+        TimeFormat::Timestamp => quote!(timestamp::Rfc3339::<#digits>),
+        TimeFormat::OptionTimestamp { .. } => quote!(timestamp::OptionRfc3339::<#digits>),
     });
     field
         .attrs
         .push(syn::parse_quote!(#[serde(with = #module)]));
-    if let TimeFormat::OptionSystemTime {
+    if let TimeFormat::OptionTimestamp {
         missing_is_none: true,
     } = format
     {
@@ -155,6 +183,11 @@ pub fn expand(model: &Model) -> TokenStream {
 fn column_type_expr(field: &Field, private: &Private) -> TokenStream {
     let s = private.schema();
     let ty = &field.ty;
+    if field.extra_fields.is_some() {
+        return quote_spanned! {ty.span()=>
+            <#ty as #s::ExtraFieldsColumn>::column_type()
+        };
+    }
     let decimal = option(field.decimal.as_ref().map(|d| {
         let (p, sc) = (d.precision, d.scale);
         quote!((#p, #sc))
@@ -206,7 +239,11 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
     let assertions = columns.iter().map(|f| {
         let ty = &f.ty;
         let member = &f.member;
-        let column = if f.column_type.is_some() {
+        let column = if f.extra_fields.is_some() {
+            quote_spanned! {ty.span()=>
+                let _ = <#ty as #s::ExtraFieldsColumn>::ASSERT;
+            }
+        } else if f.column_type.is_some() {
             quote_spanned! {ty.span()=>
                 let _ = <#ty as #s::ColumnValue>::column_type;
             }
@@ -261,31 +298,72 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
         .map(|(i, f)| {
             let member = &f.member;
             let name = &f.column;
+            let value = if f.extra_fields.is_some() {
+                quote!(#s::ExtraFieldsColumn)
+            } else {
+                quote!(#s::ColumnValue)
+            };
             quote! {
-                #s::ColumnValue::write_row_binary(&self.#member, &__types[#i], __out)
+                #value::write_row_binary(&self.#member, &__types[#i], __out)
                     .map_err(|e| e.in_column(#name))?;
             }
         })
         .collect();
 
     // In field order, as serde writes them: the first non-finite float is the first in JSON.
-    let finiteness_checks = columns.iter().map(|f| {
-        let member = &f.member;
-        let name = &f.column;
-        quote! {
-            if let ::core::option::Option::Some(__found) =
-                #s::ColumnValue::first_non_finite(&self.#member)
-            {
-                return ::core::option::Option::Some(__found.in_field(#name));
+    let finiteness_checks = columns
+        .iter()
+        .filter(|f| f.extra_fields.is_none())
+        .map(|f| {
+            let member = &f.member;
+            let name = &f.column;
+            quote! {
+                if let ::core::option::Option::Some(__found) =
+                    #s::ColumnValue::first_non_finite(&self.#member)
+                {
+                    return ::core::option::Option::Some(__found.in_field(#name));
+                }
             }
-        }
-    });
+        });
 
     let (keys, key_names): (Vec<&syn::Ident>, Vec<&str>) = columns
         .iter()
         .filter(|f| f.key.is_some())
         .map(|f| (&f.member, f.column.as_str()))
         .unzip();
+    let mode = extra_fields_mode(model);
+    let extra_fields = match (mode, columns.iter().find(|f| f.extra_fields.is_some())) {
+        (ExtraFieldsMode::Capture, Some(field)) => {
+            let column = &field.column;
+            quote!(#s::ExtraFields::Capture { column: #column })
+        }
+        (ExtraFieldsMode::Deny, _) => quote!(#s::ExtraFields::Deny),
+        _ => quote!(#s::ExtraFields::Ignore),
+    };
+    // Only run for a record that failed to decode: every unknown field of a denying model,
+    // here and in the models of its fields.
+    let deny_keys = (mode == ExtraFieldsMode::Deny).then(|| {
+        let known = columns.iter().flat_map(|f| {
+            std::iter::once(f.column.as_str()).chain(f.aliases.iter().map(String::as_str))
+        });
+        quote! {
+            #s::deny_unknown_keys(__json, __path, #name, &[#(#known),*], __out);
+        }
+    });
+    let nested_unknown = columns
+        .iter()
+        .filter(|f| f.extra_fields.is_none())
+        .flat_map(|f| {
+            let ty = &f.ty;
+            let s = &s;
+            std::iter::once(&f.column)
+                .chain(&f.aliases)
+                .map(move |wire| {
+                    quote! {
+                        #s::unknown_fields_in::<#ty>(__json, __path, #wire, __out);
+                    }
+                })
+        });
     let private_path = &private.path;
     let message_key = match keys.as_slice() {
         [] => quote!(::std::vec::Vec::new()),
@@ -329,6 +407,15 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
                 #(#finiteness_checks)*
                 ::core::option::Option::None
             }
+
+            fn unknown_fields(
+                __json: &#private_path::serde_json::Value,
+                __path: &str,
+                __out: &mut ::std::vec::Vec<#s::UnknownField>,
+            ) {
+                #deny_keys
+                #(#nested_unknown)*
+            }
         }
 
         #[automatically_derived]
@@ -336,6 +423,7 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
             const NAME: &'static str = #name;
             const COLUMN_NAMES: &'static [&'static str] = &[#(#names),*];
             const KEY_NAMES: &'static [&'static str] = &[#(#key_names),*];
+            const EXTRA_FIELDS: #s::ExtraFields = #extra_fields;
 
             fn columns() -> ::std::vec::Vec<#s::Column> {
                 ::std::vec![#(#column_values),*]

@@ -139,7 +139,9 @@ pub fn fallback(model: &Model) -> TokenStream {
 /// When the item is no model at all (a union, a function): the item as written, minus our
 /// field attributes, so the rest of the crate still sees it.
 pub fn passthrough(mut item: syn::Item) -> TokenStream {
-    let ours = |a: &syn::Attribute| a.path().is_ident("key") || a.path().is_ident("moose");
+    let ours = |a: &syn::Attribute| {
+        a.path().is_ident("key") || a.path().is_ident("moose") || a.path().is_ident("extra_fields")
+    };
     if let syn::Item::Union(u) = &mut item {
         for field in u.fields.named.iter_mut() {
             field.attrs.retain(|a| !ours(a));

@@ -13,8 +13,9 @@ use super::serde_names::RenameRule;
 use crate::diagnostics::{Errors, suggestion};
 
 /// Options accepted inside `#[moose(...)]` on a field.
-pub const FIELD_OPTIONS: [&str; 7] = [
+pub const FIELD_OPTIONS: [&str; 8] = [
     "key",
+    "extra_fields",
     "low_cardinality",
     "default",
     "codec",
@@ -25,7 +26,10 @@ pub const FIELD_OPTIONS: [&str; 7] = [
 
 /// Parses the item; `None` when it is not something `#[data_model]` can apply to at all.
 pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Option<Model> {
-    let krate = super::arguments::parse(args, errors);
+    let super::arguments::Arguments {
+        krate,
+        extra_fields,
+    } = super::arguments::parse(args, errors);
     let mut item: Item = match syn::parse2(input) {
         Ok(item) => item,
         Err(e) => {
@@ -72,6 +76,7 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
             Some(Model {
                 ident,
                 krate,
+                extra_fields,
                 kind: Kind::Struct(fields),
                 item,
             })
@@ -115,9 +120,19 @@ pub fn parse(args: TokenStream, input: TokenStream, errors: &mut Errors) -> Opti
                     span: v.ident.span(),
                 });
             }
+            if let Some(extra) = &extra_fields {
+                errors.spanned(
+                    &extra.literal,
+                    format!(
+                        "`extra_fields` is about the JSON fields of a struct; enum `{}` is one JSON string, so remove `extra_fields`",
+                        e.ident
+                    ),
+                );
+            }
             Some(Model {
                 ident: e.ident.clone(),
                 krate,
+                extra_fields: None,
                 kind: Kind::Enum(variants),
                 item,
             })
@@ -162,6 +177,8 @@ fn take_misplaced_attributes(attrs: &mut Vec<Attribute>, place: &str, errors: &m
     attrs.retain(|attr| {
         let name = if attr.path().is_ident("key") {
             "#[key]"
+        } else if attr.path().is_ident("extra_fields") {
+            "#[extra_fields]"
         } else if attr.path().is_ident("moose") {
             "#[moose(...)]"
         } else {
@@ -203,6 +220,9 @@ fn parse_field(
         column,
         skipped: serde.skipped,
         key: None,
+        extra_fields: None,
+        aliases: serde.aliases.clone(),
+        serde_with: serde.with,
         low_cardinality: None,
         default: None,
         codec: None,
@@ -210,7 +230,7 @@ fn parse_field(
         decimal: None,
         precision: None,
         doc: doc_comment(&field.attrs),
-        time_format: if serde.with {
+        time_format: if serde.with.is_some() {
             None
         } else {
             time_format(&field.ty, serde.default)
@@ -222,6 +242,16 @@ fn parse_field(
                 errors.spanned(attr, "`#[key]` takes no arguments");
             }
             set_flag(&mut out.key, attr.path().span(), "key", errors);
+        } else if attr.path().is_ident("extra_fields") {
+            if !matches!(attr.meta, Meta::Path(_)) {
+                errors.spanned(attr, "`#[extra_fields]` takes no arguments; the model's `#[data_model(extra_fields = \"capture\")]` says what it does");
+            }
+            set_flag(
+                &mut out.extra_fields,
+                attr.path().span(),
+                "extra_fields",
+                errors,
+            );
         } else if attr.path().is_ident("moose") {
             let result = attr.parse_nested_meta(|meta| parse_field_option(&meta, &mut out, errors));
             if let Err(e) = result {
@@ -229,9 +259,11 @@ fn parse_field(
             }
         }
     }
-    field
-        .attrs
-        .retain(|a| !a.path().is_ident("key") && !a.path().is_ident("moose"));
+    field.attrs.retain(|a| {
+        !a.path().is_ident("key")
+            && !a.path().is_ident("moose")
+            && !a.path().is_ident("extra_fields")
+    });
     out
 }
 
@@ -267,6 +299,7 @@ fn parse_field_option(
     let name = path.to_token_stream().to_string().replace(' ', "");
     match name.as_str() {
         "key" => set_flag(&mut field.key, span, "key", errors),
+        "extra_fields" => set_flag(&mut field.extra_fields, span, "extra_fields", errors),
         "low_cardinality" => set_flag(&mut field.low_cardinality, span, "low_cardinality", errors),
         "default" | "codec" | "column_type" => {
             if !meta.input.peek(Token![=]) {

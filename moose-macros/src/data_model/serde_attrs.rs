@@ -2,6 +2,7 @@
 //! serde form (`with`), and the form the expansion gives timestamp fields.
 
 use proc_macro2::TokenStream;
+use syn::spanned::Spanned;
 use syn::{Attribute, Expr, LitStr, Token};
 
 use super::ast::TimeFormat;
@@ -120,7 +121,9 @@ pub(super) struct SerdeField {
     pub rename: Option<String>,
     pub skipped: bool,
     /// `with`, `serialize_with` or `deserialize_with`: the user chose the serde form.
-    pub with: bool,
+    pub with: Option<proc_macro2::Span>,
+    /// `alias = "..."` names.
+    pub aliases: Vec<String>,
     /// `default`.
     pub default: bool,
 }
@@ -138,8 +141,10 @@ pub(super) fn serde_field(attrs: &[Attribute], errors: &mut Errors) -> SerdeFiel
                 || path.is_ident("serialize_with")
                 || path.is_ident("deserialize_with")
             {
-                out.with = true;
+                out.with = Some(path.span());
                 skip_meta(&meta)?;
+            } else if path.is_ident("alias") {
+                out.aliases.push(meta.value()?.parse::<LitStr>()?.value());
             } else if path.is_ident("default") {
                 out.default = true;
                 skip_meta(&meta)?;
@@ -166,7 +171,7 @@ pub(super) fn serde_field(attrs: &[Attribute], errors: &mut Errors) -> SerdeFiel
 }
 
 /// The [`TimeFormat`] of a field spelled `OffsetDateTime`, `DateTime<Utc>`, `SystemTime`, or
-/// `Option` of `OffsetDateTime` or `SystemTime` (any path ending so).
+/// `Option` of one of them (any path ending so).
 pub(super) fn time_format(ty: &syn::Type, has_default: bool) -> Option<TimeFormat> {
     let last = |ty: &syn::Type| match ty {
         syn::Type::Path(p) => p.path.segments.last().cloned(),
@@ -179,26 +184,21 @@ pub(super) fn time_format(ty: &syn::Type, has_default: bool) -> Option<TimeForma
         },
         _ => None,
     };
+    let is_timestamp = |segment: &syn::PathSegment| {
+        segment.ident == "OffsetDateTime"
+            || segment.ident == "SystemTime"
+            || (segment.ident == "DateTime"
+                && first_type_argument(segment).is_some_and(|tz| tz.ident == "Utc"))
+    };
     let segment = last(ty)?;
-    if segment.ident == "OffsetDateTime" {
-        Some(TimeFormat::OffsetDateTime)
-    } else if segment.ident == "SystemTime" {
-        Some(TimeFormat::SystemTime)
-    } else if segment.ident == "DateTime" {
-        first_type_argument(&segment)
-            .is_some_and(|tz| tz.ident == "Utc")
-            .then_some(TimeFormat::ChronoUtc)
-    } else if segment.ident == "Option" {
-        let inner = first_type_argument(&segment)?;
-        if inner.ident == "OffsetDateTime" {
-            Some(TimeFormat::OptionOffsetDateTime)
-        } else if inner.ident == "SystemTime" {
-            Some(TimeFormat::OptionSystemTime {
-                missing_is_none: !has_default,
-            })
-        } else {
-            None
-        }
+    if is_timestamp(&segment) {
+        Some(TimeFormat::Timestamp)
+    } else if segment.ident == "Option"
+        && first_type_argument(&segment).is_some_and(|inner| is_timestamp(&inner))
+    {
+        Some(TimeFormat::OptionTimestamp {
+            missing_is_none: !has_default,
+        })
     } else {
         None
     }

@@ -6,6 +6,7 @@ use std::any::TypeId;
 use super::transform::EncodedRecord;
 use crate::schema::{
     ClickHouseCapabilities, Column, ColumnType, DataModel, OlapConfig, ResolvedTable, SchemaError,
+    UnknownField,
 };
 
 /// A record that is not a valid instance of its model.
@@ -47,6 +48,9 @@ pub struct ModelCodec {
     pub columns: fn() -> Vec<Column>,
     /// Decodes one JSON record and re-encodes it for a stream.
     pub decode_json: fn(&[u8]) -> Result<EncodedRecord, DecodeError>,
+    /// Every field of a JSON record that a model with `extra_fields = "deny"` (the model or
+    /// one nested in it) does not declare; for a record `decode_json` refused.
+    pub unknown_fields: fn(&[u8]) -> Vec<UnknownField>,
     /// Decodes a stream payload and appends it as a RowBinary row.
     pub write_row: WriteRowFn,
     /// Resolves the model's table for a server.
@@ -69,6 +73,7 @@ impl ModelCodec {
             type_id: TypeId::of::<T>,
             columns: T::columns,
             decode_json: decode_json::<T>,
+            unknown_fields: crate::schema::unknown_fields::<T>,
             write_row: write_row::<T>,
             resolve_table: |db, name, config, caps| {
                 ResolvedTable::resolve::<T>(db, name, config, caps)

@@ -5,11 +5,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::error::IngestError;
-use crate::graph::{EncodedRecord, ModelCodec};
+use crate::graph::{DecodeError, EncodedRecord, ModelCodec};
 
-/// Most invalid records listed in one 400 answer. A client that sent 100k bad records learns
-/// what is wrong from the first thousand; listing all would make the answer larger than the
-/// request. The answer still says how many were invalid in total.
+/// Most invalid records listed in one 400 answer (with every error of each: a record of a
+/// model with `extra_fields = "deny"` has one per unknown field). A client that sent 100k bad
+/// records learns what is wrong from the first thousand; listing all would make the answer
+/// larger than the request. The answer still says how many were invalid in total.
 pub const MAX_LISTED_RECORD_ERRORS: usize = 1000;
 
 /// How a request body holds its records.
@@ -46,7 +47,10 @@ pub struct InvalidRecords {
     pub received: usize,
     /// Invalid records in the request.
     pub invalid: usize,
-    /// The first [`MAX_LISTED_RECORD_ERRORS`] of them, in request order.
+    /// Invalid records whose errors are listed: at most [`MAX_LISTED_RECORD_ERRORS`].
+    pub listed: usize,
+    /// The errors of the first `listed` invalid records, in request order; a record can have
+    /// several (one per unknown field of a model that denies them, plus its decoding error).
     pub records: Vec<RecordError>,
 }
 
@@ -159,6 +163,8 @@ struct Records<'c> {
     errors: Vec<RecordError>,
     received: usize,
     invalid: usize,
+    /// Invalid records in `errors`.
+    listed: usize,
     /// `Some`: keep valid records after invalid ones, and every invalid record's text.
     keep_invalid: Option<Vec<InvalidRecord>>,
 }
@@ -171,6 +177,7 @@ impl<'c> Records<'c> {
             errors: Vec::new(),
             received: 0,
             invalid: 0,
+            listed: 0,
             keep_invalid: None,
         }
     }
@@ -190,14 +197,18 @@ impl<'c> Records<'c> {
             Ok(_) => {}
             Err(error) if self.keep_invalid.is_some() => {
                 self.invalid += 1;
+                let mut errors = record_errors(self.codec, index, line, error, json).into_iter();
+                let mut first = errors.next().expect("at least the decoding error");
+                // One dead letter per record: its message names every error.
+                for more in errors {
+                    first.message = format!(
+                        "{}; and at `{}`: {}",
+                        first.message, more.path, more.message
+                    );
+                }
                 if let Some(kept) = &mut self.keep_invalid {
                     kept.push(InvalidRecord {
-                        error: RecordError {
-                            index,
-                            line,
-                            path: error.path,
-                            message: error.message,
-                        },
+                        error: first,
                         json: json.to_vec(),
                     });
                 }
@@ -207,13 +218,10 @@ impl<'c> Records<'c> {
                     self.valid = Vec::new();
                 }
                 self.invalid += 1;
-                if self.errors.len() < MAX_LISTED_RECORD_ERRORS {
-                    self.errors.push(RecordError {
-                        index,
-                        line,
-                        path: error.path,
-                        message: error.message,
-                    });
+                if self.listed < MAX_LISTED_RECORD_ERRORS {
+                    self.listed += 1;
+                    self.errors
+                        .extend(record_errors(self.codec, index, line, error, json));
                 }
             }
         }
@@ -227,10 +235,41 @@ impl<'c> Records<'c> {
                 model: self.codec.name,
                 received: self.received,
                 invalid: self.invalid,
+                listed: self.listed,
                 records: self.errors,
             }))
         } else {
             Ok(self.valid)
         }
     }
+}
+
+/// The errors of one invalid record: the decoding error, and every unknown field if its model
+/// (or one nested in it) has `extra_fields = "deny"`. serde stops at the first unknown field;
+/// the answer names all of them, so a client fixes its records in one round.
+fn record_errors(
+    codec: &ModelCodec,
+    index: usize,
+    line: Option<usize>,
+    error: DecodeError,
+    json: &[u8],
+) -> Vec<RecordError> {
+    let unknown = (codec.unknown_fields)(json);
+    let mut errors = Vec::with_capacity(1 + unknown.len());
+    // serde's own error, unless it is the first of the unknown fields, listed below.
+    if unknown.is_empty() || !error.message.starts_with("unknown field `") {
+        errors.push(RecordError {
+            index,
+            line,
+            path: error.path,
+            message: error.message,
+        });
+    }
+    errors.extend(unknown.into_iter().map(|field| RecordError {
+        index,
+        line,
+        path: field.path,
+        message: field.message,
+    }));
+    errors
 }

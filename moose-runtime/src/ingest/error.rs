@@ -112,8 +112,8 @@ pub enum IngestError {
         .0.invalid,
         .0.received,
         .0.model,
-        if .0.records.len() < .0.invalid {
-            format!(" (the first {} are listed)", .0.records.len())
+        if .0.listed < .0.invalid {
+            format!(" (the first {} are listed)", .0.listed)
         } else {
             String::new()
         }
@@ -186,7 +186,7 @@ impl IngestError {
                 body.insert("received".into(), json!(invalid.received));
                 body.insert("invalid".into(), json!(invalid.invalid));
                 body.insert("records".into(), json!(invalid.records));
-                let unlisted = invalid.invalid - invalid.records.len();
+                let unlisted = invalid.invalid.saturating_sub(invalid.listed);
                 if unlisted > 0 {
                     body.insert("unlisted".into(), json!(unlisted));
                 }

@@ -26,6 +26,10 @@ pub use table::{
     OrderBy, ResolvedColumn, ResolvedTable,
 };
 pub use types::{ColumnType, EnumWidth};
+pub use value::extra_fields::{
+    ExtraFields, ExtraFieldsColumn, UnknownField, deny_unknown_keys, unknown_fields,
+    unknown_fields_in,
+};
 pub use value::{
     ColumnValue, DEFAULT_TIMESTAMP_PRECISION, FieldOptions, KeyColumn, NonFiniteFloat,
     NullableColumn,

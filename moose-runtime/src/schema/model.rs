@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ColumnType, ColumnValue, EncodeError};
+use super::{ColumnType, ColumnValue, EncodeError, ExtraFields};
 
 /// One ClickHouse column of a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,10 @@ pub trait DataModel: ColumnValue + Serialize + DeserializeOwned + Send + Sync + 
 
     /// Names of the `#[key]` columns, in field order.
     const KEY_NAMES: &'static [&'static str];
+
+    /// What the model does with JSON fields it does not declare
+    /// (`#[data_model(extra_fields = "...")]`).
+    const EXTRA_FIELDS: ExtraFields = ExtraFields::Ignore;
 
     /// The columns, in field order.
     fn columns() -> Vec<Column>;

@@ -2,6 +2,7 @@
 //! in the files below.
 
 mod accepted;
+mod extra_fields;
 mod failures;
 mod probes;
 mod refused;

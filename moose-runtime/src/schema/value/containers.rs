@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
+use super::extra_fields::UnknownField;
 use super::{ColumnValue, FieldOptions, KeyColumn, NonFiniteFloat, NullableColumn, mismatch};
 use crate::schema::rowbinary::write_varint;
 use crate::schema::{ColumnType, EncodeError};
@@ -35,6 +36,10 @@ impl<T: NullableColumn> ColumnValue for Option<T> {
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
         self.as_ref()?.first_non_finite()
     }
+
+    fn unknown_fields(json: &serde_json::Value, path: &str, out: &mut Vec<UnknownField>) {
+        T::unknown_fields(json, path, out);
+    }
 }
 
 impl<T: ColumnValue> ColumnValue for Vec<T> {
@@ -60,6 +65,14 @@ impl<T: ColumnValue> ColumnValue for Vec<T> {
         self.iter()
             .enumerate()
             .find_map(|(i, item)| Some(item.first_non_finite()?.at_index(i)))
+    }
+
+    fn unknown_fields(json: &serde_json::Value, path: &str, out: &mut Vec<UnknownField>) {
+        if let serde_json::Value::Array(items) = json {
+            for (i, item) in items.iter().enumerate() {
+                T::unknown_fields(item, &format!("{path}[{i}]"), out);
+            }
+        }
     }
 }
 impl<T: KeyColumn> KeyColumn for Vec<T> {}
@@ -96,6 +109,19 @@ where
     entries.find_map(|(key, value)| Some(value.first_non_finite()?.at_key(key)))
 }
 
+/// The unknown fields in a map's values.
+fn map_unknown_fields<V: ColumnValue>(
+    json: &serde_json::Value,
+    path: &str,
+    out: &mut Vec<UnknownField>,
+) {
+    if let serde_json::Value::Object(entries) = json {
+        for (key, value) in entries {
+            V::unknown_fields(value, &format!("{path}.{key}"), out);
+        }
+    }
+}
+
 impl<K: KeyColumn + Eq + Hash, V: ColumnValue, S: BuildHasher + Default> ColumnValue
     for HashMap<K, V, S>
 {
@@ -114,6 +140,10 @@ impl<K: KeyColumn + Eq + Hash, V: ColumnValue, S: BuildHasher + Default> ColumnV
 
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
         map_non_finite(self.iter())
+    }
+
+    fn unknown_fields(json: &serde_json::Value, path: &str, out: &mut Vec<UnknownField>) {
+        map_unknown_fields::<V>(json, path, out);
     }
 }
 
@@ -134,6 +164,10 @@ impl<K: KeyColumn + Ord, V: ColumnValue> ColumnValue for BTreeMap<K, V> {
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
         map_non_finite(self.iter())
     }
+
+    fn unknown_fields(json: &serde_json::Value, path: &str, out: &mut Vec<UnknownField>) {
+        map_unknown_fields::<V>(json, path, out);
+    }
 }
 
 impl<T: ColumnValue> ColumnValue for Box<T> {
@@ -149,6 +183,10 @@ impl<T: ColumnValue> ColumnValue for Box<T> {
 
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
         (**self).first_non_finite()
+    }
+
+    fn unknown_fields(json: &serde_json::Value, path: &str, out: &mut Vec<UnknownField>) {
+        T::unknown_fields(json, path, out);
     }
 }
 impl<T: NullableColumn> NullableColumn for Box<T> {}

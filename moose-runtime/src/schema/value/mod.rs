@@ -3,13 +3,11 @@
 //! The mapping is by trait, not by spelling, so type aliases and paths work, and a type
 //! without a mapping is a compile error that says so.
 
-#[cfg(feature = "chrono")]
-pub mod chrono_utc;
 mod containers;
+pub mod extra_fields;
 mod primitives;
-mod rfc3339;
-pub mod system_time;
 mod temporal;
+pub mod timestamp;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,6 +54,18 @@ pub trait ColumnValue: Serialize + DeserializeOwned {
     #[inline]
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
         None
+    }
+
+    /// Adds to `out` every field of `json` (a value of this type at JSON path `path`) that a
+    /// model with `extra_fields = "deny"` does not declare, at any depth. Nothing for types
+    /// that hold no model; containers look inside. Only called for a record that failed to
+    /// decode, to name every unknown field instead of the first.
+    #[doc(hidden)]
+    fn unknown_fields(
+        _json: &serde_json::Value,
+        _path: &str,
+        _out: &mut Vec<extra_fields::UnknownField>,
+    ) {
     }
 }
 

@@ -86,15 +86,15 @@ fn timestamp_type(options: &FieldOptions) -> ColumnType {
     }
 }
 
-/// Needs no date crate; `#[data_model]` gives it an RFC 3339 serde form
-/// ([`system_time`](super::system_time)).
+/// Needs no date crate; `#[data_model]` gives it the serde form of every timestamp
+/// ([`timestamp`](super::timestamp)).
 impl ColumnValue for SystemTime {
     fn column_type(options: &FieldOptions) -> ColumnType {
         timestamp_type(options)
     }
 
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let (seconds, nanos) = super::system_time::unix_parts(*self);
+        let (seconds, nanos) = super::timestamp::Timestamp::to_unix(self);
         write_timestamp("SystemTime", seconds, nanos, ty, out)
     }
 }

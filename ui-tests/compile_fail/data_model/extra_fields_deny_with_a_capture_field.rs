@@ -1,0 +1,11 @@
+use moose::prelude::*;
+
+#[data_model(extra_fields = "deny")]
+pub struct Event {
+    #[key]
+    pub id: String,
+    #[extra_fields]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn main() {}
