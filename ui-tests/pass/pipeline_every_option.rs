@@ -26,6 +26,7 @@ fn main() {
             stream: true,
             table: true,
             version: "1.2",
+            path: "v1/events",
             dead_letter_queue: true,
             parallelism: 4,
             retention: 86400,
@@ -75,7 +76,7 @@ fn main() {
     assert_eq!(cleaned.life_cycle, LifeCycle::ExternallyManaged);
     assert_eq!(cleaned.topic, "cleaned_2");
     assert_eq!(cleaned.destination.as_deref(), Some("cleaned_table"));
-    assert_eq!(description.ingest_apis[0].path, "/ingest/events/1.2");
+    assert_eq!(description.ingest_apis[0].path, "/ingest/v1/events");
 
     let transform = &description.transforms[0];
     assert_eq!(

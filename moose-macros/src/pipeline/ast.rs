@@ -75,6 +75,7 @@ impl DeclKind {
             "stream",
             "table",
             "version",
+            "path",
             "dead_letter_queue",
             "parallelism",
             "retention",

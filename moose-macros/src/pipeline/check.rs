@@ -46,6 +46,8 @@ pub struct CheckedDecl<'a> {
     pub retention: Option<Expr>,
     pub life_cycle: Option<Ident>,
     pub version: Option<LitStr>,
+    /// An ingest pipeline's custom path after `/ingest/`.
+    pub path: Option<LitStr>,
     pub destination: Option<Ident>,
     pub order_by: Option<OrderBy>,
     pub partition_by: Option<Expr>,
@@ -160,6 +162,7 @@ fn read_decl<'a>(decl: &'a Decl, outer: &mut Errors) -> CheckedDecl<'a> {
         retention: None,
         life_cycle: None,
         version: None,
+        path: None,
         destination: None,
         order_by: None,
         partition_by: None,
@@ -249,6 +252,17 @@ fn read_decl<'a>(decl: &'a Decl, outer: &mut Errors) -> CheckedDecl<'a> {
                 if let Some(v) = lit_str(value, name, "the version, like \"1.2\"", errors) {
                     check_version(&v, errors);
                     out.version = Some(v);
+                }
+            }
+            "path" => {
+                if let Some(p) = lit_str(value, name, "the path after `/ingest/`, like \"v2/events\"", errors) {
+                    match moose_names::ingest_path_problem(&p.value()) {
+                        Some(reason) => errors.spanned(
+                            &p,
+                            format!("`{}` cannot be an ingest path: {reason}", p.value()),
+                        ),
+                        None => out.path = Some(p),
+                    }
                 }
             }
             "destination" => match ident(value) {
@@ -477,6 +491,7 @@ pub fn check<'a>(pipeline: &'a Pipeline, errors: &mut Errors) -> Checked<'a> {
         decls.push(read_decl(decl, errors));
     }
     check_names(&decls, &names, errors);
+    check_ingest_paths(&decls, errors);
     for d in &decls {
         if let Some(queue) = &d.default_dead_letter_queue {
             queue_stream(&names, &decls, queue, errors);
@@ -743,6 +758,44 @@ fn check_cycles(
                     stack.push(p);
                 }
             }
+        }
+    }
+}
+
+/// Every ingest API has a path of its own (`path`, else `<name>[/<version>]`), and `path`
+/// only on a pipeline that serves one: the builder refuses the first at run time, and the
+/// second would be silently unused.
+fn check_ingest_paths(decls: &[CheckedDecl<'_>], errors: &mut Errors) {
+    let mut taken: HashMap<String, &str> = HashMap::new();
+    for d in decls {
+        if d.kind != Some(DeclKind::IngestPipeline) {
+            continue;
+        }
+        if !d.ingest {
+            if let Some(path) = &d.path {
+                errors.spanned(
+                    path,
+                    format!("`path` sets where the ingest API of `{}` is served, but it has `ingest: false`; set `ingest: true` or drop `path`", d.name),
+                );
+            }
+            continue;
+        }
+        let path = match (&d.path, &d.version) {
+            (Some(path), _) => path.value(),
+            (None, Some(version)) => format!("{}/{}", d.name, version.value()),
+            (None, None) => d.name.clone(),
+        };
+        if let Some(first) = taken.get(&path) {
+            let span: &dyn quote::ToTokens = match &d.path {
+                Some(p) => p,
+                None => &d.decl.name,
+            };
+            errors.spanned(
+                span,
+                format!("`{first}` and `{}` would both be served at `/ingest/{path}`; give one of them another `path` or version", d.name),
+            );
+        } else {
+            taken.insert(path, &d.name);
         }
     }
 }

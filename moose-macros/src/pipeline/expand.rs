@@ -301,6 +301,7 @@ fn declaration(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
             let stream_config = stream_config(d);
             let table_config = table_config(d);
             let version = option_string(d.version.as_ref());
+            let path = option_string(d.path.as_ref());
             let config = quote!(#g::IngestPipelineConfig {
                 ingest: #ingest,
                 stream: #stream,
@@ -308,6 +309,7 @@ fn declaration(d: &CheckedDecl<'_>, model_span: Span) -> TokenStream {
                 stream_config: #stream_config,
                 table_config: #table_config,
                 version: #version,
+                path: #path,
                 dead_letter_queue: #dlq,
                 ..::core::default::Default::default()
             });

@@ -1,0 +1,13 @@
+use moose::prelude::*;
+
+#[data_model]
+pub struct Click {
+    #[key]
+    pub id: String,
+}
+
+fn main() {
+    let _app = pipeline! {
+        clicks: IngestPipeline<Click> { ingest: false, stream: true, table: true, path: "v2/clicks" },
+    };
+}

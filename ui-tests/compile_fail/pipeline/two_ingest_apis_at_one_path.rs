@@ -1,0 +1,14 @@
+use moose::prelude::*;
+
+#[data_model]
+pub struct Click {
+    #[key]
+    pub id: String,
+}
+
+fn main() {
+    let _app = pipeline! {
+        clicks: IngestPipeline<Click> { ingest: true, stream: true, table: false },
+        legacy_clicks: IngestPipeline<Click> { ingest: true, stream: true, table: false, path: "clicks" },
+    };
+}
