@@ -76,19 +76,37 @@ pub enum Command {
     },
 }
 
+/// Env var choosing the log format: `json` (one JSON object per line, for log shippers) or
+/// `text` (the default).
+pub const LOG_FORMAT_ENV: &str = "MOOSE_LOG_FORMAT";
+
 /// Parses the command line and runs `app`: the whole `main` of a pipeline binary. Logs go
 /// to stderr through a `tracing` subscriber it installs (`RUST_LOG` filters them, default
-/// `info`); it builds its own tokio runtime, so call it from a plain `fn main`. Inside your
-/// own `#[tokio::main]`, use [`run_async`].
+/// `info`): plain text, coloured only when stderr is a terminal, or JSON lines with
+/// `MOOSE_LOG_FORMAT=json`. It builds its own tokio runtime, so call it from a plain
+/// `fn main`. Inside your own `#[tokio::main]`, use [`run_async`].
 pub fn run(app: App) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,clickhouse=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "info,clickhouse=warn".into())
+    };
+    let format = std::env::var(LOG_FORMAT_ENV).unwrap_or_default();
+    let _ = match format.trim() {
+        "json" => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .try_init(),
+        "" | "text" => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        other => {
+            eprintln!("error: {LOG_FORMAT_ENV}={other:?} is not a log format; use `json` or `text`");
+            return ExitCode::FAILURE;
+        }
+    };
     match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime.block_on(run_async(app)),
         Err(e) => {
