@@ -555,10 +555,24 @@ async fn a_changed_order_by_re_creates_a_fully_managed_table_with_its_rows() {
     assert_eq!(report.applied.len(), 0, "`start` holds a re-create back");
     assert_eq!(servers.sorting_key("fully_managed").await, "id");
 
+    // The copy reports its progress (this test runs on one thread: the subscriber sees it).
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
     servers
         .converge(&v2, ApplyPolicy::EVERYTHING)
         .await
         .unwrap();
+    drop(guard);
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("re-create: copying 1000 rows into the new table")
+            && logs.contains("re-create: copied 1000 rows in"),
+        "{logs}"
+    );
     assert_eq!(servers.sorting_key("fully_managed").await, "value, id");
     assert_eq!(servers.sorting_key("deletion_protected").await, "id");
     assert_eq!(servers.sorting_key("externally_managed").await, "id");
@@ -1052,4 +1066,25 @@ async fn columns_the_server_computes_are_left_alone_and_survive_a_re_create() {
         ]
     );
     assert!(servers.plan(&v2).await.is_empty());
+}
+
+/// Log lines, in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

@@ -15,8 +15,18 @@ use common::clickhouse::TestClickHouse;
 /// The example binaries cargo builds next to the test binaries.
 fn example(name: &str) -> std::path::PathBuf {
     let deps = std::env::current_exe().unwrap();
-    let path = deps.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(path.is_file(), "{} is built by `cargo test`", path.display());
+    let path = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is built by `cargo test`",
+        path.display()
+    );
     path
 }
 
@@ -49,7 +59,10 @@ fn warning_line(ch: &TestClickHouse, format: Option<&str>) -> (String, bool) {
             found = Some(line);
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "no warning within 60 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no warning within 60 s"
+        );
     }
     child.kill().unwrap();
     child.wait().unwrap();

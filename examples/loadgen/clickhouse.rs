@@ -92,6 +92,7 @@ pub async fn watch(
     expected: u64,
     mut samples: mpsc::UnboundedReceiver<Sample>,
     patience: Duration,
+    progress: indicatif::ProgressBar,
 ) -> Option<Watched> {
     let qualified = format!("`{database}`.`{table}`");
     let mut pending: Vec<Sample> = Vec::new();
@@ -128,6 +129,7 @@ pub async fn watch(
             }
         }
         if let Ok(rows) = http.rows(database, table).await {
+            progress.set_position(rows.min(expected));
             if rows != last_rows {
                 last_rows = rows;
                 last_progress = Instant::now();
@@ -172,7 +174,9 @@ pub async fn direct_insert(http: &Http, database: &str, load: Load) -> Result<f6
         format: BodyFormat::Ndjson,
         auth: Some((http.user.clone(), http.password.clone())),
     };
-    let sent = load::send(load, target, None).await;
+    let progress = crate::progress::bar("direct insert", load.records as u64);
+    let sent = load::send(load, target, None, &progress).await;
+    progress.finish_and_clear();
     let elapsed = sent.last_ack.duration_since(sent.first_send);
     let rows = http.rows(database, "raw_data").await?;
     if rows != load.records as u64 {

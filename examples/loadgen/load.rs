@@ -75,17 +75,19 @@ pub async fn send(
     load: Load,
     target: Target,
     samples: Option<mpsc::UnboundedSender<Sample>>,
+    progress: &indicatif::ProgressBar,
 ) -> Sent {
     let client = client(load.connections);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..load.connections {
-        let (client, next, target, samples) = (
+        let (client, next, target, samples, progress) = (
             client.clone(),
             next.clone(),
             target.clone(),
             samples.clone(),
+            progress.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut latency = new_histogram();
@@ -108,6 +110,7 @@ pub async fn send(
                 let body = records::body(first, count, target.format);
                 retries += post_until_ok(&client, &target, body).await;
                 let acked = Instant::now();
+                progress.inc(count as u64);
                 last_ack = last_ack.max(acked);
                 let micros = acked.duration_since(scheduled).as_micros() as u64;
                 latency.saturating_record(micros.max(1));

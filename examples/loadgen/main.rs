@@ -31,6 +31,7 @@
 
 mod clickhouse;
 mod load;
+mod progress;
 mod records;
 mod rss;
 
@@ -457,6 +458,10 @@ impl Bench {
         let (tx, rx) = mpsc::unbounded_channel();
         let http = self.http.clone();
         let expected = load.records as u64;
+        let bars = indicatif::MultiProgress::new();
+        let sending = bars.add(progress::bar(&format!("{phase}: acknowledged"), expected));
+        let landing = bars.add(progress::bar(&format!("{phase}: in ClickHouse"), expected));
+        let watching = landing.clone();
         let watcher = tokio::spawn(async move {
             clickhouse::watch(
                 &http,
@@ -465,11 +470,13 @@ impl Bench {
                 expected,
                 rx,
                 Duration::from_secs(120),
+                watching,
             )
             .await
         });
         let side = during.map(|f| f());
-        let sent = load::send(load, target, Some(tx)).await;
+        let sent = load::send(load, target, Some(tx), &sending).await;
+        sending.finish();
         if let Some(side) = side {
             let _ = side.await;
         }
@@ -477,6 +484,8 @@ impl Bench {
             .await
             .expect("the watcher does not panic")
             .ok_or_else(|| PhaseError::Failed(format!("phase {phase}: not every row arrived")))?;
+        landing.finish();
+        let _ = bars.clear();
         let elapsed = watched.complete.duration_since(sent.first_send);
         let run = PipelineRun {
             records: load.records,

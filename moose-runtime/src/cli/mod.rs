@@ -103,7 +103,9 @@ pub fn run(app: App) -> ExitCode {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init(),
         other => {
-            eprintln!("error: {LOG_FORMAT_ENV}={other:?} is not a log format; use `json` or `text`");
+            eprintln!(
+                "error: {LOG_FORMAT_ENV}={other:?} is not a log format; use `json` or `text`"
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -8,6 +8,7 @@ use super::desired::Desired;
 use super::error::{Mismatch, PlanError, Skipped};
 use super::registry::{Record, ensure_registry, read_records, write_records};
 use super::step::{Action, NO_LONGER_DECLARED, Plan, ResourceKind, Step, StepKind};
+use super::table_diff::copy_tables;
 use super::{table_diff, topic_diff};
 use crate::clickhouse::ClickHouse;
 use crate::graph::LifeCycle;
@@ -112,6 +113,61 @@ pub async fn apply(
     Ok(report)
 }
 
+/// How often a re-create's copy reports how many rows it copied.
+const COPY_PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs a re-create's `INSERT INTO into SELECT ... FROM from`, logging how many of the rows it
+/// has copied at the start, every [`COPY_PROGRESS_EVERY`] while it runs, and at the end: a
+/// large table takes minutes, and a silent `start` looks hung.
+async fn copy_with_progress(
+    clickhouse: &ClickHouse,
+    statement: &str,
+    into: &str,
+    from: &str,
+) -> Result<(), crate::clickhouse::ClickHouseError> {
+    let count = |table: &str| {
+        let sql = format!("SELECT count() FROM {table}");
+        async move {
+            clickhouse
+                .query_text(&sql, "counting rows")
+                .await
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+        }
+    };
+    let total = count(from).await.unwrap_or(0);
+    let started = std::time::Instant::now();
+    tracing::info!(
+        table = from,
+        rows = total,
+        "re-create: copying {total} rows into the new table"
+    );
+    let copy = clickhouse.execute(statement);
+    tokio::pin!(copy);
+    let mut tick = tokio::time::interval(COPY_PROGRESS_EVERY);
+    tick.tick().await;
+    let result = loop {
+        tokio::select! {
+            result = &mut copy => break result,
+            _ = tick.tick() => {
+                if let Some(copied) = count(into).await {
+                    let percent = if total == 0 { 100.0 } else { copied as f64 * 100.0 / total as f64 };
+                    tracing::info!(table = from, copied, rows = total, "re-create: {copied} of {total} rows copied ({percent:.0}%)");
+                }
+            }
+        }
+    };
+    result?;
+    tracing::info!(
+        table = from,
+        rows = total,
+        seconds = started.elapsed().as_secs_f64(),
+        "re-create: copied {total} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 async fn run(
     step: &Step,
     clickhouse: &ClickHouse,
@@ -120,7 +176,12 @@ async fn run(
     match &step.action {
         Action::Sql { statements } => {
             for statement in statements {
-                clickhouse.execute(statement).await?;
+                match copy_tables(statement) {
+                    Some((into, from)) => {
+                        copy_with_progress(clickhouse, statement, into, from).await?
+                    }
+                    None => clickhouse.execute(statement).await?,
+                }
             }
         }
         Action::CreateTopic {

@@ -28,6 +28,18 @@ const MODIFY_SETTING_SINCE: ServerVersion = ServerVersion::new(19, 14, 0);
 /// Settings ClickHouse fixes when a table is created: changing them needs a re-create.
 const FIXED_SETTINGS: &[&str] = &["index_granularity", "index_granularity_bytes"];
 
+/// How a re-create's copy statement starts: `apply` reports its progress.
+const COPY_INTO: &str = "INSERT INTO ";
+
+/// The `(into, from)` tables of a re-create's copy statement (as this file writes it), to
+/// report the copy's progress; `None` for any other statement.
+pub(super) fn copy_tables(statement: &str) -> Option<(&str, &str)> {
+    let rest = statement.strip_prefix(COPY_INTO)?;
+    let (into, _) = rest.split_once(" (")?;
+    let (_, from) = rest.rsplit_once(" FROM ")?;
+    Some((into, from))
+}
+
 fn q(database: &str, table: &str) -> String {
     format!("{}.{}", quote_identifier(database), quote_identifier(table))
 }
@@ -388,7 +400,7 @@ fn recreate_step(
     }
     statements.extend([
         format!(
-            "INSERT INTO {} ({list}) SELECT {list} FROM {}",
+            "{COPY_INTO}{} ({list}) SELECT {list} FROM {}",
             q(db, &new_name),
             q(db, name)
         ),
