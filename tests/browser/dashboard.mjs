@@ -108,6 +108,7 @@ try {
     raw: await shownCount(page, 'stream', 'raw_data'),
     final: await shownCount(page, 'stream', 'final_stream'),
     table: await shownCount(page, 'table', 'final_stream'),
+    transform: await shownCount(page, 'transform', 'intermediate_stream->final_stream'),
   };
   console.log(`shown before posting: raw_data ${before.raw}, final_stream ${before.final} records, table ${before.table} rows`);
 
@@ -117,6 +118,8 @@ try {
   const raw = await waitForCount(page, 'stream', 'raw_data', before.raw + POSTED, 'after posting');
   const final = await waitForCount(page, 'stream', 'final_stream', before.final + POSTED, 'after the transforms');
   const rows = await waitForCount(page, 'table', 'final_stream', before.table + POSTED, 'after the sync');
+  // A transform's count is the records it read ("40 in · 40 out").
+  await waitForCount(page, 'transform', 'intermediate_stream->final_stream', before.transform + POSTED, 'through the second transform');
   const ingested = Number((await page.locator('#total-ingested .value').textContent()).replaceAll(',', ''));
   if (!(ingested >= before.raw + POSTED)) problems.push(`the ingested total shows ${ingested}`);
   console.log(`shown after posting ${POSTED}: raw_data ${raw}, final_stream ${final} records, table ${rows} rows`);
