@@ -142,9 +142,9 @@ pub trait StreamBackend: Send + Sync + 'static {
     /// check their outputs against it, so one oversized output is dead-lettered alone
     /// instead of failing its batch. A broker may still refuse a record below it (a topic
     /// configured with a lower `max.message.bytes`); that too is `RecordTooLarge`.
-    fn max_record_bytes(&self) -> usize {
-        usize::MAX
-    }
+    /// (No default: a wrapper that forgot to forward it would let oversized outputs fail
+    /// whole batches.)
+    fn max_record_bytes(&self) -> usize;
 
     /// How far `group` is behind on `topic`, per partition (for `moose_consumer_lag_records`):
     /// the end offset and the group's committed offset (the beginning when it committed none).

@@ -67,6 +67,10 @@ impl StreamBackend for CountedStreams {
         self.inner.healthy()
     }
 
+    fn max_record_bytes(&self) -> usize {
+        self.inner.max_record_bytes()
+    }
+
     fn lag<'a>(
         &'a self,
         topic: &'a str,

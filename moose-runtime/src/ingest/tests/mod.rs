@@ -89,6 +89,9 @@ impl FakeBackend {
 }
 
 impl StreamBackend for FakeBackend {
+    fn max_record_bytes(&self) -> usize {
+        usize::MAX
+    }
     fn produce<'a>(
         &'a self,
         topic: &'a str,
