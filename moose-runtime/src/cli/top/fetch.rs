@@ -79,6 +79,9 @@ pub enum TopError {
         "cannot use this terminal for `top` ({0}); `top --once` prints one frame as plain text instead"
     )]
     Terminal(#[source] std::io::Error),
+    /// `--once` or `--json` could not write their output.
+    #[error("cannot write `top`'s output to stdout ({0})")]
+    Output(#[source] std::io::Error),
 }
 
 /// Takes one snapshot: `GET /stats` from the app at `addr`, with `Authorization: Bearer

@@ -19,7 +19,7 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,21 +48,24 @@ pub const TEXT_WIDTH: u16 = 80;
 pub async fn run(config: &RuntimeConfig, once: bool, json: bool) -> Result<(), TopError> {
     let addr = config.http_addr;
     let token = config.ingest.tokens.first().map(String::as_str);
-    if json {
+    let text = if json {
         let report = report(addr, token).await?;
-        let text = serde_json::to_string_pretty(&report).expect("a report always serializes");
-        println!("{text}");
+        serde_json::to_string_pretty(&report).expect("a report always serializes") + "\n"
     } else if once {
         let width = if std::io::stdout().is_terminal() {
             ratatui::crossterm::terminal::size().map_or(TEXT_WIDTH, |(w, _)| w)
         } else {
             TEXT_WIDTH
         };
-        print!("{}", once_text(addr, token, width).await?);
+        once_text(addr, token, width).await?
     } else {
-        interactive(addr, token).await?;
+        return interactive(addr, token).await;
+    };
+    // A reader that stops early (`top --json | head`) is not an error.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(TopError::Output(e)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Two snapshots of the app at `addr`, [`REFRESH`] apart.

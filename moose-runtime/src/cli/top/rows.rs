@@ -68,7 +68,7 @@ pub struct Row {
     /// Records sent to a dead-letter queue (transforms, consumers), rows a table did not
     /// store (syncs).
     pub dead_letters: Option<u64>,
-    /// The table a sync writes, as `database.table`.
+    /// The table a sync writes, as `database.table` (unquoted).
     pub table: Option<String>,
     /// Whether this stream is a dead-letter queue.
     pub dead_letter_queue: bool,
@@ -157,7 +157,7 @@ fn totals(s: &Snapshot) -> Vec<Row> {
         row.lag = Some(sync.lag);
         row.errors = Some(sync.insert_failures);
         row.dead_letters = Some(sync.rows_rejected);
-        row.table = Some(sync.qualified_table.clone());
+        row.table = Some(sync.qualified_table.replace('`', ""));
         rows.push(row);
     }
     rows

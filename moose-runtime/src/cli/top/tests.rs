@@ -49,11 +49,11 @@ fn snapshots() -> (Snapshot, Snapshot) {
                  "dead_letter_queue": null, "lag": 0}
             ],
             "syncs": [
-                {"stream": "final_stream", "table": "final_stream", "qualified_table": "local.final_stream",
+                {"stream": "final_stream", "table": "final_stream", "qualified_table": "`local`.`final_stream`",
                  "group": "g4", "rows": 1000, "batches": 7,
                  "insert_failures": if ready { 0 } else { 3 }, "rows_rejected": 0,
                  "dead_letter_queue": null, "lag": if ready { 0 } else { n - n / 100 - 1000 }},
-                {"stream": "failed", "table": "failed", "qualified_table": "local.failed",
+                {"stream": "failed", "table": "failed", "qualified_table": "`local`.`failed`",
                  "group": "g5", "rows": n / 100, "batches": 2, "insert_failures": 0, "rows_rejected": 0,
                  "dead_letter_queue": null, "lag": 0}
             ]
