@@ -6,14 +6,19 @@
 //! ClickHouse 18.16.1 at http://127.0.0.1:38123 (database local)
 //! ready
 //!
-//! NAME                              IN    IN/s    OUT   OUT/s    LAG   ERR   DLQ
+//! NAME                                IN    IN/s    OUT   OUT/s    LAG   ERR   DLQ
 //! ingest routes
-//! /ingest/raw_data                 500   250/s
+//! /ingest/raw_data                   500   250/s                           0
+//! streams
+//! raw_data                           500   250/s
 //! ...
+//! intermediate_stream->final_str…    500   250/s    500   250/s      0     0     0
 //! ```
 //!
-//! Built for 80 columns: the numbers keep fixed widths (counts as `123.4k`, rates as
-//! `12.3k/s`) and the name column takes what is left, cut with `…` when it is too long.
+//! Built for 80 columns: the numbers keep fixed widths (counts as `99999`, `123k`, `1.2M`;
+//! rates as `250/s`, `12.3k/s`) and the name column takes what is left, cut with `…` when
+//! it is too long. A column that does not apply to a row (OUT for a stream) stays blank;
+//! a rate that cannot be computed yet (a first snapshot) shows `-`.
 
 use ratatui::Frame;
 use ratatui::backend::TestBackend;
