@@ -11,7 +11,7 @@
 #                                  ClickHouse, PyPI), schemathesis and openapi-spec-validator
 #                                  (PyPI), openssl, rustfmt and clippy (rustup components),
 #                                  Chromium (apt) and playwright-core (npm) for the dashboard's
-#                                  browser test
+#                                  browser test, tmux (apt) for the test of `top`'s live view
 #
 # Environment:
 #   MOOSE_TOOLS_DIR  where fetched tools are cached (default: ~/.cache/moose-tools); Kafka ends
@@ -209,6 +209,15 @@ if [ "$with_tests" -eq 1 ]; then
             --no-audit --no-fund
         echo "$browser_stamp" >"$browser_dir/stamp"
         say "playwright-core: $browser_dir"
+    fi
+
+    # --- `top`'s live view: tests/top.rs runs it in a real 80x24 terminal made by tmux ------
+    if have tmux; then
+        say "tmux: $(tmux -V)"
+    else
+        say "installing tmux (apt-get)"
+        apt_install tmux
+        have tmux || die "tmux is still missing after apt-get install"
     fi
 fi
 

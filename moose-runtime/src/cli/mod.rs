@@ -2,6 +2,7 @@
 
 mod ls;
 mod settings;
+pub mod top;
 
 pub use ls::Listing;
 pub use settings::{Settings, parse_properties};
@@ -74,6 +75,18 @@ pub enum Command {
         #[arg(short = 'n', long, default_value_t = 10)]
         limit: usize,
     },
+    /// A live view of the running app at MOOSE_HTTP_ADDR (from its `GET /stats`, with
+    /// MOOSE_INGEST_TOKEN when set), refreshed every second: records in and out with rates,
+    /// lag, errors and dead letters per ingest route, stream, transform, consumer and table,
+    /// and readiness. q, Esc or Ctrl-C quits.
+    Top {
+        /// Print one frame as plain text (rates over one second) and exit, for scripts.
+        #[arg(long)]
+        once: bool,
+        /// Print the rows (totals and rates over one second) as JSON and exit, for tools.
+        #[arg(long, conflicts_with = "once")]
+        json: bool,
+    },
 }
 
 /// Env var choosing the log format: `json` (one JSON object per line, for log shippers) or
@@ -132,6 +145,9 @@ pub async fn run_async(app: App) -> ExitCode {
             Command::Ls { json } => ls(&app, &config, json),
             Command::Openapi { output } => openapi(&app, &config, output.as_deref()),
             Command::Peek { name, limit } => peek(&config, &name, limit).await,
+            Command::Top { once, json } => top::run(&config, once, json)
+                .await
+                .map_err(|e| e.to_string()),
         }
     }
     .await;
