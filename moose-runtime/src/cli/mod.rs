@@ -1,4 +1,5 @@
-//! The command line every app binary gets: `dev`, `start`, `plan`, `ddl`, `peek`.
+//! The command line every app binary gets: `dev`, `start`, `plan`, `ddl`, `ls`, `openapi`, `top`,
+//! `peek`.
 
 mod ls;
 mod settings;
