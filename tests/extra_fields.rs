@@ -4,6 +4,8 @@
 //! transform reads and to the next table.
 
 mod common;
+#[path = "common/seed.rs"]
+mod seed;
 
 use std::time::{Duration, Instant};
 
@@ -138,9 +140,17 @@ async fn deny_answers_400_naming_every_unknown_field_and_stores_nothing() {
 
 #[tokio::test]
 async fn capture_stores_unknown_fields_as_json_and_hands_them_on_at_the_top_level() {
+    capture_scenario(seed::Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_on_kafka_hands_unknown_fields_on_through_the_topics() {
+    capture_scenario(seed::Backend::Kafka).await;
+}
+
+async fn capture_scenario(backend: seed::Backend) {
     let ch = TestClickHouse::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = test_config(&ch.server.http_url(), dir.path(), free_addr());
+    let deployment = backend.deploy(&ch);
     // Streams without tables, so `peek` shows their payloads; the tables hang off the end.
     let app = pipeline! {
         raw: IngestPipeline<Loose> { ingest: true, stream: true, table: false },
@@ -150,9 +160,7 @@ async fn capture_stores_unknown_fields_as_json_and_hands_them_on_at_the_top_leve
         raw => transform(same) => stored_raw,
         raw => transform(double) => doubled => transform(same) => stored_doubled,
     };
-    let runtime = Runtime::start(&app, &config, Mode::Dev)
-        .await
-        .expect("starts");
+    let runtime = deployment.start(&app).await;
     let addr = runtime.http_addr().expect("serves HTTP");
     let client = reqwest::Client::new();
     let body = json!([
