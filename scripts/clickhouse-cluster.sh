@@ -34,7 +34,7 @@ CLUSTER=moose_cluster
 NODES=4
 ZOOKEEPER_JAR=/usr/share/java/zookeeper.jar
 
-usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() {
     printf 'clickhouse-cluster.sh: error: %s\n' "$*" >&2
     exit 1

@@ -25,7 +25,7 @@ set -euo pipefail
 TOOLS_DIR="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
 
 usage() {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 with_kafka=0
