@@ -1,10 +1,306 @@
 //! moose on a real ClickHouse cluster: ZooKeeper and four ClickHouse 18.16 servers (2 shards x
-//! 2 replicas) on loopback, started by `scripts/clickhouse-cluster.sh`.
+//! 2 replicas) on loopback, started by `scripts/clickhouse-cluster.sh`. The seed's chained
+//! pipeline runs into a `final_stream` table declared on the cluster (a replicated table per
+//! shard behind a `Distributed` table); every record is asserted by key on every replica, and
+//! `plan` is asked on every node.
 
+#[allow(dead_code)]
+#[path = "../examples/chained_transforms.rs"]
+mod chained_transforms;
 mod common;
 
-use common::cluster::TestCluster;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
+use common::app::{free_addr, post_json, test_config};
+use common::cluster::TestCluster;
+use moose::prelude::*;
+use moose::{Mode, Runtime};
+use moose_runtime::clickhouse::ClickHouse;
+use moose_runtime::plan::{self, ApplyPolicy};
+use moose_runtime::stream::local::LocalLog;
+use moose_runtime::topology::Topology;
+use serde_json::{Value, json};
+
+/// Deadlock guard for loops that wait for something to happen; never reached when it works.
+const GUARD: Duration = Duration::from_secs(120);
+
+/// The replicas of each shard, by node number.
+const SHARDS: [[usize; 2]; 2] = [[1, 2], [3, 4]];
+
+/// The chained example through the builder API, `final_stream`'s table on `cluster`.
+fn chained_app(cluster: &str) -> App {
+    use chained_transforms::{FinalData, IntermediateData, RawData, double, triple};
+    let app = App::new();
+    let raw = app
+        .ingest_pipeline::<RawData>(
+            "raw_data",
+            IngestPipelineConfig::new().ingest(true).stream(true),
+        )
+        .unwrap();
+    let intermediate = app
+        .stream::<IntermediateData>("intermediate_stream", StreamConfig::default())
+        .unwrap();
+    let mut config = IngestPipelineConfig::new().stream(true).table(true);
+    config.table_config = config.table_config.cluster(cluster);
+    let fin = app
+        .ingest_pipeline::<FinalData>("final_stream", config)
+        .unwrap();
+    raw.stream()
+        .unwrap()
+        .add_transform(&intermediate, double)
+        .unwrap();
+    intermediate
+        .add_transform(fin.stream().unwrap(), triple)
+        .unwrap();
+    app
+}
+
+/// The final model changed: `transformedValue` narrowed to Float32, `anotherTransformedValue`
+/// dropped, `note` added.
+#[data_model]
+#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalV2 {
+    #[key]
+    pub id: String,
+    pub transformed_value: f32,
+    pub transformed_at: moose::chrono::DateTime<moose::chrono::Utc>,
+    pub note: Option<String>,
+}
+
+/// `final_stream` as a table of [`FinalV2`] on `cluster`, sorted by `order_by`.
+fn v2_app(cluster: &str, order_by: &[&str]) -> App {
+    let app = App::new();
+    app.table::<FinalV2>(
+        "final_stream",
+        OlapConfig::default()
+            .cluster(cluster)
+            .order_by_fields(order_by.iter().copied()),
+    )
+    .unwrap();
+    app
+}
+
+async fn query(node: &ClickHouse, sql: &str) -> Vec<Value> {
+    node.query_json(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql} on {}: {e}", node.url()))
+}
+
+fn number(v: &Value) -> f64 {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap()
+}
+
+/// The ids in `local.final_stream_local` on every replica, after each replica caught up with
+/// its shard (`SYSTEM SYNC REPLICA`). Asserts that every replica of a shard holds the same
+/// ids, none twice, that no id is on both shards, and that together they are `expected`.
+async fn assert_once_on_every_replica(cluster: &TestCluster, expected: &BTreeSet<String>) {
+    let mut union = BTreeSet::new();
+    for (s, replicas) in SHARDS.iter().enumerate() {
+        let mut per_replica = Vec::new();
+        for &i in replicas {
+            let node = cluster.node(i, "local").await;
+            node.execute("SYSTEM SYNC REPLICA local.final_stream_local")
+                .await
+                .unwrap();
+            let rows = query(&node, "SELECT id FROM local.final_stream_local").await;
+            let ids: Vec<String> = rows
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect();
+            let set: BTreeSet<String> = ids.iter().cloned().collect();
+            assert_eq!(set.len(), ids.len(), "node {i}: no id stored twice");
+            per_replica.push(set);
+        }
+        assert_eq!(
+            per_replica[0],
+            per_replica[1],
+            "both replicas of shard {} hold the same rows",
+            s + 1
+        );
+        assert!(union.is_disjoint(&per_replica[0]), "no id on both shards");
+        assert!(!per_replica[0].is_empty(), "shard {} holds rows", s + 1);
+        union.extend(per_replica.swap_remove(0));
+    }
+    assert_eq!(
+        &union, expected,
+        "every record exactly once across the shards"
+    );
+}
+
+/// `plan` against every node of the cluster has nothing to do.
+async fn assert_nothing_to_do_on_every_node(cluster: &TestCluster, app: &App, log: &LocalLog) {
+    for i in 1..=4 {
+        let node = cluster.node(i, "local").await;
+        let desired = Topology::resolve(&app.graph(), None, "local", node.capabilities())
+            .unwrap()
+            .resources;
+        let plan = plan::plan(&desired, &node, log).await.unwrap();
+        assert!(
+            plan.steps.is_empty(),
+            "node {i}: plan after apply has nothing to do, got {:#?}",
+            plan.steps
+        );
+    }
+}
+
+/// Columns of `table` in `local` on node `i`, by name.
+async fn columns(cluster: &TestCluster, i: usize, table: &str) -> BTreeMap<String, String> {
+    let node = cluster.node(i, "local").await;
+    query(
+        &node,
+        &format!(
+            "SELECT name, type FROM system.columns WHERE database = 'local' AND table = '{table}'"
+        ),
+    )
+    .await
+    .iter()
+    .map(|r| {
+        (
+            r["name"].as_str().unwrap().to_owned(),
+            r["type"].as_str().unwrap().to_owned(),
+        )
+    })
+    .collect()
+}
+
+/// The chained pipeline into a replicated, distributed `final_stream`: what moose creates on
+/// every node, every record once across the shards on both replicas of each, `plan` clean on
+/// every node; then the model changes (a column added, one narrowed, one dropped, then the
+/// sorting key, a re-create that copies the rows across the cluster), each checked on every
+/// node with the rows kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chained_pipeline_into_a_replicated_distributed_table_and_its_lifecycle() {
+    let cluster = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(&cluster.urls[0], dir.path(), free_addr());
+    let app = chained_app(&cluster.name);
+    let runtime = Runtime::start(&app, &config, Mode::Dev)
+        .await
+        .unwrap_or_else(|e| panic!("the app starts on the cluster: {e}"));
+
+    for i in 1..=4 {
+        let node = cluster.node(i, "local").await;
+        let engines: BTreeMap<String, String> = query(
+            &node,
+            "SELECT name, engine FROM system.tables WHERE database = 'local' AND name LIKE 'final_stream%'",
+        )
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["engine"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+        assert_eq!(engines["final_stream"], "Distributed", "node {i}");
+        assert_eq!(
+            engines["final_stream_local"], "ReplicatedMergeTree",
+            "node {i}"
+        );
+    }
+
+    let records: Vec<Value> = (0..500)
+        .map(|i| json!({"id": format!("r{i}"), "value": i as f64 + 0.5}))
+        .collect();
+    let client = reqwest::Client::new();
+    let addr = runtime.http_addr().unwrap();
+    let (status, body) = post_json(
+        &client,
+        addr,
+        "/ingest/raw_data",
+        Value::Array(records).to_string(),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"ingested": 500})));
+    let expected: BTreeSet<String> = (0..500).map(|i| format!("r{i}")).collect();
+
+    let entry = cluster.node(1, "local").await;
+    let start = Instant::now();
+    loop {
+        let rows = query(&entry, "SELECT count() AS n FROM local.final_stream").await;
+        if number(&rows[0]["n"]) >= 500.0 || start.elapsed() > GUARD {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    runtime.shutdown().await;
+    assert_once_on_every_replica(&cluster, &expected).await;
+    // The values went through both transforms, whichever node is asked.
+    for i in 1..=4 {
+        let node = cluster.node(i, "local").await;
+        let rows = query(
+            &node,
+            "SELECT transformedValue AS t, anotherTransformedValue AS a FROM local.final_stream WHERE id = 'r7'",
+        )
+        .await;
+        assert_eq!(
+            rows.len(),
+            1,
+            "node {i} reads r7 once through the Distributed table"
+        );
+        assert_eq!((number(&rows[0]["t"]), number(&rows[0]["a"])), (30.0, 45.0));
+    }
+    let log = LocalLog::open(&dir.path().join("streams")).unwrap();
+    assert_nothing_to_do_on_every_node(&cluster, &app, &log).await;
+
+    // Add `note`, narrow `transformedValue`, drop `anotherTransformedValue`.
+    let v2 = v2_app(&cluster.name, &["id"]);
+    let desired = Topology::resolve(&v2.graph(), None, "local", entry.capabilities())
+        .unwrap()
+        .resources;
+    plan::converge(&desired, &entry, &log, ApplyPolicy::EVERYTHING)
+        .await
+        .unwrap_or_else(|e| panic!("the changed model applies on the cluster: {e}"));
+    for i in 1..=4 {
+        for table in ["final_stream", "final_stream_local"] {
+            let columns = columns(&cluster, i, table).await;
+            assert_eq!(columns["note"], "Nullable(String)", "node {i} {table}");
+            assert_eq!(columns["transformedValue"], "Float32", "node {i} {table}");
+            assert!(
+                !columns.contains_key("anotherTransformedValue"),
+                "node {i} {table}: {columns:?}"
+            );
+        }
+    }
+    assert_once_on_every_replica(&cluster, &expected).await;
+    assert_nothing_to_do_on_every_node(&cluster, &v2, &log).await;
+
+    // A new sorting key: re-created on the cluster, rows copied.
+    let v3 = v2_app(&cluster.name, &["id", "transformedAt"]);
+    let desired = Topology::resolve(&v3.graph(), None, "local", entry.capabilities())
+        .unwrap()
+        .resources;
+    let (plan, _) = plan::converge(&desired, &entry, &log, ApplyPolicy::EVERYTHING)
+        .await
+        .unwrap_or_else(|e| panic!("the new sorting key applies on the cluster: {e}"));
+    assert!(
+        plan.steps.iter().any(|s| s.change.starts_with("re-create")),
+        "a new ORDER BY is a re-create: {:#?}",
+        plan.steps
+    );
+    for i in 1..=4 {
+        let node = cluster.node(i, "local").await;
+        let key = query(
+            &node,
+            "SELECT sorting_key FROM system.tables WHERE database = 'local' AND name = 'final_stream_local'",
+        )
+        .await;
+        assert_eq!(key[0]["sorting_key"], "id, transformedAt", "node {i}");
+        let leftovers = query(
+            &node,
+            "SELECT name FROM system.tables WHERE database = 'local' AND position(name, '__moose_') > 0",
+        )
+        .await;
+        assert!(leftovers.is_empty(), "node {i}: {leftovers:?}");
+    }
+    assert_once_on_every_replica(&cluster, &expected).await;
+    assert_nothing_to_do_on_every_node(&cluster, &v3, &log).await;
+}
 /// The script's cluster is what the docs say moose needs: every server lists the same four
 /// replicas in two shards, has its own shard and replica macros, and reaches ZooKeeper.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,13 +9,19 @@
 //! table, `INSERT INTO new SELECT` the columns both have, one `RENAME TABLE` that swaps them,
 //! then `DROP` of the old one. (`EXCHANGE TABLES` would be atomic, but 18.16 lacks it; one
 //! `RENAME` of both is the closest.)
+//!
+//! A clustered table (see [`crate::schema::ResolvedTable::is_clustered`]) is compared through
+//! its replicated `<name>_local` table, and every statement runs `ON CLUSTER`. Its
+//! `Distributed` table holds no rows, so whenever the columns change it is dropped and created
+//! again over the new columns (18.16 refuses `ALTER ... ON CLUSTER` of a table that is not
+//! replicated). Column comments are left alone on a cluster (see `crate::schema::table`).
 
 use super::actual::{ActualColumn, ActualTable, normalize_expr};
 use super::desired::DesiredTable;
 use super::step::{Action, ResourceKind, Step, StepKind};
 use super::types::{cannot_hold, loses_data, same_type};
 use crate::schema::sql::{quote_identifier, quote_string};
-use crate::schema::{ClickHouseCapabilities, ResolvedColumn, ServerVersion};
+use crate::schema::{ClickHouseCapabilities, LOCAL_SUFFIX, ResolvedColumn, ServerVersion};
 
 /// Suffix of the copy a re-create fills before swapping it in.
 pub const NEW_SUFFIX: &str = "__moose_new";
@@ -90,10 +96,16 @@ pub(crate) fn diff_table(
         return vec![step(
             StepKind::Create,
             "create".into(),
-            vec![table.create_table_sql()],
+            table.create_statements(),
         )];
     };
-    let target = q(&table.database, name);
+    let clustered = table.is_clustered();
+    // Where the rows are (the replicated table on a cluster), with ON CLUSTER.
+    let target = format!(
+        "{}{}",
+        q(&table.database, &table.local_name()),
+        table.on_cluster()
+    );
 
     let mut recreate = Vec::new();
     let declared_engine = table.engine_sql();
@@ -187,7 +199,7 @@ pub(crate) fn diff_table(
                 column_definition(column)
             )];
             // Separately: 18.16 accepts `ADD COLUMN ... COMMENT` but drops the comment.
-            if let Some(comment) = &column.comment {
+            if let Some(comment) = column.comment.as_ref().filter(|_| !clustered) {
                 statements.push(format!(
                     "ALTER TABLE {target} COMMENT COLUMN {} {}",
                     quote_identifier(&column.name),
@@ -211,6 +223,10 @@ pub(crate) fn diff_table(
             &mut lossy,
             &step,
         ));
+        if clustered {
+            // Comments stay as created (no COMMENT COLUMN ON CLUSTER on 18.16).
+            steps.retain(|s| !s.change.starts_with("comment column"));
+        }
     }
     for existing in &actual.columns {
         // Computed columns were added by hand (a model cannot declare one): not moose's.
@@ -361,29 +377,11 @@ fn recreate_step(
     let old_name = format!("{name}{OLD_SUFFIX}");
     let mut copy = table.clone();
     copy.name = new_name.clone();
-    let mut columns = Vec::new();
-    for column in &table.columns {
-        let Some(existing) = actual.column(&column.name) else {
-            continue;
-        };
-        if existing.parts.is_empty() {
-            // INSERT ... SELECT converts to the new type as CAST would.
-            columns.push(quote_identifier(&column.name));
-        } else if existing
-            .ty
-            .as_ref()
-            .is_some_and(|ty| same_type(&column.ty, ty))
-        {
-            // A split tuple column is split the same way in the copy.
-            columns.extend(
-                existing
-                    .physical_names()
-                    .iter()
-                    .map(|n| quote_identifier(n)),
-            );
-        }
+    if table.is_clustered() {
+        return recreate_on_cluster(desired, actual, copy, reasons, lossy);
     }
-    let list = columns.join(", ");
+    // INSERT ... SELECT converts to the new type as CAST would.
+    let list = copied_columns(desired, actual);
     let mut statements = vec![
         format!("DROP TABLE IF EXISTS {}", q(db, &new_name)),
         copy.create_table_sql(),
@@ -433,6 +431,202 @@ fn recreate_step(
     .destructive(why)
 }
 
+/// The columns a re-create copies: those both sides have, split tuple columns as stored.
+fn copied_columns(desired: &DesiredTable, actual: &ActualTable) -> String {
+    let mut columns = Vec::new();
+    for column in &desired.resolved.columns {
+        let Some(existing) = actual.column(&column.name) else {
+            continue;
+        };
+        if existing.parts.is_empty() {
+            columns.push(quote_identifier(&column.name));
+        } else if existing
+            .ty
+            .as_ref()
+            .is_some_and(|ty| same_type(&column.ty, ty))
+        {
+            columns.extend(
+                existing
+                    .physical_names()
+                    .iter()
+                    .map(|n| quote_identifier(n)),
+            );
+        }
+    }
+    columns.join(", ")
+}
+
+/// A re-create on a cluster: a new replicated table (with a fresh ZooKeeper path) and its
+/// `Distributed` table, filled through the old `Distributed` table, then one `RENAME ... ON
+/// CLUSTER` of the replicated tables, a new `Distributed` table over the swapped-in one, and
+/// the old replicated table dropped.
+fn recreate_on_cluster(
+    desired: &DesiredTable,
+    actual: &ActualTable,
+    copy: crate::schema::ResolvedTable,
+    reasons: &[String],
+    lossy: &[String],
+) -> Step {
+    let table = &desired.resolved;
+    let name = &table.name;
+    let db = &table.database;
+    let on = table.on_cluster();
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let copy = copy.with_replica_path_suffix(&format!("@{millis}"));
+    let new_name = copy.name.clone();
+    let new_local = copy.local_name();
+    let local = table.local_name();
+    let old_local = format!("{name}{OLD_SUFFIX}{LOCAL_SUFFIX}");
+    let list = copied_columns(desired, actual);
+    let mut statements = vec![
+        format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_name)),
+        format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_local)),
+    ];
+    // Not the CREATE DATABASE: it exists.
+    statements.extend(copy.create_statements().into_iter().skip(1));
+    for computed in actual.columns.iter().filter(|c| c.computed) {
+        statements.push(format!(
+            "ALTER TABLE {}{on} ADD COLUMN {} {} {}",
+            q(db, &new_local),
+            quote_identifier(&computed.name),
+            computed.type_sql,
+            computed.default
+        ));
+    }
+    statements.extend([
+        format!(
+            "{COPY_INTO}{} ({list}) SELECT {list} FROM {}",
+            q(db, &new_name),
+            q(db, name)
+        ),
+        format!(
+            "RENAME TABLE {} TO {}, {} TO {}{on}",
+            q(db, &local),
+            q(db, &old_local),
+            q(db, &new_local),
+            q(db, &local)
+        ),
+        format!("DROP TABLE IF EXISTS {}{on}", q(db, name)),
+        format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_name)),
+        table.create_distributed_sql(),
+        format!("DROP TABLE {}{on}", q(db, &old_local)),
+    ]);
+    let lossy = if lossy.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", lossy.join("; "))
+    };
+    Step::new(
+        StepKind::Alter,
+        ResourceKind::Table,
+        name,
+        desired.life_cycle,
+        format!(
+            "re-create ({}) on the cluster; rows are copied",
+            reasons.join(", ")
+        ),
+        Action::Sql { statements },
+    )
+    .destructive(format!(
+        "the old replicated table is dropped once its rows are copied{lossy}; rows other \
+         writers insert during the copy are lost, so stop them first"
+    ))
+}
+
+/// On a cluster, the step that brings the `Distributed` table over the replicated one in line
+/// with the declared columns (dropped and created again: it holds no rows), when it is missing,
+/// is not `Distributed`, has other columns, or `local_steps` change the columns. `None` off a
+/// cluster, before the tables exist, and when the plan re-creates the table anyway.
+pub(crate) fn distributed_step(
+    desired: &DesiredTable,
+    local_exists: bool,
+    local_steps: &[Step],
+    distributed: Option<&ActualTable>,
+) -> Option<Step> {
+    let table = &desired.resolved;
+    if !table.is_clustered()
+        || !local_exists
+        || local_steps
+            .iter()
+            .any(|s| s.change.starts_with("re-create"))
+    {
+        return None;
+    }
+    let columns_change = local_steps.iter().any(|s| s.change.contains("column `"));
+    let why = match distributed {
+        None => "it is missing".to_owned(),
+        Some(d) if d.engine != "Distributed" => format!("it is a {} table", d.engine),
+        Some(_) if columns_change => "the columns change".to_owned(),
+        Some(d) => {
+            let differs = d.columns.iter().filter(|c| !c.computed).count() != table.columns.len()
+                || table.columns.iter().any(|c| {
+                    d.column(&c.name).is_none_or(|existing| match &existing.ty {
+                        Some(ty) => !same_type(&c.ty, ty),
+                        None => true,
+                    })
+                });
+            if !differs {
+                return None;
+            }
+            "its columns differ from the model's".to_owned()
+        }
+    };
+    let on = table.on_cluster();
+    Some(Step::new(
+        StepKind::Alter,
+        ResourceKind::Table,
+        &table.name,
+        desired.life_cycle,
+        format!(
+            "re-create the Distributed table over `{}` ({why}; it holds no rows)",
+            table.local_name()
+        ),
+        Action::Sql {
+            statements: vec![
+                format!(
+                    "DROP TABLE IF EXISTS {}{on}",
+                    q(&table.database, &table.name)
+                ),
+                table.create_distributed_sql(),
+            ],
+        },
+    ))
+}
+
+/// The statements that drop table `name` of `database`: on a cluster (a `Distributed` table
+/// with a `<name>_local` next to it) both, `ON CLUSTER` the cluster it distributes over.
+pub(crate) fn drop_statements(
+    database: &str,
+    name: &str,
+    tables: &std::collections::BTreeMap<String, ActualTable>,
+) -> Vec<String> {
+    let local = format!("{name}{LOCAL_SUFFIX}");
+    let cluster = tables
+        .get(name)
+        .filter(|t| t.engine == "Distributed" && tables.contains_key(&local))
+        .and_then(|t| {
+            let args = t.engine_full.split_once('(')?.1;
+            let first = args.split(',').next()?.trim();
+            Some(
+                first
+                    .trim_matches(|c| c == '`' || c == '\'' || c == '\\')
+                    .to_owned(),
+            )
+        });
+    match cluster {
+        Some(cluster) => {
+            let on = format!(" ON CLUSTER {}", quote_identifier(&cluster));
+            vec![
+                format!("DROP TABLE {}{on}", q(database, name)),
+                format!("DROP TABLE IF EXISTS {}{on}", q(database, &local)),
+            ]
+        }
+        None => vec![format!("DROP TABLE {}", q(database, name))],
+    }
+}
+
 /// Steps that finish or undo a re-create cut short (by a crash) for table `name`: a
 /// half-filled copy is dropped; a replaced table left behind after the swap is dropped; a
 /// table renamed away without its replacement is renamed back. Returns the steps and
@@ -458,6 +652,47 @@ pub(crate) fn leftovers(
     let new_name = format!("{name}{NEW_SUFFIX}");
     let old_name = format!("{name}{OLD_SUFFIX}");
     let mut restored = None;
+    if table.is_clustered() {
+        let on = table.on_cluster();
+        let local = table.local_name();
+        let new_local = format!("{new_name}{LOCAL_SUFFIX}");
+        let old_local = format!("{old_name}{LOCAL_SUFFIX}");
+        if tables.contains_key(&new_name) || tables.contains_key(&new_local) {
+            steps.push(step(
+                StepKind::Drop,
+                format!("drop `{new_name}`, the unfinished copy of an interrupted re-create"),
+                vec![
+                    format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_name)),
+                    format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_local)),
+                ],
+            ));
+        }
+        if let Some(old) = tables.get(&old_local) {
+            if tables.contains_key(&local) {
+                steps.push(step(
+                    StepKind::Drop,
+                    format!(
+                        "drop `{old_local}`, replaced by an interrupted re-create that copied its rows"
+                    ),
+                    vec![format!("DROP TABLE {}{on}", q(db, &old_local))],
+                ));
+            } else {
+                steps.push(step(
+                    StepKind::Alter,
+                    format!("rename `{old_local}` back to `{local}` (an interrupted re-create)"),
+                    vec![format!(
+                        "RENAME TABLE {} TO {}{on}",
+                        q(db, &old_local),
+                        q(db, &local)
+                    )],
+                ));
+                let mut old = old.clone();
+                old.name = local;
+                restored = Some(old);
+            }
+        }
+        return (steps, restored);
+    }
     if tables.contains_key(&new_name) {
         steps.push(step(
             StepKind::Drop,

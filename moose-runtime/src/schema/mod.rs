@@ -22,8 +22,8 @@ pub use error::{EncodeError, SchemaError, SchemaWarning};
 pub use model::{Column, DataModel, check_row_types, key_part, tuple_types, write_enum};
 pub use parse::ParseTypeError;
 pub use table::{
-    DEDUPLICATION_WINDOW_SETTING, DEFAULT_DEDUPLICATION_WINDOW, Engine, LifeCycle, OlapConfig,
-    OrderBy, ResolvedColumn, ResolvedTable,
+    DEDUPLICATION_WINDOW_SETTING, DEFAULT_DEDUPLICATION_WINDOW, Engine, LOCAL_SUFFIX, LifeCycle,
+    OlapConfig, OrderBy, ResolvedColumn, ResolvedTable,
 };
 pub use types::{ColumnType, EnumWidth};
 pub use value::extra_fields::{
