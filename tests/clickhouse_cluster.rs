@@ -12,12 +12,13 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use common::app::{free_addr, post_json, test_config};
+use common::app::{ChildApp, child_main, free_addr, is_child, post_json, test_config};
 use common::cluster::TestCluster;
 use moose::prelude::*;
 use moose::{Mode, Runtime};
 use moose_runtime::clickhouse::ClickHouse;
 use moose_runtime::plan::{self, ApplyPolicy};
+use moose_runtime::schema::ResolvedTable;
 use moose_runtime::stream::local::LocalLog;
 use moose_runtime::topology::Topology;
 use serde_json::{Value, json};
@@ -337,4 +338,210 @@ async fn the_script_starts_two_shards_of_two_replicas_with_zookeeper() {
             .unwrap();
         assert_eq!(zookeeper.trim(), "1", "node {i} reaches ZooKeeper");
     }
+}
+
+/// Rows of a `FinalData` table resolved for the cluster, inserted twice as the same block
+/// through the `Distributed` table (as the sync retries): each shard's replicated table keeps
+/// them once, on both replicas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_block_is_dropped_by_every_shard() {
+    use chained_transforms::FinalData;
+    let cluster = TestCluster::start();
+    let entry = cluster.node(1, "local").await;
+    let table = ResolvedTable::resolve::<FinalData>(
+        "local",
+        "final_stream",
+        &OlapConfig::default().cluster(&cluster.name),
+        entry.capabilities(),
+    )
+    .unwrap();
+    entry.create_table(&table).await.unwrap();
+    let mut rows = Vec::new();
+    let expected: BTreeSet<String> = (0..300).map(|i| format!("r{i}")).collect();
+    for id in &expected {
+        FinalData {
+            id: id.clone(),
+            transformed_value: 1.0,
+            another_transformed_value: 2.0,
+            transformed_at: moose::chrono::Utc::now(),
+        }
+        .write_row(table.column_types(), &mut rows)
+        .unwrap();
+    }
+    let rows = bytes::Bytes::from(rows);
+    for _ in 0..2 {
+        entry
+            .insert_rows_once(&table, rows.clone(), Some("same-batch"))
+            .await
+            .expect("the insert is acknowledged once every shard has its rows");
+    }
+    assert_once_on_every_replica(&cluster, &expected).await;
+}
+
+/// The child app of the fault test: the chained pipeline on the cluster named by
+/// `MOOSE_TEST_CLUSTER`, logging (info) to the file `MOOSE_TEST_LOG`.
+#[test]
+fn cluster_child() {
+    if !is_child() {
+        return;
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::env::var("MOOSE_TEST_LOG").unwrap())
+        .unwrap();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::sync::Mutex::new(log))
+        .with_ansi(false)
+        .init();
+    child_main(chained_app(&std::env::var("MOOSE_TEST_CLUSTER").unwrap()));
+}
+
+/// Posts records `r{from}`..`r{from + n}` to the child app; every one acknowledged.
+async fn post_records(app: &ChildApp, from: usize, n: usize, expected: &mut BTreeSet<String>) {
+    let records: Vec<Value> = (from..from + n)
+        .map(|i| json!({"id": format!("r{i}"), "value": i as f64}))
+        .collect();
+    let (status, body) = post_json(
+        &reqwest::Client::new(),
+        app.addr,
+        "/ingest/raw_data",
+        Value::Array(records).to_string(),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"ingested": n})));
+    expected.extend((from..from + n).map(|i| format!("r{i}")));
+}
+
+/// Waits until the `Distributed` table, read on node 1, counts at least `n` rows.
+async fn wait_count(cluster: &TestCluster, n: usize) {
+    let entry = cluster.node(1, "local").await;
+    let start = Instant::now();
+    loop {
+        let count = entry
+            .query_text("SELECT count() FROM local.final_stream", "counting")
+            .await
+            .ok()
+            .and_then(|t| t.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if count >= n {
+            return;
+        }
+        assert!(
+            start.elapsed() < GUARD,
+            "{count} of {n} rows arrived within {GUARD:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the app's log has a line containing every one of `parts`; that line.
+async fn wait_log_line(log: &std::path::Path, parts: &[&str]) -> String {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+            return line.to_owned();
+        }
+        assert!(
+            start.elapsed() < GUARD,
+            "no log line with {parts:?} within {GUARD:?}; the log:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The chained pipeline into the cluster through faults, every record asserted by key on every
+/// replica after each: one replica of each shard killed -9 under load (the sync keeps going),
+/// a whole shard down (the sync holds back and logs why) with the app killed -9 meanwhile (after
+/// the restart and the shard's return, it re-sends the recorded batch as the same block), and
+/// ZooKeeper down (the replicated tables turn read-only; the sync logs why and resumes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes() {
+    let cluster = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let env = [
+        ("MOOSE_CLICKHOUSE_URL", cluster.urls[0].clone()),
+        (
+            "MOOSE_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("MOOSE_SYNC_MAX_DELAY_MS", "200".to_owned()),
+        ("MOOSE_TEST_CLUSTER", cluster.name.clone()),
+        ("MOOSE_TEST_LOG", log.display().to_string()),
+    ];
+    let addr = free_addr();
+    let mut app = ChildApp::spawn("cluster_child", &env, addr);
+    let mut expected = BTreeSet::new();
+    let mut next = 0;
+
+    // One replica of each shard killed -9 under load; node 1, the app's, stays.
+    for batch in 0..6 {
+        if batch == 2 {
+            cluster.kill_node(2);
+            cluster.kill_node(4);
+        }
+        post_records(&app, next, 200, &mut expected).await;
+        next += 200;
+    }
+    wait_count(&cluster, expected.len()).await;
+    cluster.start_node(2);
+    cluster.start_node(4);
+    assert_once_on_every_replica(&cluster, &expected).await;
+
+    // A whole shard down: records are acknowledged, the sync holds back and says why. The app
+    // is killed -9 now, with its batch recorded but not committed, and started again once the
+    // shard is back: it cuts the same batch again (the same block, which a replicated table
+    // that has it drops: `a_retried_block_is_dropped_by_every_shard`).
+    cluster.kill_node(3);
+    cluster.kill_node(4);
+    for _ in 0..3 {
+        post_records(&app, next, 200, &mut expected).await;
+        next += 200;
+    }
+    wait_log_line(
+        &log,
+        &[
+            "insert into the cluster failed",
+            "no replica of a shard answered",
+        ],
+    )
+    .await;
+    app.kill9();
+    cluster.start_node(3);
+    cluster.start_node(4);
+    app = ChildApp::spawn("cluster_child", &env, addr);
+    wait_log_line(&log, &["re-cutting the batch recorded before the restart"]).await;
+    wait_count(&cluster, expected.len()).await;
+    assert_once_on_every_replica(&cluster, &expected).await;
+
+    // ZooKeeper down: the replicated tables turn read-only, the sync says why and waits.
+    cluster.kill_zookeeper();
+    let entry = cluster.node(1, "local").await;
+    let start = Instant::now();
+    while entry
+        .query_text(
+            "SELECT is_readonly FROM system.replicas WHERE table = 'final_stream_local'",
+            "reading the replica's state",
+        )
+        .await
+        .unwrap()
+        .trim()
+        != "1"
+    {
+        assert!(
+            start.elapsed() < GUARD,
+            "the replica never noticed ZooKeeper was gone"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    post_records(&app, next, 200, &mut expected).await;
+    let line = wait_log_line(&log, &["insert into the cluster failed", "ZooKeeper"]).await;
+    assert!(line.contains("WARN"), "{line}");
+    cluster.start_zookeeper();
+    wait_count(&cluster, expected.len()).await;
+    assert_once_on_every_replica(&cluster, &expected).await;
+    app.terminate();
 }

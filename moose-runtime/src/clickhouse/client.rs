@@ -102,6 +102,32 @@ impl ClickHouseError {
         rest[..digits].parse().ok()
     }
 
+    /// What a failed insert into a clustered table (a `Distributed` table over replicated
+    /// ones) means, when the server's error code says: a replicated table read-only because
+    /// its server lost ZooKeeper, ZooKeeper unreachable, or no replica of a shard answering.
+    /// `None` for every other error.
+    pub fn cluster_hint(&self) -> Option<&'static str> {
+        match self.server_code()? {
+            // TABLE_IS_READ_ONLY
+            242 => Some(
+                "a replicated table is read-only because its ClickHouse server has lost ZooKeeper; inserts resume once ZooKeeper is reachable again",
+            ),
+            // NO_ZOOKEEPER, KEEPER_EXCEPTION
+            225 | 999 => Some(
+                "ZooKeeper is unreachable, so replicated tables take no inserts; they resume once it is back",
+            ),
+            // UNKNOWN_STATUS_OF_INSERT
+            319 => Some(
+                "the ZooKeeper session was lost during the insert, so whether it landed is unknown; the retry sends the same block, which the replicated table drops if it has it",
+            ),
+            // ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT
+            279 | 210 | 209 => Some(
+                "no replica of a shard answered (the whole shard is down or unreachable); the batch waits for it",
+            ),
+            _ => None,
+        }
+    }
+
     /// Whether the server rejected the rows themselves (a value the table cannot hold), as
     /// opposed to being down or failing for reasons unrelated to the data: only then does
     /// splitting the insert isolate rows worth dead-lettering.
