@@ -497,9 +497,10 @@ async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes
     // that has it drops: `a_retried_block_is_dropped_by_every_shard`).
     cluster.kill_node(3);
     cluster.kill_node(4);
-    for _ in 0..3 {
-        post_records(&app, next, 200, &mut expected).await;
-        next += 200;
+    let rss_before = app.rss_kib();
+    for _ in 0..10 {
+        post_records(&app, next, 1000, &mut expected).await;
+        next += 1000;
     }
     wait_log_line(
         &log,
@@ -509,6 +510,10 @@ async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes
         ],
     )
     .await;
+    eprintln!(
+        "shard 2 down: 10,000 records acknowledged meanwhile; app RSS {rss_before} KiB before, {} KiB after",
+        app.rss_kib()
+    );
     app.kill9();
     cluster.start_node(3);
     cluster.start_node(4);
