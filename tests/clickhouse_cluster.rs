@@ -550,3 +550,74 @@ async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes
     assert_once_on_every_replica(&cluster, &expected).await;
     app.terminate();
 }
+
+/// What a clustered table renders to, without a cluster: each engine keeps its family as
+/// `Replicated*` with the shard's ZooKeeper path and the replica macro, and the
+/// `Distributed` table shards by a hash of the model's key.
+#[test]
+fn clustered_ddl_keeps_the_engine_family_and_shards_by_the_key() {
+    use chained_transforms::FinalData;
+    use moose_runtime::schema::{ClickHouseCapabilities, Engine};
+    let caps = ClickHouseCapabilities::for_version("18.16.1".parse().unwrap());
+    let engines = [
+        (
+            Engine::MergeTree,
+            "ReplicatedMergeTree('/clickhouse/tables/{shard}/local.t_local', '{replica}')",
+        ),
+        (
+            Engine::ReplacingMergeTree {
+                version: Some("transformedValue".into()),
+            },
+            "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/local.t_local', '{replica}', `transformedValue`)",
+        ),
+        (
+            Engine::SummingMergeTree {
+                columns: vec!["transformedValue".into()],
+            },
+            "ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/local.t_local', '{replica}', (`transformedValue`))",
+        ),
+        (
+            Engine::AggregatingMergeTree,
+            "ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/local.t_local', '{replica}')",
+        ),
+    ];
+    for (engine, expected) in engines {
+        let config = OlapConfig {
+            engine,
+            ..OlapConfig::default().cluster("c")
+        };
+        let table = ResolvedTable::resolve::<FinalData>("local", "t", &config, &caps).unwrap();
+        assert_eq!(table.engine_sql(), expected);
+        assert_eq!(table.local_name(), "t_local");
+        let statements = table.create_statements();
+        assert_eq!(statements.len(), 3, "{statements:#?}");
+        assert_eq!(
+            statements[0],
+            "CREATE DATABASE IF NOT EXISTS `local` ON CLUSTER `c`"
+        );
+        assert!(
+            statements[1]
+                .starts_with("CREATE TABLE IF NOT EXISTS `local`.`t_local` ON CLUSTER `c`"),
+            "{}",
+            statements[1]
+        );
+        assert!(
+            statements[2].starts_with("CREATE TABLE IF NOT EXISTS `local`.`t` ON CLUSTER `c`")
+                && statements[2]
+                    .ends_with("ENGINE = Distributed(`c`, `local`, `t_local`, cityHash64(`id`))"),
+            "{}",
+            statements[2]
+        );
+        assert_eq!(
+            table.insert_sql().split(" (").next(),
+            Some("INSERT INTO `local`.`t`"),
+            "the sync writes to the Distributed table"
+        );
+    }
+    // Off a cluster nothing changes: one table, no ON CLUSTER.
+    let single =
+        ResolvedTable::resolve::<FinalData>("local", "t", &OlapConfig::default(), &caps).unwrap();
+    assert_eq!(single.create_statements().len(), 1);
+    assert_eq!(single.local_name(), "t");
+    assert!(!single.create_table_sql().contains("CLUSTER"));
+}

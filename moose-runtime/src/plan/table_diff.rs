@@ -558,6 +558,12 @@ pub(crate) fn distributed_step(
     let why = match distributed {
         None => "it is missing".to_owned(),
         Some(d) if d.engine != "Distributed" => format!("it is a {} table", d.engine),
+        Some(d)
+            if normalize_expr(&d.engine_full.replace("\\'", "'"))
+                != normalize_expr(&table.distributed_engine_sql()) =>
+        {
+            format!("{} -> {}", d.engine_full, table.distributed_engine_sql())
+        }
         Some(_) if columns_change => "the columns change".to_owned(),
         Some(d) => {
             let differs = d.columns.iter().filter(|c| !c.computed).count() != table.columns.len()

@@ -371,12 +371,20 @@ impl ResolvedTable {
     /// inserts and queries go through on a cluster (columns spelled out, not `AS` the local
     /// table, whose structure may still be replicating to this node).
     pub fn create_distributed_sql(&self) -> String {
-        let cluster = self.config.cluster.as_deref().unwrap_or_default();
         format!(
-            "CREATE TABLE IF NOT EXISTS {}{}\n(\n{}\n)\nENGINE = Distributed({}, {}, {}, {})",
+            "CREATE TABLE IF NOT EXISTS {}{}\n(\n{}\n)\nENGINE = {}",
             self.qualified_name(),
             self.on_cluster(),
             self.column_list_sql(),
+            self.distributed_engine_sql()
+        )
+    }
+
+    /// `Distributed(cluster, database, <name>_local, <sharding key>)`.
+    pub fn distributed_engine_sql(&self) -> String {
+        let cluster = self.config.cluster.as_deref().unwrap_or_default();
+        format!(
+            "Distributed({}, {}, {}, {})",
             quote_identifier(cluster),
             quote_identifier(&self.database),
             quote_identifier(&self.local_name()),
