@@ -172,7 +172,7 @@ async fn columns(cluster: &TestCluster, i: usize, table: &str) -> BTreeMap<Strin
 /// every node, every record once across the shards on both replicas of each, `plan` clean on
 /// every node; then the model changes (a column added, one narrowed, one dropped, then the
 /// sorting key, a re-create that copies the rows across the cluster), each checked on every
-/// node with the rows kept.
+/// node with the rows kept; at last the table is no longer declared and goes from every node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chained_pipeline_into_a_replicated_distributed_table_and_its_lifecycle() {
     let cluster = TestCluster::start();
@@ -301,6 +301,24 @@ async fn chained_pipeline_into_a_replicated_distributed_table_and_its_lifecycle(
     }
     assert_once_on_every_replica(&cluster, &expected).await;
     assert_nothing_to_do_on_every_node(&cluster, &v3, &log).await;
+
+    // No longer declared: both tables go, on every node.
+    let gone = App::new();
+    let desired = Topology::resolve(&gone.graph(), None, "local", entry.capabilities())
+        .unwrap()
+        .resources;
+    plan::converge(&desired, &entry, &log, ApplyPolicy::EVERYTHING)
+        .await
+        .unwrap_or_else(|e| panic!("dropping the table applies on the cluster: {e}"));
+    for i in 1..=4 {
+        let node = cluster.node(i, "local").await;
+        let left = query(
+            &node,
+            "SELECT name FROM system.tables WHERE database = 'local' AND name LIKE 'final%'",
+        )
+        .await;
+        assert!(left.is_empty(), "node {i} still has {left:?}");
+    }
 }
 /// The script's cluster is what the docs say moose needs: every server lists the same four
 /// replicas in two shards, has its own shard and replica macros, and reaches ZooKeeper.
