@@ -107,13 +107,31 @@ async fn assert_once_on_every_replica(cluster: &TestCluster, expected: &BTreeSet
             node.execute("SYSTEM SYNC REPLICA local.final_stream_local")
                 .await
                 .unwrap();
-            let rows = query(&node, "SELECT id FROM local.final_stream_local").await;
+            let rows = query(&node, "SELECT * FROM local.final_stream_local").await;
             let ids: Vec<String> = rows
                 .iter()
                 .map(|r| r["id"].as_str().unwrap().to_owned())
                 .collect();
             let set: BTreeSet<String> = ids.iter().cloned().collect();
-            assert_eq!(set.len(), ids.len(), "node {i}: no id stored twice");
+            if set.len() != ids.len() {
+                // Identical rows twice are an insert stored twice; the same id with other
+                // values is a record produced twice upstream.
+                let distinct: BTreeSet<String> = rows.iter().map(Value::to_string).collect();
+                panic!(
+                    "node {i}: {} rows, {} ids, {} distinct rows; e.g. {:?}",
+                    ids.len(),
+                    set.len(),
+                    distinct.len(),
+                    rows.iter()
+                        .filter(|r| ids
+                            .iter()
+                            .filter(|id| *id == r["id"].as_str().unwrap())
+                            .count()
+                            > 1)
+                        .take(4)
+                        .collect::<Vec<_>>()
+                );
+            }
             per_replica.push(set);
         }
         assert_eq!(
@@ -396,8 +414,9 @@ async fn a_retried_block_is_dropped_by_every_shard() {
     assert_once_on_every_replica(&cluster, &expected).await;
 }
 
-/// The child app of the fault test: the chained pipeline on the cluster named by
-/// `MOOSE_TEST_CLUSTER`, logging (info) to the file `MOOSE_TEST_LOG`.
+/// The child app of the fault tests: the chained pipeline on the cluster named by
+/// `MOOSE_TEST_CLUSTER` (with `MOOSE_TEST_DIRECT`: [`direct_app`]), logging (info) to the file
+/// `MOOSE_TEST_LOG`.
 #[test]
 fn cluster_child() {
     if !is_child() {
@@ -413,7 +432,26 @@ fn cluster_child() {
         .with_writer(std::sync::Mutex::new(log))
         .with_ansi(false)
         .init();
-    child_main(chained_app(&std::env::var("MOOSE_TEST_CLUSTER").unwrap()));
+    let cluster = std::env::var("MOOSE_TEST_CLUSTER").unwrap();
+    if std::env::var_os("MOOSE_TEST_DIRECT").is_some() {
+        child_main(direct_app(&cluster));
+    } else {
+        child_main(chained_app(&cluster));
+    }
+}
+
+/// `final_stream` alone: ingest, stream and a table on `cluster`. What lands is exactly what
+/// was posted (no transform between that could run twice after a crash).
+fn direct_app(cluster: &str) -> App {
+    let app = App::new();
+    let mut config = IngestPipelineConfig::new()
+        .ingest(true)
+        .stream(true)
+        .table(true);
+    config.table_config = config.table_config.cluster(cluster);
+    app.ingest_pipeline::<chained_transforms::FinalData>("final_stream", config)
+        .unwrap();
+    app
 }
 
 /// Posts records `r{from}`..`r{from + n}` to the child app; every one acknowledged.
@@ -421,15 +459,21 @@ async fn post_records(app: &ChildApp, from: usize, n: usize, expected: &mut BTre
     let records: Vec<Value> = (from..from + n)
         .map(|i| json!({"id": format!("r{i}"), "value": i as f64}))
         .collect();
+    post(app, "/ingest/raw_data", records).await;
+    expected.extend((from..from + n).map(|i| format!("r{i}")));
+}
+
+/// Posts `records` to `path` of the child app; every one acknowledged.
+async fn post(app: &ChildApp, path: &str, records: Vec<Value>) {
+    let n = records.len();
     let (status, body) = post_json(
         &reqwest::Client::new(),
         app.addr,
-        "/ingest/raw_data",
+        path,
         Value::Array(records).to_string(),
     )
     .await;
     assert_eq!((status, body), (200, json!({"ingested": n})));
-    expected.extend((from..from + n).map(|i| format!("r{i}")));
 }
 
 /// Waits until the `Distributed` table, read on node 1, counts at least `n` rows.
@@ -472,11 +516,10 @@ async fn wait_log_line(log: &std::path::Path, parts: &[&str]) -> String {
 
 /// The chained pipeline into the cluster through faults, every record asserted by key on every
 /// replica after each: one replica of each shard killed -9 under load (the sync keeps going),
-/// a whole shard down (the sync holds back and logs why) with the app killed -9 meanwhile (after
-/// the restart and the shard's return, it re-sends the recorded batch as the same block), and
-/// ZooKeeper down (the replicated tables turn read-only; the sync logs why and resumes).
+/// a whole shard down (the sync holds back, logs why, and catches up), and ZooKeeper down (the
+/// replicated tables turn read-only; the sync logs why and resumes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes() {
+async fn every_record_lands_once_through_replica_shard_and_zookeeper_outages() {
     let cluster = TestCluster::start();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
@@ -491,7 +534,7 @@ async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes
         ("MOOSE_TEST_LOG", log.display().to_string()),
     ];
     let addr = free_addr();
-    let mut app = ChildApp::spawn("cluster_child", &env, addr);
+    let app = ChildApp::spawn("cluster_child", &env, addr);
     let mut expected = BTreeSet::new();
     let mut next = 0;
 
@@ -509,10 +552,7 @@ async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes
     cluster.start_node(4);
     assert_once_on_every_replica(&cluster, &expected).await;
 
-    // A whole shard down: records are acknowledged, the sync holds back and says why. The app
-    // is killed -9 now, with its batch recorded but not committed, and started again once the
-    // shard is back: it cuts the same batch again (the same block, which a replicated table
-    // that has it drops: `a_retried_block_is_dropped_by_every_shard`).
+    // A whole shard down: records are acknowledged, the sync holds back and says why.
     cluster.kill_node(3);
     cluster.kill_node(4);
     let rss_before = app.rss_kib();
@@ -532,11 +572,8 @@ async fn every_record_lands_once_through_replica_shard_zookeeper_and_app_crashes
         "shard 2 down: 10,000 records acknowledged meanwhile; app RSS {rss_before} KiB before, {} KiB after",
         app.rss_kib()
     );
-    app.kill9();
     cluster.start_node(3);
     cluster.start_node(4);
-    app = ChildApp::spawn("cluster_child", &env, addr);
-    wait_log_line(&log, &["re-cutting the batch recorded before the restart"]).await;
     wait_count(&cluster, expected.len()).await;
     assert_once_on_every_replica(&cluster, &expected).await;
 
@@ -638,4 +675,65 @@ fn clustered_ddl_keeps_the_engine_family_and_shards_by_the_key() {
     assert_eq!(single.create_statements().len(), 1);
     assert_eq!(single.local_name(), "t");
     assert!(!single.create_table_sql().contains("CLUSTER"));
+}
+
+/// The app killed -9 while its sync retries a batch a downed shard refuses, restarted once the
+/// shard is back: it cuts the recorded batch again (the same block, which a replicated table
+/// that has it drops: `a_retried_block_is_dropped_by_every_shard`), and every record posted is
+/// on every replica once. Records are posted straight into `final_stream`, so no transform can
+/// produce one twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_re_sent_after_an_app_crash_lands_once() {
+    let cluster = TestCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let env = [
+        ("MOOSE_CLICKHOUSE_URL", cluster.urls[0].clone()),
+        (
+            "MOOSE_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("MOOSE_SYNC_MAX_DELAY_MS", "200".to_owned()),
+        ("MOOSE_TEST_CLUSTER", cluster.name.clone()),
+        ("MOOSE_TEST_LOG", log.display().to_string()),
+        ("MOOSE_TEST_DIRECT", "1".to_owned()),
+    ];
+    let addr = free_addr();
+    let mut app = ChildApp::spawn("cluster_child", &env, addr);
+    let mut expected = BTreeSet::new();
+    let mut next = 0;
+    let mut post_final = |n: usize| {
+        let records: Vec<Value> = (next..next + n)
+            .map(|i| {
+                json!({"id": format!("r{i}"), "transformedValue": i, "anotherTransformedValue": 1,
+                       "transformedAt": "2026-01-01T00:00:00Z"})
+            })
+            .collect();
+        expected.extend((next..next + n).map(|i| format!("r{i}")));
+        next += n;
+        records
+    };
+    post(&app, "/ingest/final_stream", post_final(1000)).await;
+    cluster.kill_node(3);
+    cluster.kill_node(4);
+    for _ in 0..5 {
+        post(&app, "/ingest/final_stream", post_final(1000)).await;
+    }
+    wait_log_line(
+        &log,
+        &[
+            "insert into the cluster failed",
+            "no replica of a shard answered",
+        ],
+    )
+    .await;
+    app.kill9();
+    cluster.start_node(3);
+    cluster.start_node(4);
+    app = ChildApp::spawn("cluster_child", &env, addr);
+    wait_log_line(&log, &["re-cutting the batch recorded before the restart"]).await;
+    post(&app, "/ingest/final_stream", post_final(1000)).await;
+    wait_count(&cluster, expected.len()).await;
+    app.terminate();
+    assert_once_on_every_replica(&cluster, &expected).await;
 }
