@@ -5,7 +5,7 @@ use super::actual::Actual;
 use super::desired::Desired;
 use super::lifecycle::gate;
 use super::step::{Action, NO_LONGER_DECLARED, Plan, ResourceKind, Step, StepKind};
-use super::{table_diff, topic_diff};
+use super::{cluster_diff, table_diff, topic_diff};
 use crate::graph::LifeCycle;
 use crate::schema::ClickHouseCapabilities;
 
@@ -39,7 +39,7 @@ pub fn diff(desired: &Desired, actual: &Actual, caps: &ClickHouseCapabilities) -
             .get(&table.resolved.local_name())
             .or(restored.as_ref());
         let mut steps = table_diff::diff_table(table, existing, caps);
-        steps.extend(table_diff::distributed_step(
+        steps.extend(cluster_diff::distributed_step(
             table,
             existing.is_some(),
             &steps,
@@ -80,7 +80,7 @@ pub fn diff(desired: &Desired, actual: &Actual, caps: &ClickHouseCapabilities) -
         let (action, why) = match record.kind {
             ResourceKind::Table => (
                 Action::Sql {
-                    statements: table_diff::drop_statements(
+                    statements: cluster_diff::drop_statements(
                         &desired.database,
                         &record.name,
                         &actual.tables,

@@ -17,11 +17,12 @@
 //! replicated). Column comments are left alone on a cluster (see `crate::schema::table`).
 
 use super::actual::{ActualColumn, ActualTable, normalize_expr};
+use super::cluster_diff::{leftovers_on_cluster, recreate_on_cluster, without_replication};
 use super::desired::DesiredTable;
 use super::step::{Action, ResourceKind, Step, StepKind};
 use super::types::{cannot_hold, loses_data, same_type};
 use crate::schema::sql::{quote_identifier, quote_string};
-use crate::schema::{ClickHouseCapabilities, LOCAL_SUFFIX, ResolvedColumn, ServerVersion};
+use crate::schema::{ClickHouseCapabilities, ResolvedColumn, ServerVersion};
 
 /// Suffix of the copy a re-create fills before swapping it in.
 pub const NEW_SUFFIX: &str = "__moose_new";
@@ -35,7 +36,7 @@ const MODIFY_SETTING_SINCE: ServerVersion = ServerVersion::new(19, 14, 0);
 const FIXED_SETTINGS: &[&str] = &["index_granularity", "index_granularity_bytes"];
 
 /// How a re-create's copy statement starts: `apply` reports its progress.
-const COPY_INTO: &str = "INSERT INTO ";
+pub(super) const COPY_INTO: &str = "INSERT INTO ";
 
 /// The `(into, from)` tables of a re-create's copy statement (as this file writes it), to
 /// report the copy's progress; `None` for any other statement.
@@ -46,7 +47,7 @@ pub(super) fn copy_tables(statement: &str) -> Option<(&str, &str)> {
     Some((into, from))
 }
 
-fn q(database: &str, table: &str) -> String {
+pub(super) fn q(database: &str, table: &str) -> String {
     format!("{}.{}", quote_identifier(database), quote_identifier(table))
 }
 
@@ -109,12 +110,8 @@ pub(crate) fn diff_table(
 
     let mut recreate = Vec::new();
     let declared_engine = table.engine_sql();
-    let engine_differs = if table.config.cluster.is_some() {
-        !declared_engine.starts_with(&actual.engine)
-    } else {
-        normalize_expr(declared_engine.trim_end_matches("()"))
-            != normalize_expr(actual.engine_sql().trim_end_matches("()"))
-    };
+    let engine_differs = normalize_expr(&without_replication(&declared_engine))
+        != normalize_expr(&without_replication(actual.engine_sql()));
     if engine_differs {
         recreate.push(format!(
             "engine {} -> {}",
@@ -432,7 +429,7 @@ fn recreate_step(
 }
 
 /// The columns a re-create copies: those both sides have, split tuple columns as stored.
-fn copied_columns(desired: &DesiredTable, actual: &ActualTable) -> String {
+pub(super) fn copied_columns(desired: &DesiredTable, actual: &ActualTable) -> String {
     let mut columns = Vec::new();
     for column in &desired.resolved.columns {
         let Some(existing) = actual.column(&column.name) else {
@@ -454,183 +451,6 @@ fn copied_columns(desired: &DesiredTable, actual: &ActualTable) -> String {
         }
     }
     columns.join(", ")
-}
-
-/// A re-create on a cluster: a new replicated table (with a fresh ZooKeeper path) and its
-/// `Distributed` table, filled through the old `Distributed` table, then one `RENAME ... ON
-/// CLUSTER` of the replicated tables, a new `Distributed` table over the swapped-in one, and
-/// the old replicated table dropped.
-fn recreate_on_cluster(
-    desired: &DesiredTable,
-    actual: &ActualTable,
-    copy: crate::schema::ResolvedTable,
-    reasons: &[String],
-    lossy: &[String],
-) -> Step {
-    let table = &desired.resolved;
-    let name = &table.name;
-    let db = &table.database;
-    let on = table.on_cluster();
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let copy = copy.with_replica_path_suffix(&format!("@{millis}"));
-    let new_name = copy.name.clone();
-    let new_local = copy.local_name();
-    let local = table.local_name();
-    let old_local = format!("{name}{OLD_SUFFIX}{LOCAL_SUFFIX}");
-    let list = copied_columns(desired, actual);
-    let mut statements = vec![
-        format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_name)),
-        format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_local)),
-    ];
-    // Not the CREATE DATABASE: it exists.
-    statements.extend(copy.create_statements().into_iter().skip(1));
-    for computed in actual.columns.iter().filter(|c| c.computed) {
-        statements.push(format!(
-            "ALTER TABLE {}{on} ADD COLUMN {} {} {}",
-            q(db, &new_local),
-            quote_identifier(&computed.name),
-            computed.type_sql,
-            computed.default
-        ));
-    }
-    statements.extend([
-        format!(
-            "{COPY_INTO}{} ({list}) SELECT {list} FROM {}",
-            q(db, &new_name),
-            q(db, name)
-        ),
-        format!(
-            "RENAME TABLE {} TO {}, {} TO {}{on}",
-            q(db, &local),
-            q(db, &old_local),
-            q(db, &new_local),
-            q(db, &local)
-        ),
-        format!("DROP TABLE IF EXISTS {}{on}", q(db, name)),
-        format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_name)),
-        table.create_distributed_sql(),
-        format!("DROP TABLE {}{on}", q(db, &old_local)),
-    ]);
-    let lossy = if lossy.is_empty() {
-        String::new()
-    } else {
-        format!("; {}", lossy.join("; "))
-    };
-    Step::new(
-        StepKind::Alter,
-        ResourceKind::Table,
-        name,
-        desired.life_cycle,
-        format!(
-            "re-create ({}) on the cluster; rows are copied",
-            reasons.join(", ")
-        ),
-        Action::Sql { statements },
-    )
-    .destructive(format!(
-        "the old replicated table is dropped once its rows are copied{lossy}; rows other \
-         writers insert during the copy are lost, so stop them first"
-    ))
-}
-
-/// On a cluster, the step that brings the `Distributed` table over the replicated one in line
-/// with the declared columns (dropped and created again: it holds no rows), when it is missing,
-/// is not `Distributed`, has other columns, or `local_steps` change the columns. `None` off a
-/// cluster, before the tables exist, and when the plan re-creates the table anyway.
-pub(crate) fn distributed_step(
-    desired: &DesiredTable,
-    local_exists: bool,
-    local_steps: &[Step],
-    distributed: Option<&ActualTable>,
-) -> Option<Step> {
-    let table = &desired.resolved;
-    if !table.is_clustered()
-        || !local_exists
-        || local_steps
-            .iter()
-            .any(|s| s.change.starts_with("re-create"))
-    {
-        return None;
-    }
-    let columns_change = local_steps.iter().any(|s| s.change.contains("column `"));
-    let why = match distributed {
-        None => "it is missing".to_owned(),
-        Some(d) if d.engine != "Distributed" => format!("it is a {} table", d.engine),
-        Some(d)
-            if normalize_expr(&d.engine_full.replace("\\'", "'"))
-                != normalize_expr(&table.distributed_engine_sql()) =>
-        {
-            format!("{} -> {}", d.engine_full, table.distributed_engine_sql())
-        }
-        Some(_) if columns_change => "the columns change".to_owned(),
-        Some(d) => {
-            let differs = d.columns.iter().filter(|c| !c.computed).count() != table.columns.len()
-                || table.columns.iter().any(|c| {
-                    d.column(&c.name).is_none_or(|existing| match &existing.ty {
-                        Some(ty) => !same_type(&c.ty, ty),
-                        None => true,
-                    })
-                });
-            if !differs {
-                return None;
-            }
-            "its columns differ from the model's".to_owned()
-        }
-    };
-    let on = table.on_cluster();
-    Some(Step::new(
-        StepKind::Alter,
-        ResourceKind::Table,
-        &table.name,
-        desired.life_cycle,
-        format!(
-            "re-create the Distributed table over `{}` ({why}; it holds no rows)",
-            table.local_name()
-        ),
-        Action::Sql {
-            statements: vec![
-                format!(
-                    "DROP TABLE IF EXISTS {}{on}",
-                    q(&table.database, &table.name)
-                ),
-                table.create_distributed_sql(),
-            ],
-        },
-    ))
-}
-
-/// The statements that drop table `name` of `database`: on a cluster (a `Distributed` table
-/// with a `<name>_local` next to it) both, `ON CLUSTER` the cluster it distributes over.
-pub(crate) fn drop_statements(
-    database: &str,
-    name: &str,
-    tables: &std::collections::BTreeMap<String, ActualTable>,
-) -> Vec<String> {
-    let local = format!("{name}{LOCAL_SUFFIX}");
-    let cluster = tables
-        .get(name)
-        .filter(|t| t.engine == "Distributed" && tables.contains_key(&local))
-        .and_then(|t| {
-            let args = t.engine_full.split_once('(')?.1;
-            let first = args.split(',').next()?.trim();
-            Some(
-                first
-                    .trim_matches(|c| c == '`' || c == '\'' || c == '\\')
-                    .to_owned(),
-            )
-        });
-    match cluster {
-        Some(cluster) => {
-            let on = format!(" ON CLUSTER {}", quote_identifier(&cluster));
-            vec![
-                format!("DROP TABLE {}{on}", q(database, name)),
-                format!("DROP TABLE IF EXISTS {}{on}", q(database, &local)),
-            ]
-        }
-        None => vec![format!("DROP TABLE {}", q(database, name))],
-    }
 }
 
 /// Steps that finish or undo a re-create cut short (by a crash) for table `name`: a
@@ -659,45 +479,7 @@ pub(crate) fn leftovers(
     let old_name = format!("{name}{OLD_SUFFIX}");
     let mut restored = None;
     if table.is_clustered() {
-        let on = table.on_cluster();
-        let local = table.local_name();
-        let new_local = format!("{new_name}{LOCAL_SUFFIX}");
-        let old_local = format!("{old_name}{LOCAL_SUFFIX}");
-        if tables.contains_key(&new_name) || tables.contains_key(&new_local) {
-            steps.push(step(
-                StepKind::Drop,
-                format!("drop `{new_name}`, the unfinished copy of an interrupted re-create"),
-                vec![
-                    format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_name)),
-                    format!("DROP TABLE IF EXISTS {}{on}", q(db, &new_local)),
-                ],
-            ));
-        }
-        if let Some(old) = tables.get(&old_local) {
-            if tables.contains_key(&local) {
-                steps.push(step(
-                    StepKind::Drop,
-                    format!(
-                        "drop `{old_local}`, replaced by an interrupted re-create that copied its rows"
-                    ),
-                    vec![format!("DROP TABLE {}{on}", q(db, &old_local))],
-                ));
-            } else {
-                steps.push(step(
-                    StepKind::Alter,
-                    format!("rename `{old_local}` back to `{local}` (an interrupted re-create)"),
-                    vec![format!(
-                        "RENAME TABLE {} TO {}{on}",
-                        q(db, &old_local),
-                        q(db, &local)
-                    )],
-                ));
-                let mut old = old.clone();
-                old.name = local;
-                restored = Some(old);
-            }
-        }
-        return (steps, restored);
+        return leftovers_on_cluster(desired, tables);
     }
     if tables.contains_key(&new_name) {
         steps.push(step(
