@@ -14,7 +14,7 @@
 //! its replicated `<name>_local` table, and every statement runs `ON CLUSTER`. Its
 //! `Distributed` table holds no rows, so whenever the columns change it is dropped and created
 //! again over the new columns (18.16 refuses `ALTER ... ON CLUSTER` of a table that is not
-//! replicated). Column comments are left alone on a cluster (see `crate::schema::table`).
+//! replicated). Column comments are left alone on a cluster (see `schema/cluster.rs`).
 
 use super::actual::{ActualColumn, ActualTable, normalize_expr};
 use super::cluster_diff::{leftovers_on_cluster, recreate_on_cluster, without_replication};

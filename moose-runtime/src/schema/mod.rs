@@ -7,6 +7,7 @@
 //!   physical column types rows are encoded with.
 
 mod capabilities;
+mod cluster;
 mod error;
 mod model;
 mod parse;
@@ -18,12 +19,13 @@ mod types;
 pub(crate) mod value;
 
 pub use capabilities::{ClickHouseCapabilities, Feature, ParseVersionError, ServerVersion};
+pub use cluster::LOCAL_SUFFIX;
 pub use error::{EncodeError, SchemaError, SchemaWarning};
 pub use model::{Column, DataModel, check_row_types, key_part, tuple_types, write_enum};
 pub use parse::ParseTypeError;
 pub use table::{
-    DEDUPLICATION_WINDOW_SETTING, DEFAULT_DEDUPLICATION_WINDOW, Engine, LOCAL_SUFFIX, LifeCycle,
-    OlapConfig, OrderBy, ResolvedColumn, ResolvedTable,
+    DEDUPLICATION_WINDOW_SETTING, DEFAULT_DEDUPLICATION_WINDOW, Engine, LifeCycle, OlapConfig,
+    OrderBy, ResolvedColumn, ResolvedTable,
 };
 pub use types::{ColumnType, EnumWidth};
 pub use value::extra_fields::{
