@@ -274,6 +274,9 @@ explain_node() {
     if [ -s "$dir/node-$i/log/stdout.log" ]; then
         printf 'clickhouse-cluster.sh: its stdout/stderr:\n' >&2
         tail -n 20 "$dir/node-$i/log/stdout.log" >&2
+    elif [ ! -s "$log" ] && [ ! -s "$dir/node-$i/log/clickhouse-server.log" ]; then
+        printf 'clickhouse-cluster.sh: it wrote no log and no output; run %s --config-file=%s by hand to see why\n' \
+            "$(clickhouse_binary)" "$dir/node-$i/config.xml" >&2
     fi
 }
 
