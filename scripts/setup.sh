@@ -11,7 +11,9 @@
 #                                  ClickHouse, PyPI), schemathesis and openapi-spec-validator
 #                                  (PyPI), openssl, rustfmt and clippy (rustup components),
 #                                  Chromium (apt) and playwright-core (npm) for the dashboard's
-#                                  browser test, tmux (apt) for the test of `top`'s live view
+#                                  browser test, tmux (apt) for the test of `top`'s live view,
+#                                  and ZooKeeper (Debian's `zookeeper`, apt) for the ClickHouse
+#                                  cluster tests (scripts/clickhouse-cluster.sh)
 #
 # Environment:
 #   MOOSE_TOOLS_DIR  where fetched tools are cached (default: ~/.cache/moose-tools); Kafka ends
@@ -24,7 +26,7 @@ set -euo pipefail
 TOOLS_DIR="${MOOSE_TOOLS_DIR:-$HOME/.cache/moose-tools}"
 
 usage() {
-    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 with_kafka=0
@@ -176,6 +178,18 @@ if [ "$with_tests" -eq 1 ]; then
         python3 -c 'import schemathesis, openapi_spec_validator' >/dev/null 2>&1 ||
             die "schemathesis and openapi-spec-validator were installed but python3 cannot import them"
     fi
+
+    # --- ZooKeeper for the ClickHouse cluster tests (scripts/clickhouse-cluster.sh runs it) ----
+    if [ -f /usr/share/java/zookeeper.jar ]; then
+        say "ZooKeeper: /usr/share/java/zookeeper.jar"
+    else
+        say "installing zookeeper (apt-get)"
+        apt_install zookeeper
+        [ -f /usr/share/java/zookeeper.jar ] ||
+            die "zookeeper was installed but /usr/share/java/zookeeper.jar is still missing"
+    fi
+    have java || { say "installing Java 17 (apt-get)"; apt_install openjdk-17-jre-headless; }
+    have curl || { say "installing curl (apt-get)"; apt_install curl; }
 
     # --- the dashboard's browser test: Chromium (apt) driven by playwright-core (npm) --------
     # Debian's chromium, not a browser build of Playwright's own (`playwright install`

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod clickhouse;
+pub mod cluster;
 pub mod kafka;
 pub mod ledger;
 pub mod models;

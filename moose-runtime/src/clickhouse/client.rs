@@ -102,6 +102,32 @@ impl ClickHouseError {
         rest[..digits].parse().ok()
     }
 
+    /// What a failed insert into a clustered table (a `Distributed` table over replicated
+    /// ones) means, when the server's error code says: a replicated table read-only because
+    /// its server lost ZooKeeper, ZooKeeper unreachable, or no replica of a shard answering.
+    /// `None` for every other error.
+    pub fn cluster_hint(&self) -> Option<&'static str> {
+        match self.server_code()? {
+            // TABLE_IS_READ_ONLY
+            242 => Some(
+                "a replicated table is read-only because its ClickHouse server has lost ZooKeeper; inserts resume once ZooKeeper is reachable again",
+            ),
+            // NO_ZOOKEEPER, KEEPER_EXCEPTION
+            225 | 999 => Some(
+                "ZooKeeper is unreachable, so replicated tables take no inserts; they resume once it is back",
+            ),
+            // UNKNOWN_STATUS_OF_INSERT
+            319 => Some(
+                "the ZooKeeper session was lost during the insert, so whether it landed is unknown; the retry sends the same block, which the replicated table drops if it has it",
+            ),
+            // ALL_CONNECTION_TRIES_FAILED, NETWORK_ERROR, SOCKET_TIMEOUT
+            279 | 210 | 209 => Some(
+                "no replica of a shard answered (the whole shard is down or unreachable); the batch waits for it",
+            ),
+            _ => None,
+        }
+    }
+
     /// Whether the server rejected the rows themselves (a value the table cannot hold), as
     /// opposed to being down or failing for reasons unrelated to the data: only then does
     /// splitting the insert isolate rows worth dead-lettering.
@@ -188,6 +214,22 @@ impl ClickHouse {
             .map_err(|e| self.error(&format!("running `{}`", first_line(sql)), e))
     }
 
+    /// Runs a statement as written with ClickHouse `settings` (`name`, `value`) for it.
+    pub async fn execute_with(
+        &self,
+        sql: &str,
+        settings: &[(&str, &str)],
+    ) -> Result<(), ClickHouseError> {
+        let mut query = self.client.query_raw(sql);
+        for (name, value) in settings {
+            query = query.with_setting(*name, *value);
+        }
+        query
+            .execute()
+            .await
+            .map_err(|e| self.error(&format!("running `{}`", first_line(sql)), e))
+    }
+
     /// `SELECT 1`, for readiness.
     pub async fn ping(&self) -> bool {
         self.query_text("SELECT 1", "ping").await.is_ok()
@@ -229,9 +271,13 @@ impl ClickHouse {
         .await
     }
 
-    /// Creates `table` if it does not exist.
+    /// Creates `table` if it does not exist (on a cluster: its database, replicated table and
+    /// `Distributed` table, each `ON CLUSTER`).
     pub async fn create_table(&self, table: &ResolvedTable) -> Result<(), ClickHouseError> {
-        self.execute(&table.create_table_sql()).await
+        for statement in table.create_statements() {
+            self.execute(&statement).await?;
+        }
+        Ok(())
     }
 
     /// Inserts RowBinary rows encoded for `table`'s resolved column types.
@@ -247,7 +293,8 @@ impl ClickHouse {
     /// them ([`Feature::InsertDeduplicationToken`](crate::schema::Feature)): an insert
     /// repeated with the same token and rows is skipped by the server (on a table with a
     /// deduplication window), so a retried batch lands once. On older servers the token is
-    /// not sent and a repeated insert stores the rows again.
+    /// not sent and a repeated insert stores the rows again, except into replicated tables
+    /// (a clustered table), which drop a block identical to a recent one.
     pub async fn insert_rows_once(
         &self,
         table: &ResolvedTable,
@@ -262,6 +309,12 @@ impl ClickHouse {
                 .supports(crate::schema::Feature::InsertDeduplicationToken)
         {
             insert = insert.with_setting("insert_deduplication_token", token);
+        }
+        if table.is_clustered() {
+            // Acknowledged only once every shard's replica has its rows: the sync commits its
+            // offsets after this, and a retry re-sends the same block, which each shard's
+            // replicated table drops as a duplicate.
+            insert = insert.with_setting("insert_distributed_sync", "1");
         }
         if self.caps.supports(crate::schema::Feature::Json)
             && table.columns.iter().any(|c| has_json(&c.ty))

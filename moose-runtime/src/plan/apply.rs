@@ -142,7 +142,9 @@ async fn copy_with_progress(
         rows = total,
         "re-create: copying {total} rows into the new table"
     );
-    let copy = clickhouse.execute(statement);
+    // Into a Distributed table (a re-create on a cluster), the copy returns only once every
+    // shard has its rows: the swap that follows drops the table the rows went through.
+    let copy = clickhouse.execute_with(statement, &[("insert_distributed_sync", "1")]);
     tokio::pin!(copy);
     let mut tick = tokio::time::interval(COPY_PROGRESS_EVERY);
     tick.tick().await;

@@ -5,10 +5,9 @@ use super::actual::Actual;
 use super::desired::Desired;
 use super::lifecycle::gate;
 use super::step::{Action, NO_LONGER_DECLARED, Plan, ResourceKind, Step, StepKind};
-use super::{table_diff, topic_diff};
+use super::{cluster_diff, table_diff, topic_diff};
 use crate::graph::LifeCycle;
 use crate::schema::ClickHouseCapabilities;
-use crate::schema::sql::quote_identifier;
 
 /// The plan that brings what exists (`actual`) to what the code declares (`desired`) on a
 /// server with `caps`. Pure: reads nothing, changes nothing.
@@ -34,8 +33,19 @@ pub fn diff(desired: &Desired, actual: &Actual, caps: &ClickHouseCapabilities) -
         }
         let (left, restored) = table_diff::leftovers(table, &actual.tables);
         cleanup.extend(left);
-        let existing = actual.tables.get(name).or(restored.as_ref());
-        for step in table_diff::diff_table(table, existing, caps) {
+        // On a cluster, the replicated table that holds the rows.
+        let existing = actual
+            .tables
+            .get(&table.resolved.local_name())
+            .or(restored.as_ref());
+        let mut steps = table_diff::diff_table(table, existing, caps);
+        steps.extend(cluster_diff::distributed_step(
+            table,
+            existing.is_some(),
+            &steps,
+            actual.tables.get(name),
+        ));
+        for step in steps {
             sort(step);
         }
     }
@@ -70,11 +80,11 @@ pub fn diff(desired: &Desired, actual: &Actual, caps: &ClickHouseCapabilities) -
         let (action, why) = match record.kind {
             ResourceKind::Table => (
                 Action::Sql {
-                    statements: vec![format!(
-                        "DROP TABLE {}.{}",
-                        quote_identifier(&desired.database),
-                        quote_identifier(&record.name)
-                    )],
+                    statements: cluster_diff::drop_statements(
+                        &desired.database,
+                        &record.name,
+                        &actual.tables,
+                    ),
                 },
                 "the table and all its rows are deleted",
             ),

@@ -28,6 +28,7 @@
 
 mod actual;
 mod apply;
+mod cluster_diff;
 mod desired;
 mod diff;
 mod error;

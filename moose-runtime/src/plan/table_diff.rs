@@ -9,8 +9,15 @@
 //! table, `INSERT INTO new SELECT` the columns both have, one `RENAME TABLE` that swaps them,
 //! then `DROP` of the old one. (`EXCHANGE TABLES` would be atomic, but 18.16 lacks it; one
 //! `RENAME` of both is the closest.)
+//!
+//! A clustered table (see [`crate::schema::ResolvedTable::is_clustered`]) is compared through
+//! its replicated `<name>_local` table, and every statement runs `ON CLUSTER`. Its
+//! `Distributed` table holds no rows, so whenever the columns change it is dropped and created
+//! again over the new columns (18.16 refuses `ALTER ... ON CLUSTER` of a table that is not
+//! replicated). Column comments are left alone on a cluster (see `schema/cluster.rs`).
 
 use super::actual::{ActualColumn, ActualTable, normalize_expr};
+use super::cluster_diff::{leftovers_on_cluster, recreate_on_cluster, without_replication};
 use super::desired::DesiredTable;
 use super::step::{Action, ResourceKind, Step, StepKind};
 use super::types::{cannot_hold, loses_data, same_type};
@@ -29,7 +36,7 @@ const MODIFY_SETTING_SINCE: ServerVersion = ServerVersion::new(19, 14, 0);
 const FIXED_SETTINGS: &[&str] = &["index_granularity", "index_granularity_bytes"];
 
 /// How a re-create's copy statement starts: `apply` reports its progress.
-const COPY_INTO: &str = "INSERT INTO ";
+pub(super) const COPY_INTO: &str = "INSERT INTO ";
 
 /// The `(into, from)` tables of a re-create's copy statement (as this file writes it), to
 /// report the copy's progress; `None` for any other statement.
@@ -40,7 +47,7 @@ pub(super) fn copy_tables(statement: &str) -> Option<(&str, &str)> {
     Some((into, from))
 }
 
-fn q(database: &str, table: &str) -> String {
+pub(super) fn q(database: &str, table: &str) -> String {
     format!("{}.{}", quote_identifier(database), quote_identifier(table))
 }
 
@@ -90,19 +97,21 @@ pub(crate) fn diff_table(
         return vec![step(
             StepKind::Create,
             "create".into(),
-            vec![table.create_table_sql()],
+            table.create_statements(),
         )];
     };
-    let target = q(&table.database, name);
+    let clustered = table.is_clustered();
+    // Where the rows are (the replicated table on a cluster), with ON CLUSTER.
+    let target = format!(
+        "{}{}",
+        q(&table.database, &table.local_name()),
+        table.on_cluster()
+    );
 
     let mut recreate = Vec::new();
     let declared_engine = table.engine_sql();
-    let engine_differs = if table.config.cluster.is_some() {
-        !declared_engine.starts_with(&actual.engine)
-    } else {
-        normalize_expr(declared_engine.trim_end_matches("()"))
-            != normalize_expr(actual.engine_sql().trim_end_matches("()"))
-    };
+    let engine_differs = normalize_expr(&without_replication(&declared_engine))
+        != normalize_expr(&without_replication(actual.engine_sql()));
     if engine_differs {
         recreate.push(format!(
             "engine {} -> {}",
@@ -187,7 +196,7 @@ pub(crate) fn diff_table(
                 column_definition(column)
             )];
             // Separately: 18.16 accepts `ADD COLUMN ... COMMENT` but drops the comment.
-            if let Some(comment) = &column.comment {
+            if let Some(comment) = column.comment.as_ref().filter(|_| !clustered) {
                 statements.push(format!(
                     "ALTER TABLE {target} COMMENT COLUMN {} {}",
                     quote_identifier(&column.name),
@@ -211,6 +220,10 @@ pub(crate) fn diff_table(
             &mut lossy,
             &step,
         ));
+        if clustered {
+            // Comments stay as created (no COMMENT COLUMN ON CLUSTER on 18.16).
+            steps.retain(|s| !s.change.starts_with("comment column"));
+        }
     }
     for existing in &actual.columns {
         // Computed columns were added by hand (a model cannot declare one): not moose's.
@@ -361,29 +374,11 @@ fn recreate_step(
     let old_name = format!("{name}{OLD_SUFFIX}");
     let mut copy = table.clone();
     copy.name = new_name.clone();
-    let mut columns = Vec::new();
-    for column in &table.columns {
-        let Some(existing) = actual.column(&column.name) else {
-            continue;
-        };
-        if existing.parts.is_empty() {
-            // INSERT ... SELECT converts to the new type as CAST would.
-            columns.push(quote_identifier(&column.name));
-        } else if existing
-            .ty
-            .as_ref()
-            .is_some_and(|ty| same_type(&column.ty, ty))
-        {
-            // A split tuple column is split the same way in the copy.
-            columns.extend(
-                existing
-                    .physical_names()
-                    .iter()
-                    .map(|n| quote_identifier(n)),
-            );
-        }
+    if table.is_clustered() {
+        return recreate_on_cluster(desired, actual, copy, reasons, lossy);
     }
-    let list = columns.join(", ");
+    // INSERT ... SELECT converts to the new type as CAST would.
+    let list = copied_columns(desired, actual);
     let mut statements = vec![
         format!("DROP TABLE IF EXISTS {}", q(db, &new_name)),
         copy.create_table_sql(),
@@ -433,6 +428,31 @@ fn recreate_step(
     .destructive(why)
 }
 
+/// The columns a re-create copies: those both sides have, split tuple columns as stored.
+pub(super) fn copied_columns(desired: &DesiredTable, actual: &ActualTable) -> String {
+    let mut columns = Vec::new();
+    for column in &desired.resolved.columns {
+        let Some(existing) = actual.column(&column.name) else {
+            continue;
+        };
+        if existing.parts.is_empty() {
+            columns.push(quote_identifier(&column.name));
+        } else if existing
+            .ty
+            .as_ref()
+            .is_some_and(|ty| same_type(&column.ty, ty))
+        {
+            columns.extend(
+                existing
+                    .physical_names()
+                    .iter()
+                    .map(|n| quote_identifier(n)),
+            );
+        }
+    }
+    columns.join(", ")
+}
+
 /// Steps that finish or undo a re-create cut short (by a crash) for table `name`: a
 /// half-filled copy is dropped; a replaced table left behind after the swap is dropped; a
 /// table renamed away without its replacement is renamed back. Returns the steps and
@@ -458,6 +478,9 @@ pub(crate) fn leftovers(
     let new_name = format!("{name}{NEW_SUFFIX}");
     let old_name = format!("{name}{OLD_SUFFIX}");
     let mut restored = None;
+    if table.is_clustered() {
+        return leftovers_on_cluster(desired, tables);
+    }
     if tables.contains_key(&new_name) {
         steps.push(step(
             StepKind::Drop,

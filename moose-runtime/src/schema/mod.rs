@@ -7,6 +7,7 @@
 //!   physical column types rows are encoded with.
 
 mod capabilities;
+mod cluster;
 mod error;
 mod model;
 mod parse;
@@ -18,6 +19,7 @@ mod types;
 pub(crate) mod value;
 
 pub use capabilities::{ClickHouseCapabilities, Feature, ParseVersionError, ServerVersion};
+pub use cluster::LOCAL_SUFFIX;
 pub use error::{EncodeError, SchemaError, SchemaWarning};
 pub use model::{Column, DataModel, check_row_types, key_part, tuple_types, write_enum};
 pub use parse::ParseTypeError;

@@ -1,4 +1,5 @@
-//! Table configuration and `CREATE TABLE` rendering for one server.
+//! Table configuration and `CREATE TABLE` rendering for one server or a cluster.
+//! Clustered tables: `cluster.rs`.
 
 use std::fmt::Write as _;
 
@@ -88,6 +89,13 @@ impl OlapConfig {
         self
     }
 
+    /// Sets [`OlapConfig::cluster`]: the table becomes a replicated table per shard of the
+    /// `remote_servers` cluster `name` behind a `Distributed` table (see the module docs).
+    pub fn cluster(mut self, name: impl Into<String>) -> Self {
+        self.cluster = Some(name.into());
+        self
+    }
+
     /// Sets [`OlapConfig::life_cycle`].
     pub fn life_cycle(mut self, life_cycle: LifeCycle) -> Self {
         self.life_cycle = life_cycle;
@@ -135,7 +143,10 @@ pub struct ResolvedTable {
     /// Fallbacks taken for this server.
     pub warnings: Vec<SchemaWarning>,
     types: Vec<ColumnType>,
-    key_names: Vec<String>,
+    pub(super) key_names: Vec<String>,
+    /// Appended to the ZooKeeper path of a clustered table's replicated table: a re-create's
+    /// copy gets a fresh path, since a renamed replicated table keeps its old one.
+    pub(super) replica_path_suffix: String,
 }
 
 impl ResolvedTable {
@@ -256,7 +267,31 @@ impl ResolvedTable {
                 .filter(|c| c.key)
                 .map(|c| c.name.clone())
                 .collect(),
+            replica_path_suffix: String::new(),
         })
+    }
+
+    pub(super) fn column_list_sql(&self) -> String {
+        let lines: Vec<String> = self
+            .columns
+            .iter()
+            .map(|column| {
+                let mut sql = format!("    {} {}", quote_identifier(&column.name), column.ty);
+                if let Some(default) = &column.default {
+                    let _ = write!(sql, " DEFAULT {default}");
+                }
+                // Not on a cluster: 18.16's replicated tables refuse a structure with column
+                // comments ("Table structure in ZooKeeper is too different").
+                if let Some(comment) = column.comment.as_ref().filter(|_| !self.is_clustered()) {
+                    let _ = write!(sql, " COMMENT {}", quote_string(comment));
+                }
+                if let Some(codec) = &column.codec {
+                    let _ = write!(sql, " CODEC({codec})");
+                }
+                sql
+            })
+            .collect();
+        lines.join(",\n")
     }
 
     /// Physical column types in column order, for [`DataModel::write_row`].
@@ -287,32 +322,26 @@ impl ResolvedTable {
         )
     }
 
-    /// `CREATE TABLE IF NOT EXISTS ...` for this server.
+    /// `CREATE TABLE IF NOT EXISTS ...` for this server. On a cluster, every statement of
+    /// [`create_statements`](Self::create_statements) separated by `;` (for reading; run
+    /// them one by one).
     pub fn create_table_sql(&self) -> String {
+        self.create_statements().join(";\n")
+    }
+
+    /// `CREATE TABLE` of the table that holds the rows: the table itself on one server, the
+    /// replicated `<name>_local` (`ON CLUSTER`) on a cluster.
+    pub(super) fn create_local_sql(&self) -> String {
         let config = &self.config;
-        let mut sql = format!("CREATE TABLE IF NOT EXISTS {}", self.qualified_name());
-        if let Some(cluster) = &config.cluster {
-            let _ = write!(sql, " ON CLUSTER {}", quote_identifier(cluster));
-        }
+        let mut sql = format!(
+            "CREATE TABLE IF NOT EXISTS {}.{}{}",
+            quote_identifier(&self.database),
+            quote_identifier(&self.local_name()),
+            self.on_cluster()
+        );
         sql.push_str("\n(\n");
-        for (i, column) in self.columns.iter().enumerate() {
-            let _ = write!(sql, "    {} {}", quote_identifier(&column.name), column.ty);
-            if let Some(default) = &column.default {
-                let _ = write!(sql, " DEFAULT {default}");
-            }
-            if let Some(comment) = &column.comment {
-                let _ = write!(sql, " COMMENT {}", quote_string(comment));
-            }
-            if let Some(codec) = &column.codec {
-                let _ = write!(sql, " CODEC({codec})");
-            }
-            sql.push_str(if i + 1 < self.columns.len() {
-                ",\n"
-            } else {
-                "\n"
-            });
-        }
-        sql.push_str(")\n");
+        sql.push_str(&self.column_list_sql());
+        sql.push_str("\n)\n");
         let _ = writeln!(sql, "ENGINE = {}", self.engine_sql());
         if let Some(partition) = &config.partition_by {
             let _ = writeln!(sql, "PARTITION BY {partition}");
@@ -374,8 +403,10 @@ impl ResolvedTable {
         };
         if config.cluster.is_some() {
             let path = format!(
-                "/clickhouse/tables/{{shard}}/{}/{}",
-                self.database, self.name
+                "/clickhouse/tables/{{shard}}/{}.{}{}",
+                self.database,
+                self.local_name(),
+                self.replica_path_suffix
             );
             let mut all = vec![quote_string(&path), quote_string("{replica}")];
             all.extend(args);

@@ -16,6 +16,11 @@
 //!   too (`decode`, `insert_rejected`). A rejected row never blocks the partition.
 //! - **Outages.** Any other failure is retried with backoff while nothing more is consumed:
 //!   memory stays bounded by one batch, offsets stay uncommitted, nothing is lost.
+//! - **Clusters.** Into a clustered table the insert goes through its `Distributed` table
+//!   with `insert_distributed_sync=1`: acknowledged once every shard has its rows. A retry
+//!   (or the batch re-cut from the ledger after a crash) is the same block, split between
+//!   the shards the same way, so each shard's replicated table drops what it already has. A
+//!   shard down or ZooKeeper lost is an outage as above, logged with what it means.
 //! - **Commit last.** Offsets are committed only after the rows are in ClickHouse and the
 //!   dead letters are durable.
 
@@ -79,7 +84,7 @@ pub struct SyncWorker {
     /// Where rows that cannot be stored go.
     pub dead_letters: DeadLetterSink,
     /// Directory of the [`SyncLedger`] (`<data dir>/sync`) and the group's name; the ledger is
-    /// used only on servers with deduplication tokens.
+    /// used on servers with deduplication tokens and for clustered tables (replicated, so deduplicated by block).
     pub ledger: Option<(PathBuf, String)>,
     /// What it counts (`moose_sync_*`).
     pub metrics: SyncMetrics,
@@ -132,7 +137,9 @@ impl SyncWorker {
             .clickhouse
             .capabilities()
             .supports(Feature::InsertDeduplicationToken);
-        let mut ledger = match (&self.ledger, dedup) {
+        // Replicated tables (a clustered table's) drop a block identical to a recent one even
+        // without tokens: the ledger makes the batch after a crash that identical block.
+        let mut ledger = match (&self.ledger, dedup || self.table.is_clustered()) {
             (Some((dir, group)), true) => Some(SyncLedger::open(dir, group)),
             _ => None,
         };
@@ -429,7 +436,14 @@ impl Inserter<'_> {
                 Err(e) => {
                     self.metrics.insert_failures.inc();
                     self.status.failing(&e);
-                    tracing::warn!(worker = %self.name, rows = count, error = %e, "insert failed; retrying (consuming nothing meanwhile)");
+                    match e.cluster_hint().filter(|_| self.table.is_clustered()) {
+                        Some(why) => {
+                            tracing::warn!(worker = %self.name, rows = count, error = %e, "insert into the cluster failed: {why}; retrying the same block (consuming nothing meanwhile)")
+                        }
+                        None => {
+                            tracing::warn!(worker = %self.name, rows = count, error = %e, "insert failed; retrying (consuming nothing meanwhile)")
+                        }
+                    }
                     if cancel.is_cancelled() {
                         return Err(None);
                     }
