@@ -1,11 +1,13 @@
 //! Micro-benchmarks of the per-record hot path, on the seed's chained models (small records,
 //! batches of 10k as the workers use them):
 //!
-//! - `ingest/decode_body`: a JSON array body split and decoded by the ingest API;
+//! - `ingest/decode_body/{json,binary}`: a JSON array body split and decoded by the ingest
+//!   API, the records encoded as JSON (Kafka) or the model's binary form (embedded log);
 //! - `row/write_row`: typed records to RowBinary (`DataModel::write_row`);
-//! - `row/sync_encode`: stream payloads to RowBinary, as the table sync does (JSON decode
-//!   included);
-//! - `transform/apply_batch`: one transform step (`double`), JSON in, encoded records out;
+//! - `row/sync_encode/{json,binary}`: stream payloads to RowBinary, as the table sync does
+//!   (payload decode included);
+//! - `transform/apply_batch/{json,binary}`: one transform step (`double`), payloads in,
+//!   encoded records out;
 //! - `log/produce`: one batch appended to the embedded log and fsynced;
 //! - `log/poll`: one batch read back from the embedded log.
 //!
@@ -17,6 +19,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use moose::{ClickHouseCapabilities, DataModel, OlapConfig, ResolvedTable, ServerVersion};
 use moose_runtime::graph::{EncodedRecord, ModelCodec, erase_transform};
 use moose_runtime::ingest::{BodyFormat, decode_body};
+use moose_runtime::schema::{PayloadFormat, payload};
 use moose_runtime::stream::local::LocalLog;
 use moose_runtime::stream::{MemberId, StreamBackend, TopicAdmin, TopicSpec};
 
@@ -28,6 +31,12 @@ use chained::{FinalData, IntermediateData, RawData};
 
 /// Records per batch: a transform worker's poll and a typical ingest request.
 const BATCH: usize = 10_000;
+
+/// Both payload formats: JSON (Kafka) and the models' binary form (the embedded log).
+const FORMATS: [(&str, PayloadFormat); 2] = [
+    ("json", PayloadFormat::Json),
+    ("binary", PayloadFormat::Binary),
+];
 
 /// A JSON array of `BATCH` raw records, as a client posts them.
 fn raw_body() -> Vec<u8> {
@@ -67,18 +76,16 @@ fn ingest(c: &mut Criterion) {
     let codec = ModelCodec::of::<RawData>();
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(BATCH as u64));
-    group.bench_function("decode_body", |b| {
-        b.iter(|| decode_body(&body, BodyFormat::Json, &codec).expect("valid body"))
-    });
+    for (name, format) in FORMATS {
+        group.bench_function(format!("decode_body/{name}"), |b| {
+            b.iter(|| decode_body(&body, BodyFormat::Json, &codec, format).expect("valid body"))
+        });
+    }
     group.finish();
 }
 
 fn row(c: &mut Criterion) {
     let records = final_records();
-    let payloads: Vec<Vec<u8>> = records
-        .iter()
-        .map(|r| serde_json::to_vec(r).expect("serializes"))
-        .collect();
     let types = final_types();
     let codec = ModelCodec::of::<FinalData>();
     let mut group = c.benchmark_group("row");
@@ -93,33 +100,38 @@ fn row(c: &mut Criterion) {
             out.len()
         })
     });
-    group.bench_function("sync_encode", |b| {
-        let mut out = Vec::with_capacity(BATCH * 64);
-        b.iter(|| {
-            out.clear();
-            for payload in &payloads {
-                (codec.write_row)(payload, &types, &mut out).expect("encodes");
-            }
-            out.len()
-        })
-    });
+    for (name, format) in FORMATS {
+        let payloads: Vec<Vec<u8>> = records.iter().map(|r| payload::encode(r, format)).collect();
+        group.bench_function(format!("sync_encode/{name}"), |b| {
+            let mut out = Vec::with_capacity(BATCH * 64);
+            b.iter(|| {
+                out.clear();
+                for payload in &payloads {
+                    (codec.write_row)(payload, &types, &mut out).expect("encodes");
+                }
+                out.len()
+            })
+        });
+    }
     group.finish();
 }
 
 fn transform(c: &mut Criterion) {
     let codec = ModelCodec::of::<RawData>();
-    let inputs: Vec<EncodedRecord> =
-        decode_body(&raw_body(), BodyFormat::Json, &codec).expect("valid body");
-    let payloads: Vec<&[u8]> = inputs.iter().map(|r| r.payload.as_slice()).collect();
     let double = erase_transform::<RawData, IntermediateData, _, _>(chained::double);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
     let mut group = c.benchmark_group("transform");
     group.throughput(Throughput::Elements(BATCH as u64));
-    group.bench_function("apply_batch", |b| {
-        b.iter(|| rt.block_on(double.apply_batch(&payloads)).len())
-    });
+    for (name, format) in FORMATS {
+        let inputs: Vec<EncodedRecord> =
+            decode_body(&raw_body(), BodyFormat::Json, &codec, format).expect("valid body");
+        let payloads: Vec<&[u8]> = inputs.iter().map(|r| r.payload.as_slice()).collect();
+        group.bench_function(format!("apply_batch/{name}"), |b| {
+            b.iter(|| rt.block_on(double.apply_batch(&payloads, format)).len())
+        });
+    }
     group.finish();
 }
 
@@ -138,7 +150,8 @@ fn log(c: &mut Criterion) {
     };
     let codec = ModelCodec::of::<RawData>();
     let records: Vec<EncodedRecord> =
-        decode_body(&raw_body(), BodyFormat::Json, &codec).expect("valid body");
+        decode_body(&raw_body(), BodyFormat::Json, &codec, log.payload_format())
+            .expect("valid body");
     rt.block_on(async {
         log.ensure_topic(&spec("append")).await.expect("topic");
         log.ensure_topic(&spec("read")).await.expect("topic");

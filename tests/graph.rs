@@ -15,6 +15,7 @@ mod stream_config;
 
 use moose::graph::{FailureKind, GraphError, StreamConfig, TransformConfig};
 use moose::prelude::*;
+use moose::schema::PayloadFormat;
 
 fn names<T>(items: &[T], f: impl Fn(&T) -> String) -> Vec<String> {
     items.iter().map(f).collect()
@@ -185,7 +186,7 @@ fn apply<Out: 'static>(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    runtime.block_on(function.apply_batch(&inputs))
+    runtime.block_on(function.apply_batch(&inputs, PayloadFormat::Json))
 }
 
 fn run_transform(
@@ -483,10 +484,16 @@ fn other_task_runs_during_a_big_batch(app: &App) -> (usize, usize) {
     let consumer = graph.consumers[0].function.clone();
     (
         runs(Box::pin(async {
-            transform.apply_batch(&inputs).await.len()
+            transform
+                .apply_batch(&inputs, PayloadFormat::Json)
+                .await
+                .len()
         })),
         runs(Box::pin(async {
-            consumer.apply_batch(&inputs).await.len()
+            consumer
+                .apply_batch(&inputs, PayloadFormat::Json)
+                .await
+                .len()
         })),
     )
 }

@@ -310,6 +310,29 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
         })
         .collect();
 
+    // The binary payload: the stored fields in declaration order; a skipped field is serde's
+    // default again when read.
+    let payload_writes = columns.iter().map(|f| {
+        let member = &f.member;
+        if f.extra_fields.is_some() {
+            quote!(#s::payload::write_json(&self.#member, __out);)
+        } else {
+            quote!(#s::ColumnValue::write_payload(&self.#member, __out);)
+        }
+    });
+    let payload_reads = fields.iter().map(|f| {
+        let member = &f.member;
+        let ty = &f.ty;
+        let name = &f.column;
+        if f.skipped {
+            quote!(#member: ::core::default::Default::default(),)
+        } else if f.extra_fields.is_some() {
+            quote!(#member: #s::payload::read_json::<#ty>(__input)?,)
+        } else {
+            quote!(#member: #s::payload::read_field::<#ty>(__input, #name)?,)
+        }
+    });
+
     // In field order, as serde writes them: the first non-finite float is the first in JSON.
     let finiteness_checks = columns
         .iter()
@@ -403,6 +426,16 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
                 ::core::result::Result::Ok(())
             }
 
+            fn write_payload(&self, __out: &mut ::std::vec::Vec<u8>) {
+                #(#payload_writes)*
+            }
+
+            fn read_payload(
+                __input: &mut &[u8],
+            ) -> ::core::result::Result<Self, #s::PayloadError> {
+                ::core::result::Result::Ok(Self { #(#payload_reads)* })
+            }
+
             fn first_non_finite(&self) -> ::core::option::Option<#s::NonFiniteFloat> {
                 #(#finiteness_checks)*
                 ::core::option::Option::None
@@ -442,6 +475,11 @@ fn expand_struct(model: &Model, fields: &[Field], private: &Private) -> TokenStr
             fn message_key(&self) -> ::std::vec::Vec<u8> {
                 #message_key
             }
+
+            fn payload_fingerprint() -> u32 {
+                static FINGERPRINT: ::std::sync::OnceLock<u32> = ::std::sync::OnceLock::new();
+                #s::payload::cached_fingerprint::<Self>(&FINGERPRINT)
+            }
         }
     }
 }
@@ -459,7 +497,9 @@ fn expand_enum(model: &Model, variants: &[Variant], private: &Private) -> TokenS
     };
     let wires = variants.iter().map(|v| &v.wire);
     let values: Vec<i16> = variants.iter().map(|v| v.discriminant as i16).collect();
-    let idents = variants.iter().map(|v| &v.ident);
+    let idents: Vec<&syn::Ident> = variants.iter().map(|v| &v.ident).collect();
+    let idents2 = &idents;
+    let name = ident.to_string();
     quote! {
         #[automatically_derived]
         impl #s::ColumnValue for #ident {
@@ -477,6 +517,23 @@ fn expand_enum(model: &Model, variants: &[Variant], private: &Private) -> TokenS
             ) -> ::core::result::Result<(), #s::EncodeError> {
                 let __value: i16 = match self { #( #ident::#idents => #values, )* };
                 #s::write_enum(__value, __ty, __out)
+            }
+
+            fn write_payload(&self, __out: &mut ::std::vec::Vec<u8>) {
+                let __value: i16 = match self { #( #ident::#idents => #values, )* };
+                __out.extend_from_slice(&__value.to_le_bytes());
+            }
+
+            fn read_payload(
+                __input: &mut &[u8],
+            ) -> ::core::result::Result<Self, #s::PayloadError> {
+                let __value = i16::from_le_bytes(#s::payload::take_array(__input, #name)?);
+                match __value {
+                    #( #values => ::core::result::Result::Ok(#ident::#idents2), )*
+                    __other => ::core::result::Result::Err(#s::PayloadError(::std::format!(
+                        "{} is no variant of `{}`", __other, #name
+                    ))),
+                }
             }
         }
 

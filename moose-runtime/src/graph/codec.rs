@@ -5,8 +5,8 @@ use std::any::TypeId;
 
 use super::transform::EncodedRecord;
 use crate::schema::{
-    ClickHouseCapabilities, Column, ColumnType, DataModel, OlapConfig, ResolvedTable, SchemaError,
-    UnknownField,
+    ClickHouseCapabilities, Column, ColumnType, DataModel, OlapConfig, PayloadError, PayloadFormat,
+    ResolvedTable, SchemaError, UnknownField,
 };
 
 /// A record that is not a valid instance of its model.
@@ -46,13 +46,16 @@ pub struct ModelCodec {
     pub type_id: fn() -> TypeId,
     /// The model's columns.
     pub columns: fn() -> Vec<Column>,
-    /// Decodes one JSON record and re-encodes it for a stream.
-    pub decode_json: fn(&[u8]) -> Result<EncodedRecord, DecodeError>,
+    /// Decodes one JSON record and encodes it for a stream whose payloads are in the format.
+    pub decode_json: fn(&[u8], PayloadFormat) -> Result<EncodedRecord, DecodeError>,
     /// Every field of a JSON record that a model with `extra_fields = "deny"` (the model or
     /// one nested in it) does not declare; for a record `decode_json` refused.
     pub unknown_fields: fn(&[u8]) -> Vec<UnknownField>,
     /// Decodes a stream payload and appends it as a RowBinary row.
     pub write_row: WriteRowFn,
+    /// A stream payload (either format) as JSON text: what `peek`, dead letters and the
+    /// dashboard show.
+    pub payload_json: fn(&[u8]) -> Result<Vec<u8>, PayloadError>,
     /// Resolves the model's table for a server.
     pub resolve_table: ResolveTableFn,
 }
@@ -66,6 +69,26 @@ impl std::fmt::Debug for ModelCodec {
 }
 
 impl ModelCodec {
+    /// A stored payload as text for people and dead letters: its JSON. A payload that does
+    /// not decode keeps every byte: JSON text as it is, a binary record as `0x` and its hex.
+    pub fn payload_text(&self, payload: &[u8]) -> String {
+        match (self.payload_json)(payload) {
+            Ok(json) => String::from_utf8(json)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            Err(_) if PayloadFormat::of(payload) == PayloadFormat::Json => {
+                String::from_utf8_lossy(payload).into_owned()
+            }
+            Err(_) => {
+                let mut text = String::with_capacity(2 + 2 * payload.len());
+                text.push_str("0x");
+                for byte in payload {
+                    text.push_str(&format!("{byte:02x}"));
+                }
+                text
+            }
+        }
+    }
+
     /// The codec of model `T`.
     pub fn of<T: DataModel>() -> Self {
         Self {
@@ -75,6 +98,7 @@ impl ModelCodec {
             decode_json: decode_json::<T>,
             unknown_fields: crate::schema::unknown_fields::<T>,
             write_row: write_row::<T>,
+            payload_json: crate::schema::payload::to_json::<T>,
             resolve_table: |db, name, config, caps| {
                 ResolvedTable::resolve::<T>(db, name, config, caps)
             },
@@ -113,7 +137,10 @@ fn decode_value_with_path<T: DataModel>(json: &[u8]) -> Result<T, DecodeError> {
     Ok(value)
 }
 
-fn decode_json<T: DataModel>(json: &[u8]) -> Result<EncodedRecord, DecodeError> {
+fn decode_json<T: DataModel>(
+    json: &[u8],
+    format: PayloadFormat,
+) -> Result<EncodedRecord, DecodeError> {
     // serde also reads a struct from a positional array (`["a", 1]`); records are objects.
     if let Some(kind) = non_object_kind(json) {
         return Err(DecodeError {
@@ -142,7 +169,7 @@ fn decode_json<T: DataModel>(json: &[u8]) -> Result<EncodedRecord, DecodeError> 
             ),
         });
     }
-    Ok(EncodedRecord::encode(&record))
+    Ok(EncodedRecord::encode_as(&record, format))
 }
 
 /// What a JSON text that is not an object holds (`None` for objects and for text that is not
@@ -166,7 +193,7 @@ fn write_row<T: DataModel>(
     types: &[ColumnType],
     out: &mut Vec<u8>,
 ) -> Result<(), RowError> {
-    let record: T = serde_json::from_slice(payload).map_err(|e| {
+    let record: T = crate::schema::payload::decode(payload).map_err(|e| {
         RowError::Decode(format!("stored record is not a valid `{}`: {e}", T::NAME))
     })?;
     let start = out.len();
@@ -261,7 +288,7 @@ mod tests {
     fn a_float_out_of_range_is_a_decode_error_at_its_path() {
         let json = br#"{"id":"a","ratio":1,"narrow":1,"scores":[1,-1e39],"by_name":{},"inner":{"zip":null},"perhaps":null,"nested":[]}"#;
         assert_eq!(
-            decode_json::<Record>(json).unwrap_err(),
+            decode_json::<Record>(json, PayloadFormat::Json).unwrap_err(),
             DecodeError {
                 path: ".scores[1]".into(),
                 message: "number out of range for f32 (at most 3.4028235e38 in magnitude)".into(),

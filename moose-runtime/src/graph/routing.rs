@@ -20,25 +20,59 @@ use super::transform::{
     AsyncFn, BoxFuture, EncodedRecord, ErasedFunction, Failure, FailureKind, Outcome, Role, Settle,
     SyncFn, TransformOutput, UserFunction,
 };
-use crate::schema::DataModel;
+use crate::schema::{DataModel, PayloadFormat};
 
 /// One record sent to one destination of a multi-transform: make it with
 /// [`Stream::routed`](super::Stream::routed) on the destination's handle.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Routed {
     pub(super) target: StreamRef,
-    pub(super) record: EncodedRecord,
+    /// The value, encoded by the worker in its destination backend's payload format.
+    record: Arc<dyn RoutedValue>,
+}
+
+/// A routed value of some model, encodable once the destination's format is known.
+trait RoutedValue: Send + Sync {
+    fn encode(&self, format: PayloadFormat) -> EncodedRecord;
+}
+
+impl<T: DataModel> RoutedValue for T {
+    fn encode(&self, format: PayloadFormat) -> EncodedRecord {
+        EncodedRecord::encode_as(self, format)
+    }
 }
 
 impl Routed {
-    /// A record of `T` for `stream`, encoded for it.
-    pub(super) fn new<T: DataModel>(stream: &Stream<T>, value: &T) -> Self {
+    /// A record of `T` for `stream`.
+    pub(super) fn new<T: DataModel>(stream: &Stream<T>, value: T) -> Self {
         Self {
             target: StreamRef::of(stream),
-            record: EncodedRecord::encode(value),
+            record: Arc::new(value),
         }
     }
+
+    /// The record as JSON (what `Debug` and `==` compare).
+    fn json(&self) -> EncodedRecord {
+        self.record.encode(PayloadFormat::Json)
+    }
 }
+
+impl std::fmt::Debug for Routed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routed")
+            .field("target", &self.target)
+            .field("record", &self.json())
+            .finish()
+    }
+}
+
+impl PartialEq for Routed {
+    fn eq(&self, other: &Self) -> bool {
+        self.target == other.target && self.json() == other.json()
+    }
+}
+
+impl Eq for Routed {}
 
 /// Which stream of which [`App`](super::App) a handle or a [`Routed`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +209,7 @@ impl<O: RoutedReturn<M>, M: 'static> Role for Route<O, M> {
     type Out = Vec<Routed>;
     fn settle(
         returned: O,
+        _: PayloadFormat,
     ) -> Settle<impl Future<Output = Result<Vec<Routed>, String>> + Send + 'static> {
         returned.settle()
     }
@@ -200,12 +235,12 @@ struct RoutedFunction {
 
 impl RoutedFunction {
     /// `routed` as (position, record), or why it cannot be written.
-    fn place(&self, routed: Vec<Routed>) -> Outcome<Vec<RoutedRecord>> {
+    fn place(&self, routed: Vec<Routed>, format: PayloadFormat) -> Outcome<Vec<RoutedRecord>> {
         routed
             .into_iter()
             .map(
                 |r| match self.destinations.iter().position(|(d, _)| d.0 == r.target) {
-                    Some(position) => Ok((position, r.record)),
+                    Some(position) => Ok((position, r.record.encode(format))),
                     None => Err(self.undeclared(r.target)),
                 },
             )
@@ -243,13 +278,14 @@ impl ErasedFunction<Vec<RoutedRecord>> for RoutedFunction {
     fn apply_batch<'a>(
         &'a self,
         inputs: &'a [&'a [u8]],
+        format: PayloadFormat,
     ) -> BoxFuture<'a, Vec<Outcome<Vec<RoutedRecord>>>> {
         Box::pin(async move {
             self.function
-                .apply_batch(inputs)
+                .apply_batch(inputs, format)
                 .await
                 .into_iter()
-                .map(|outcome| outcome.and_then(|routed| self.place(routed)))
+                .map(|outcome| outcome.and_then(|routed| self.place(routed, format)))
                 .collect()
         })
     }
@@ -299,7 +335,7 @@ impl<T: DataModel> Stream<T> {
     /// # Ok::<(), GraphError>(())
     /// ```
     pub fn routed(&self, value: T) -> Routed {
-        Routed::new(self, &value)
+        Routed::new(self, value)
     }
 
     /// Adds a multi-transform (Moose's `addMultiTransform`): `function` gets each record and

@@ -4,7 +4,7 @@
 use super::codec::ModelCodec;
 use super::handles::Stream;
 use super::transform::{EncodedRecord, RECORDS_PER_YIELD};
-use crate::schema::DataModel;
+use crate::schema::{DataModel, PayloadFormat};
 use crate::stream::StreamError;
 
 /// A record [`Stream::send`] refused.
@@ -159,7 +159,9 @@ impl<T: DataModel> Stream<T> {
             .spec
             .name
             .as_str();
-        let encoded = self.encode(records).await?;
+        let encoded = self
+            .encode(records, running.streams.payload_format())
+            .await?;
         if encoded.is_empty() {
             return Ok(());
         }
@@ -196,6 +198,7 @@ impl<T: DataModel> Stream<T> {
     async fn encode(
         &self,
         records: impl IntoIterator<Item = T>,
+        format: PayloadFormat,
     ) -> Result<Vec<EncodedRecord>, SendError> {
         let codec = ModelCodec::of::<T>();
         let records = records.into_iter();
@@ -208,7 +211,7 @@ impl<T: DataModel> Stream<T> {
                 tokio::task::yield_now().await;
             }
             received += 1;
-            match check(&codec, &record) {
+            match check(&codec, &record, format) {
                 Ok(record) if invalid.is_empty() => encoded.push(record),
                 Ok(_) => {}
                 Err((path, message)) => {
@@ -235,7 +238,11 @@ impl<T: DataModel> Stream<T> {
 }
 
 /// `record` as ingest would write it, or where and why ingest would refuse it.
-fn check<T: DataModel>(codec: &ModelCodec, record: &T) -> Result<EncodedRecord, (String, String)> {
+fn check<T: DataModel>(
+    codec: &ModelCodec,
+    record: &T,
+    format: PayloadFormat,
+) -> Result<EncodedRecord, (String, String)> {
     // Checked on the value first: serde_json writes a NaN or infinite float as `null`, which
     // the decoding below would report as a type error instead.
     if let Some(found) = record.first_non_finite() {
@@ -256,5 +263,5 @@ fn check<T: DataModel>(codec: &ModelCodec, record: &T) -> Result<EncodedRecord, 
         .map_err(|e| (".".to_owned(), format!("cannot be serialized to JSON: {e}")))?;
     // The ingest API's own check, on the JSON the stream would hold: what passes here is
     // exactly what `POST /ingest/<name>` would accept, and what the stream's readers decode.
-    (codec.decode_json)(&json).map_err(|e| (e.path, e.message))
+    (codec.decode_json)(&json, format).map_err(|e| (e.path, e.message))
 }

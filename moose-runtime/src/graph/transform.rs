@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 
-use crate::schema::DataModel;
+use crate::schema::{DataModel, PayloadFormat};
 
 /// A boxed future, as erased functions return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -35,13 +35,17 @@ pub trait TransformOutput<U>: Send {
     fn into_records(self) -> Result<Vec<U>, String>;
 
     /// The records encoded for the destination stream (what the workers write).
-    fn into_encoded(self) -> Result<Vec<EncodedRecord>, String>
+    fn into_encoded(self, format: PayloadFormat) -> Result<Vec<EncodedRecord>, String>
     where
         U: DataModel,
         Self: Sized,
     {
-        self.into_records()
-            .map(|records| records.iter().map(EncodedRecord::encode).collect())
+        self.into_records().map(|records| {
+            records
+                .iter()
+                .map(|r| EncodedRecord::encode_as(r, format))
+                .collect()
+        })
     }
 }
 
@@ -53,11 +57,11 @@ impl<U: Send> TransformOutput<U> for U {
     }
 
     // A map (the common transform) encodes its one record without a `Vec<U>` in between.
-    fn into_encoded(self) -> Result<Vec<EncodedRecord>, String>
+    fn into_encoded(self, format: PayloadFormat) -> Result<Vec<EncodedRecord>, String>
     where
         U: DataModel,
     {
-        Ok(vec![EncodedRecord::encode(&self)])
+        Ok(vec![EncodedRecord::encode_as(&self, format)])
     }
 }
 
@@ -137,6 +141,7 @@ pub trait TransformReturn<U, M>: Send + Sized + 'static {
     #[doc(hidden)]
     fn settle(
         self,
+        format: PayloadFormat,
     ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static>
     where
         U: DataModel;
@@ -145,11 +150,12 @@ pub trait TransformReturn<U, M>: Send + Sized + 'static {
 impl<U, O: TransformOutput<U> + 'static> TransformReturn<U, SyncFn> for O {
     fn settle(
         self,
+        format: PayloadFormat,
     ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static>
     where
         U: DataModel,
     {
-        Settle::<std::future::Ready<_>>::Now(self.into_encoded())
+        Settle::<std::future::Ready<_>>::Now(self.into_encoded(format))
     }
 }
 
@@ -160,11 +166,12 @@ where
 {
     fn settle(
         self,
+        format: PayloadFormat,
     ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static>
     where
         U: DataModel,
     {
-        Settle::Later(async move { self.await.into_encoded() })
+        Settle::Later(async move { self.await.into_encoded(format) })
     }
 }
 
@@ -197,22 +204,27 @@ where
     }
 }
 
-/// One record ready for a stream: its message key and JSON payload.
+/// One record ready for a stream: its message key and payload (JSON, or the model's binary
+/// form on the embedded log: [`payload`](crate::schema::payload)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedRecord {
     /// Message key: the model's key field(s).
     pub key: Vec<u8>,
-    /// One JSON object.
+    /// One JSON object, or the model's binary form.
     pub payload: Vec<u8>,
 }
 
 impl EncodedRecord {
-    /// Encodes a typed record.
+    /// Encodes a typed record as JSON (what dead letters are, on every backend).
     pub fn encode<T: DataModel>(record: &T) -> Self {
+        Self::encode_as(record, PayloadFormat::Json)
+    }
+
+    /// Encodes a typed record for a stream whose payloads are in `format`.
+    pub fn encode_as<T: DataModel>(record: &T, format: PayloadFormat) -> Self {
         Self {
             key: record.message_key(),
-            payload: serde_json::to_vec(record)
-                .expect("a #[data_model] value always serializes to JSON"),
+            payload: crate::schema::payload::encode(record, format),
         }
     }
 }
@@ -246,8 +258,13 @@ pub type Outcome<T> = Result<T, Failure>;
 /// consumer's `()`.
 pub trait ErasedFunction<Out>: Send + Sync + 'static {
     /// Runs the function over a batch, yielding to the async runtime every
-    /// [`RECORDS_PER_YIELD`] records.
-    fn apply_batch<'a>(&'a self, inputs: &'a [&'a [u8]]) -> BoxFuture<'a, Vec<Outcome<Out>>>;
+    /// [`RECORDS_PER_YIELD`] records; outputs are encoded in `format` (the destination
+    /// backend's).
+    fn apply_batch<'a>(
+        &'a self,
+        inputs: &'a [&'a [u8]],
+        format: PayloadFormat,
+    ) -> BoxFuture<'a, Vec<Outcome<Out>>>;
 }
 
 /// A transform as the workers run it: an [`ErasedFunction`] whose records become encoded
@@ -305,9 +322,10 @@ pub(super) trait Role: 'static {
     type Returned: Send;
     /// What one record becomes.
     type Out: Send;
-    /// `returned`, settled.
+    /// `returned`, settled, its records encoded in `format`.
     fn settle(
         returned: Self::Returned,
+        format: PayloadFormat,
     ) -> Settle<impl Future<Output = Result<Self::Out, String>> + Send + 'static>;
 }
 
@@ -320,8 +338,9 @@ impl<U: DataModel, O: TransformReturn<U, M>, M: 'static> Role for IntoStream<U, 
     type Out = Vec<EncodedRecord>;
     fn settle(
         returned: O,
+        format: PayloadFormat,
     ) -> Settle<impl Future<Output = Result<Vec<EncodedRecord>, String>> + Send + 'static> {
-        returned.settle()
+        returned.settle(format)
     }
 }
 
@@ -332,7 +351,10 @@ impl<O: ConsumerReturn<M>, M: 'static> Role for Consume<O, M> {
     const NAME: &'static str = "consumer";
     type Returned = O;
     type Out = ();
-    fn settle(returned: O) -> Settle<impl Future<Output = Result<(), String>> + Send + 'static> {
+    fn settle(
+        returned: O,
+        _: PayloadFormat,
+    ) -> Settle<impl Future<Output = Result<(), String>> + Send + 'static> {
         returned.settle()
     }
 }
@@ -356,12 +378,13 @@ where
     fn call(
         &self,
         input: &[u8],
+        format: PayloadFormat,
     ) -> Outcome<Settle<impl Future<Output = Result<R::Out, String>> + Send + 'static>> {
-        let record: T = serde_json::from_slice(input).map_err(|e| Failure {
+        let record: T = crate::schema::payload::decode(input).map_err(|e| Failure {
             kind: FailureKind::Decode,
             message: format!("not a valid `{}`: {e}", T::NAME),
         })?;
-        std::panic::catch_unwind(AssertUnwindSafe(|| R::settle((self.0)(record))))
+        std::panic::catch_unwind(AssertUnwindSafe(|| R::settle((self.0)(record), format)))
             .map_err(panicked::<R>)
     }
 }
@@ -372,14 +395,18 @@ where
     T: DataModel,
     R: Role,
 {
-    fn apply_batch<'a>(&'a self, inputs: &'a [&'a [u8]]) -> BoxFuture<'a, Vec<Outcome<R::Out>>> {
+    fn apply_batch<'a>(
+        &'a self,
+        inputs: &'a [&'a [u8]],
+        format: PayloadFormat,
+    ) -> BoxFuture<'a, Vec<Outcome<R::Out>>> {
         Box::pin(async move {
             let mut outcomes = Vec::with_capacity(inputs.len());
             for (i, input) in inputs.iter().enumerate() {
                 if i > 0 && i % RECORDS_PER_YIELD == 0 {
                     tokio::task::yield_now().await;
                 }
-                let result = match self.call(input) {
+                let result = match self.call(input, format) {
                     Err(failure) => Err(failure),
                     Ok(Settle::Now(result)) => Ok(result),
                     Ok(Settle::Later(future)) => AssertUnwindSafe(future)

@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 
 use super::error::IngestError;
 use crate::graph::{DecodeError, EncodedRecord, ModelCodec};
+use crate::schema::PayloadFormat;
 
 /// Most invalid records listed in one 400 answer (with every error of each: a record of a
 /// model with `extra_fields = "deny"` has one per unknown field). A client that sent 100k bad
@@ -55,12 +56,15 @@ pub struct InvalidRecords {
 }
 
 /// Decodes every record of `body`. All of them, or an error listing every invalid one.
+///
+/// Valid records are encoded in `payload`, the destination stream's payload format.
 pub fn decode_body(
     body: &[u8],
     format: BodyFormat,
     codec: &ModelCodec,
+    payload: PayloadFormat,
 ) -> Result<Vec<EncodedRecord>, IngestError> {
-    let mut records = Records::new(codec);
+    let mut records = Records::new(codec, payload);
     split_records(body, format, &mut records)?;
     records.finish()
 }
@@ -90,8 +94,9 @@ pub fn decode_body_sorted(
     body: &[u8],
     format: BodyFormat,
     codec: &ModelCodec,
+    payload: PayloadFormat,
 ) -> Result<SortedRecords, IngestError> {
-    let mut records = Records::new(codec);
+    let mut records = Records::new(codec, payload);
     records.keep_invalid = Some(Vec::new());
     split_records(body, format, &mut records)?;
     if records.received == 0 {
@@ -159,6 +164,7 @@ fn is_json_whitespace(byte: u8) -> bool {
 /// Decoded records so far, or, once one is invalid, only the errors.
 struct Records<'c> {
     codec: &'c ModelCodec,
+    payload: PayloadFormat,
     valid: Vec<EncodedRecord>,
     errors: Vec<RecordError>,
     received: usize,
@@ -170,9 +176,10 @@ struct Records<'c> {
 }
 
 impl<'c> Records<'c> {
-    fn new(codec: &'c ModelCodec) -> Self {
+    fn new(codec: &'c ModelCodec, payload: PayloadFormat) -> Self {
         Self {
             codec,
+            payload,
             valid: Vec::new(),
             errors: Vec::new(),
             received: 0,
@@ -188,7 +195,7 @@ impl<'c> Records<'c> {
 
     fn decode(&mut self, index: usize, line: Option<usize>, json: &[u8]) {
         self.received += 1;
-        match (self.codec.decode_json)(json) {
+        match (self.codec.decode_json)(json, self.payload) {
             // After the first invalid record nothing is written, so valid ones are not kept
             // (unless invalid records are dead-lettered).
             Ok(record) if self.invalid == 0 || self.keep_invalid.is_some() => {

@@ -282,14 +282,15 @@ async fn accept(
     .await?;
     let size = body.len();
     if let Some(dead_letter) = &route.dead_letter {
-        let sorted = decode_body_sorted(&body, format, &route.codec)?;
+        let sorted =
+            decode_body_sorted(&body, format, &route.codec, shared.backend.payload_format())?;
         drop(body);
         let valid = sorted.valid.len();
         let response =
             write_sorted(shared.backend.as_ref(), &route.topic, dead_letter, sorted).await?;
         return Ok((response, valid, size));
     }
-    let records = decode_body(&body, format, &route.codec)?;
+    let records = decode_body(&body, format, &route.codec, shared.backend.payload_format())?;
     // The body is no longer needed while the stream writes: free it now.
     drop(body);
     if let Err(source) = shared.backend.produce(&route.topic, &records).await {

@@ -2,7 +2,7 @@
 //! (built by [`Topology::resolve`](crate::topology::Topology::resolve)).
 
 use super::registry::Owner;
-use crate::graph::LifeCycle;
+use crate::graph::{LifeCycle, ModelCodec};
 use crate::schema::{ResolvedTable, SchemaWarning};
 use crate::stream::TopicSpec;
 
@@ -26,6 +26,8 @@ pub struct DesiredTopic {
     pub spec: TopicSpec,
     /// What moose may change about it.
     pub life_cycle: LifeCycle,
+    /// The stream's model: how its payloads decode (and show as JSON).
+    pub codec: ModelCodec,
 }
 
 /// Everything the code declares, in physical names.

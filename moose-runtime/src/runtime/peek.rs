@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::clickhouse::ClickHouse;
+use crate::graph::ModelCodec;
 use crate::schema::ColumnType;
 use crate::schema::value::timestamp;
 use crate::stream::StreamBackend;
@@ -27,8 +28,8 @@ pub struct PeekState {
     pub backend: Arc<dyn StreamBackend>,
     /// ClickHouse.
     pub clickhouse: ClickHouse,
-    /// `(declared name, topic)`.
-    pub streams: Vec<(String, String)>,
+    /// `(declared name, topic, model)`: the model shows binary payloads as JSON.
+    pub streams: Vec<(String, String, ModelCodec)>,
     /// `(declared name, qualified table)`.
     pub tables: Vec<(String, String)>,
     /// Each table's columns and their physical types, as `tables` orders them.
@@ -54,7 +55,7 @@ impl PeekState {
             streams: resources
                 .topics
                 .iter()
-                .map(|t| (t.declared.clone(), t.spec.name.clone()))
+                .map(|t| (t.declared.clone(), t.spec.name.clone(), t.codec))
                 .collect(),
             tables: resources
                 .tables
@@ -136,12 +137,21 @@ async fn peek(
             Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         };
     }
-    if let Some((_, topic)) = state.streams.iter().find(|(declared, _)| *declared == name) {
+    if let Some((_, topic, codec)) = state
+        .streams
+        .iter()
+        .find(|(declared, _, _)| *declared == name)
+    {
         return match state.backend.latest(topic, n).await {
             Ok(records) => {
                 let records: Vec<serde_json::Value> = records
                     .iter()
-                    .map(|r| serde_json::from_slice(&r.payload).unwrap_or(serde_json::Value::Null))
+                    .map(|r| {
+                        (codec.payload_json)(&r.payload)
+                            .ok()
+                            .and_then(|json| serde_json::from_slice(&json).ok())
+                            .unwrap_or(serde_json::Value::Null)
+                    })
                     .collect();
                 Json(serde_json::json!({ "stream": name, "records": records })).into_response()
             }
@@ -151,8 +161,8 @@ async fn peek(
     let known: Vec<&str> = state
         .streams
         .iter()
-        .chain(&state.tables)
-        .map(|(n, _)| n.as_str())
+        .map(|(n, _, _)| n.as_str())
+        .chain(state.tables.iter().map(|(n, _)| n.as_str()))
         .collect();
     error(
         StatusCode::NOT_FOUND,

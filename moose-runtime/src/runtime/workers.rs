@@ -76,6 +76,7 @@ impl Workers {
                         })
                         .collect(),
                     source_stream: source.declared.clone(),
+                    source_codec: source.codec,
                     dead_letters: workers.sink(
                         backend,
                         &task.dead_letter,
@@ -99,6 +100,7 @@ impl Workers {
                         .await?,
                     function: task.function.clone(),
                     source_stream: stream.declared.clone(),
+                    source_codec: stream.codec,
                     dead_letters: workers.sink(
                         backend,
                         &task.dead_letter,

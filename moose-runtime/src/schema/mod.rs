@@ -11,6 +11,7 @@ mod cluster;
 mod error;
 mod model;
 mod parse;
+pub mod payload;
 mod resolve;
 pub mod rowbinary;
 pub mod sql;
@@ -23,6 +24,7 @@ pub use cluster::LOCAL_SUFFIX;
 pub use error::{EncodeError, SchemaError, SchemaWarning};
 pub use model::{Column, DataModel, check_row_types, key_part, tuple_types, write_enum};
 pub use parse::ParseTypeError;
+pub use payload::{PayloadError, PayloadFormat};
 pub use table::{
     DEDUPLICATION_WINDOW_SETTING, DEFAULT_DEDUPLICATION_WINDOW, Engine, LifeCycle, OlapConfig,
     OrderBy, ResolvedColumn, ResolvedTable,

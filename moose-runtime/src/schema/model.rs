@@ -71,6 +71,14 @@ pub trait DataModel: ColumnValue + Serialize + DeserializeOwned + Send + Sync + 
     /// The stream message key: the key field(s). A single string key is its text, other keys
     /// are their JSON; several keys are a JSON array. Empty for a model without keys.
     fn message_key(&self) -> Vec<u8>;
+
+    /// The fingerprint binary payloads of this model carry
+    /// ([`payload`](super::payload)): a hash of the column names and types, so a record
+    /// stored for another definition of the model is refused, not misread. `#[data_model]`
+    /// computes it once.
+    fn payload_fingerprint() -> u32 {
+        super::payload::fingerprint::<Self>()
+    }
 }
 
 /// The message-key bytes of one key value: strings as their text, everything else as JSON.

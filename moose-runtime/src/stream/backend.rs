@@ -146,6 +146,11 @@ pub trait StreamBackend: Send + Sync + 'static {
     /// whole batches.)
     fn max_record_bytes(&self) -> usize;
 
+    /// How records are encoded for this backend's streams: JSON where foreign clients read
+    /// them (Kafka), the models' binary form where only this framework does (the embedded
+    /// log). Readers take either. (No default, like `max_record_bytes`.)
+    fn payload_format(&self) -> crate::schema::PayloadFormat;
+
     /// How far `group` is behind on `topic`, per partition (for `moose_consumer_lag_records`):
     /// the end offset and the group's committed offset (the beginning when it committed none).
     fn lag<'a>(

@@ -71,6 +71,10 @@ impl StreamBackend for CountedStreams {
         self.inner.max_record_bytes()
     }
 
+    fn payload_format(&self) -> crate::schema::PayloadFormat {
+        self.inner.payload_format()
+    }
+
     fn lag<'a>(
         &'a self,
         topic: &'a str,

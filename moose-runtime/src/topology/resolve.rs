@@ -56,6 +56,7 @@ impl Topology {
                     retention: stream.config.retention_period,
                 },
                 life_cycle: stream.config.life_cycle,
+                codec: stream.model,
             })
             .collect();
 

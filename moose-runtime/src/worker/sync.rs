@@ -274,7 +274,7 @@ impl SyncWorker {
                         DeadLetterSource::Table,
                         kind,
                         &self.stream,
-                        &payload,
+                        self.codec.payload_text(&payload).as_bytes(),
                         message,
                     )
                     .at(partition, offset),
@@ -382,7 +382,7 @@ impl SyncWorker {
                     DeadLetterSource::Table,
                     DeadLetterKind::InsertRejected,
                     &self.stream,
-                    &entry.payload,
+                    self.codec.payload_text(&entry.payload).as_bytes(),
                     format!("ClickHouse rejected the row for {table}: {rejected}"),
                 )
                 .at(partition, entry.offset),

@@ -11,9 +11,10 @@ use futures::future::join_all;
 use super::dead_letter::{DeadLetterSink, Produced, produce_durably};
 use super::{Backoff, DEFAULT_POLL_WAIT, DEFAULT_TRANSFORM_BATCH, WorkerState, WorkerStatus};
 use crate::graph::{
-    DeadLetter, DeadLetterSource, EncodedRecord, ErasedConsumer, Failure, FailureKind,
+    DeadLetter, DeadLetterSource, EncodedRecord, ErasedConsumer, Failure, FailureKind, ModelCodec,
     TransformFunction,
 };
+use crate::schema::PayloadFormat;
 use crate::stream::{ConsumedRecord, StreamBackend, StreamConsumer};
 use crate::telemetry::StageMetrics;
 
@@ -21,6 +22,7 @@ use crate::telemetry::StageMetrics;
 fn dead_letter(
     source: DeadLetterSource,
     stream: &str,
+    codec: &ModelCodec,
     record: &ConsumedRecord,
     failure: Failure,
 ) -> DeadLetter {
@@ -28,7 +30,7 @@ fn dead_letter(
         source,
         failure.kind.into(),
         stream,
-        &record.payload,
+        codec.payload_text(&record.payload).as_bytes(),
         failure.message,
     )
     .at(record.partition, record.offset)
@@ -95,6 +97,8 @@ pub struct TransformWorker {
     pub destinations: Vec<(String, String)>,
     /// Declared name of the source stream (recorded in dead letters).
     pub source_stream: String,
+    /// The source stream's model (dead letters show its records as JSON).
+    pub source_codec: ModelCodec,
     /// Where records the function fails on go.
     pub dead_letters: DeadLetterSink,
     /// Status for `/ready`.
@@ -184,6 +188,7 @@ impl TransformWorker {
         self.status.set(WorkerState::Running);
         let mut backoff = Backoff::default();
         let max = self.backend.max_record_bytes();
+        let format = self.backend.payload_format();
         while !cancel.is_cancelled() {
             let records = match self
                 .consumer
@@ -208,7 +213,7 @@ impl TransformWorker {
             match &self.function {
                 TransformFunction::Single(function) => {
                     for (input, outcome) in function
-                        .apply_batch(&payloads)
+                        .apply_batch(&payloads, format)
                         .await
                         .into_iter()
                         .enumerate()
@@ -223,7 +228,7 @@ impl TransformWorker {
                 }
                 TransformFunction::Routed(function) => {
                     for (input, outcome) in function
-                        .apply_batch(&payloads)
+                        .apply_batch(&payloads, format)
                         .await
                         .into_iter()
                         .enumerate()
@@ -255,6 +260,7 @@ impl TransformWorker {
                     dead_letter(
                         DeadLetterSource::Transform,
                         &self.source_stream,
+                        &self.source_codec,
                         &records[input],
                         failure,
                     )
@@ -355,6 +361,8 @@ pub struct ConsumerWorker {
     pub function: Arc<dyn ErasedConsumer>,
     /// Declared name of the stream (recorded in dead letters).
     pub source_stream: String,
+    /// The stream's model (dead letters show its records as JSON).
+    pub source_codec: ModelCodec,
     /// Where records the function fails on go.
     pub dead_letters: DeadLetterSink,
     /// Status for `/ready`.
@@ -389,12 +397,18 @@ impl ConsumerWorker {
             let mut letters = Vec::new();
             for (record, outcome) in records
                 .iter()
-                .zip(self.function.apply_batch(&payloads).await)
+                // A consumer writes nothing: the format is unused.
+                .zip(
+                    self.function
+                        .apply_batch(&payloads, PayloadFormat::Json)
+                        .await,
+                )
             {
                 if let Err(failure) = outcome {
                     letters.push(dead_letter(
                         DeadLetterSource::Consumer,
                         &self.source_stream,
+                        &self.source_codec,
                         record,
                         failure,
                     ));

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::graph::ModelCodec;
 use crate::ingest::{BodyFormat, IngestError, decode_body, decode_body_sorted};
-use crate::schema::{ColumnType, DataModel, ExtraFields};
+use crate::schema::{ColumnType, DataModel, ExtraFields, PayloadFormat};
 
 #[data_model(crate = "crate", extra_fields = "deny")]
 struct Shade {
@@ -62,7 +62,13 @@ fn deny_names_every_unknown_field_at_every_depth() {
         {"id":"c","tone":{"name":"t","hue":3},"layers":[]},
         {"id":7,"shade":{"name":"s"},"layers":[],"smell":"none"}
     ]"#;
-    let error = decode_body(body, BodyFormat::Json, &ModelCodec::of::<Paint>()).unwrap_err();
+    let error = decode_body(
+        body,
+        BodyFormat::Json,
+        &ModelCodec::of::<Paint>(),
+        PayloadFormat::Json,
+    )
+    .unwrap_err();
     let listed = listed(error);
     let paths: Vec<(usize, &str)> = listed.iter().map(|(i, p, _)| (*i, p.as_str())).collect();
     assert_eq!(
@@ -97,6 +103,7 @@ fn deny_dead_letters_one_record_naming_every_field() {
         br#"{"id":"b","colour":"red","shade":{"name":"s"},"layers":[],"finish":"matte"}"#,
         BodyFormat::Json,
         &ModelCodec::of::<Paint>(),
+        PayloadFormat::Json,
     )
     .unwrap();
     assert!(sorted.valid.is_empty());
@@ -120,6 +127,7 @@ fn capture_keeps_unknown_fields_and_writes_them_back_at_the_top() {
         br#"{"id":"a","count":2,"colour":"red","size":{"w":1},"n":null}"#,
         BodyFormat::Json,
         &ModelCodec::of::<Loose>(),
+        PayloadFormat::Json,
     )
     .unwrap();
     let payload: Value = serde_json::from_slice(&records[0].payload).unwrap();
@@ -158,6 +166,7 @@ fn capture_keeps_unknown_fields_and_writes_them_back_at_the_top() {
         br#"{"id":"a","count":-1,"x":1}"#,
         BodyFormat::Json,
         &ModelCodec::of::<Loose>(),
+        PayloadFormat::Json,
     )
     .unwrap_err();
     let listed = listed(error);
@@ -183,6 +192,7 @@ fn ignore_drops_unknown_fields() {
         br#"{"id":"a","colour":"red"}"#,
         BodyFormat::Json,
         &ModelCodec::of::<Lenient>(),
+        PayloadFormat::Json,
     )
     .unwrap();
     assert_eq!(records[0].payload.as_slice(), br#"{"id":"a"}"#);

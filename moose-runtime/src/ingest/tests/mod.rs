@@ -92,6 +92,10 @@ impl StreamBackend for FakeBackend {
     fn max_record_bytes(&self) -> usize {
         usize::MAX
     }
+
+    fn payload_format(&self) -> crate::schema::PayloadFormat {
+        crate::schema::PayloadFormat::Json
+    }
     fn produce<'a>(
         &'a self,
         topic: &'a str,

@@ -5,6 +5,7 @@ use std::hash::{BuildHasher, Hash};
 
 use super::extra_fields::UnknownField;
 use super::{ColumnValue, FieldOptions, KeyColumn, NonFiniteFloat, NullableColumn, mismatch};
+use crate::schema::payload::{self, PayloadError};
 use crate::schema::rowbinary::write_varint;
 use crate::schema::{ColumnType, EncodeError};
 
@@ -29,6 +30,26 @@ impl<T: NullableColumn> ColumnValue for Option<T> {
                 out.push(0);
                 value.write_row_binary(inner, out)
             }
+        }
+    }
+
+    #[inline]
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        match self {
+            None => out.push(0),
+            Some(value) => {
+                out.push(1);
+                value.write_payload(out);
+            }
+        }
+    }
+
+    #[inline]
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        if payload::read_flag(input, "an Option")? {
+            T::read_payload(input).map(Some)
+        } else {
+            Ok(None)
         }
     }
 
@@ -59,6 +80,18 @@ impl<T: ColumnValue> ColumnValue for Vec<T> {
             item.write_row_binary(inner, out)?;
         }
         Ok(())
+    }
+
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        payload::write_len(self.len(), out);
+        for item in self {
+            item.write_payload(out);
+        }
+    }
+
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        let len = payload::read_len(input, "a Vec")?;
+        (0..len).map(|_| T::read_payload(input)).collect()
     }
 
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
@@ -96,6 +129,30 @@ where
         value.write_row_binary(value_ty, out)?;
     }
     Ok(())
+}
+
+fn write_map_payload<'a, K, V>(
+    len: usize,
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+    out: &mut Vec<u8>,
+) where
+    K: ColumnValue + 'a,
+    V: ColumnValue + 'a,
+{
+    payload::write_len(len, out);
+    for (key, value) in entries {
+        key.write_payload(out);
+        value.write_payload(out);
+    }
+}
+
+fn read_map_payload<K: ColumnValue, V: ColumnValue, M: FromIterator<(K, V)>>(
+    input: &mut &[u8],
+) -> Result<M, PayloadError> {
+    let len = payload::read_len(input, "a map")?;
+    (0..len)
+        .map(|_| Ok((K::read_payload(input)?, V::read_payload(input)?)))
+        .collect()
 }
 
 /// The first non-finite float among a map's values, in iteration order (serde's).
@@ -138,6 +195,14 @@ impl<K: KeyColumn + Eq + Hash, V: ColumnValue, S: BuildHasher + Default> ColumnV
         write_map(self.len(), self.iter(), ty, out)
     }
 
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        write_map_payload(self.len(), self.iter(), out);
+    }
+
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        read_map_payload(input)
+    }
+
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
         map_non_finite(self.iter())
     }
@@ -161,6 +226,14 @@ impl<K: KeyColumn + Ord, V: ColumnValue> ColumnValue for BTreeMap<K, V> {
         write_map(self.len(), self.iter(), ty, out)
     }
 
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        write_map_payload(self.len(), self.iter(), out);
+    }
+
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        read_map_payload(input)
+    }
+
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {
         map_non_finite(self.iter())
     }
@@ -179,6 +252,14 @@ impl<T: ColumnValue> ColumnValue for Box<T> {
 
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         (**self).write_row_binary(ty, out)
+    }
+
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        (**self).write_payload(out);
+    }
+
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        T::read_payload(input).map(Box::new)
     }
 
     fn first_non_finite(&self) -> Option<NonFiniteFloat> {

@@ -47,6 +47,23 @@ pub trait ColumnValue: Serialize + DeserializeOwned {
     /// Appends this value in ClickHouse RowBinary for the physical column type `ty`.
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError>;
 
+    /// Appends this value in the embedded log's binary payload form
+    /// ([`payload`](crate::schema::payload)). The default is the value's JSON text,
+    /// length-prefixed; the types the framework maps give compact forms.
+    #[inline]
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        crate::schema::payload::write_json(self, out);
+    }
+
+    /// Reads what [`write_payload`](Self::write_payload) wrote, advancing `input` past it.
+    #[inline]
+    fn read_payload(input: &mut &[u8]) -> Result<Self, crate::schema::payload::PayloadError>
+    where
+        Self: Sized,
+    {
+        crate::schema::payload::read_json(input)
+    }
+
     /// The first float in this value, in JSON order, that is infinite or NaN: JSON cannot
     /// carry it (serde_json writes `null`), and a number too large for an `f32` field decodes
     /// as infinity. `None` for types without floats; `#[data_model]` implements it field by

@@ -3,6 +3,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{ColumnValue, FieldOptions, KeyColumn, NonFiniteFloat, NullableColumn, mismatch};
+use crate::schema::payload::{self, PayloadError};
 use crate::schema::rowbinary::write_bytes;
 use crate::schema::{ColumnType, EncodeError};
 
@@ -19,6 +20,16 @@ impl ColumnValue for bool {
             }
             other => Err(mismatch("bool", other)),
         }
+    }
+
+    #[inline]
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(*self));
+    }
+
+    #[inline]
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        payload::read_flag(input, "a bool")
     }
 }
 
@@ -40,6 +51,16 @@ macro_rules! number {
                     }
                     other => Err(mismatch(stringify!($rust), other)),
                 }
+            }
+
+            #[inline]
+            fn write_payload(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+
+            #[inline]
+            fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+                Ok(<$rust>::from_le_bytes(payload::take_array(input, stringify!($rust))?))
             }
 
             $(
@@ -71,6 +92,16 @@ impl ColumnValue for String {
     #[inline]
     fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_text("String", self, ty, out)
+    }
+
+    #[inline]
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        payload::write_str(self, out);
+    }
+
+    #[inline]
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        payload::read_str(input).map(str::to_owned)
     }
 }
 
@@ -120,6 +151,17 @@ impl ColumnValue for Ipv4Addr {
             other => Err(mismatch("Ipv4Addr", other)),
         }
     }
+
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.octets());
+    }
+
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        Ok(Ipv4Addr::from(payload::take_array::<4>(
+            input,
+            "an IPv4 address",
+        )?))
+    }
 }
 impl NullableColumn for Ipv4Addr {}
 impl KeyColumn for Ipv4Addr {}
@@ -138,6 +180,17 @@ impl ColumnValue for Ipv6Addr {
             }
             other => Err(mismatch("Ipv6Addr", other)),
         }
+    }
+
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.octets());
+    }
+
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        Ok(Ipv6Addr::from(payload::take_array::<16>(
+            input,
+            "an IPv6 address",
+        )?))
     }
 }
 impl NullableColumn for Ipv6Addr {}
@@ -183,6 +236,16 @@ mod uuid_impl {
                 }
                 other => Err(mismatch("Uuid", other)),
             }
+        }
+
+        fn write_payload(&self, out: &mut Vec<u8>) {
+            out.extend_from_slice(self.as_bytes());
+        }
+
+        fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+            Ok(uuid::Uuid::from_bytes(payload::take_array(
+                input, "a UUID",
+            )?))
         }
     }
     impl NullableColumn for uuid::Uuid {}

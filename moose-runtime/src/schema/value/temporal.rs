@@ -6,8 +6,44 @@
 
 use std::time::SystemTime;
 
+use super::timestamp::Timestamp;
 use super::{ColumnValue, FieldOptions, KeyColumn, NullableColumn, mismatch};
+use crate::schema::payload::{self, PayloadError};
 use crate::schema::{ColumnType, EncodeError, value::DEFAULT_TIMESTAMP_PRECISION};
+
+/// A timestamp's payload form: seconds (i64) and nanoseconds (u32) since the epoch, the same
+/// for every timestamp type (they share a column type, hence a model fingerprint).
+#[inline]
+fn write_timestamp_payload(at: &impl Timestamp, out: &mut Vec<u8>) {
+    let (seconds, nanos) = at.to_unix();
+    out.extend_from_slice(&seconds.to_le_bytes());
+    out.extend_from_slice(&nanos.to_le_bytes());
+}
+
+#[inline]
+fn read_timestamp_payload<T: Timestamp>(input: &mut &[u8]) -> Result<T, PayloadError> {
+    let seconds = i64::from_le_bytes(payload::take_array(input, "a timestamp")?);
+    let nanos = u32::from_le_bytes(payload::take_array(input, "a timestamp")?);
+    T::from_unix((seconds, nanos)).ok_or_else(|| {
+        PayloadError(format!(
+            "timestamp {seconds}s {nanos}ns is outside what `{}` holds",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+/// A date's payload form: days since 1970-01-01 (i32).
+#[cfg(any(feature = "chrono", feature = "time"))]
+fn write_date_payload(days: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(days as i32).to_le_bytes());
+}
+
+#[cfg(any(feature = "chrono", feature = "time"))]
+fn read_date_payload(input: &mut &[u8]) -> Result<i64, PayloadError> {
+    Ok(i64::from(i32::from_le_bytes(payload::take_array(
+        input, "a date",
+    )?)))
+}
 
 /// Encodes a timestamp given as seconds and nanoseconds since the epoch.
 fn write_timestamp(
@@ -97,6 +133,16 @@ impl ColumnValue for SystemTime {
         let (seconds, nanos) = super::timestamp::Timestamp::to_unix(self);
         write_timestamp("SystemTime", seconds, nanos, ty, out)
     }
+
+    #[inline]
+    fn write_payload(&self, out: &mut Vec<u8>) {
+        write_timestamp_payload(self, out);
+    }
+
+    #[inline]
+    fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+        read_timestamp_payload(input)
+    }
 }
 impl NullableColumn for SystemTime {}
 impl KeyColumn for SystemTime {}
@@ -120,6 +166,14 @@ mod chrono_impl {
                 out,
             )
         }
+
+        fn write_payload(&self, out: &mut Vec<u8>) {
+            write_timestamp_payload(self, out);
+        }
+
+        fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+            read_timestamp_payload(input)
+        }
     }
     impl NullableColumn for DateTime<Utc> {}
     impl KeyColumn for DateTime<Utc> {}
@@ -132,6 +186,21 @@ mod chrono_impl {
         fn write_row_binary(&self, ty: &ColumnType, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a date");
             write_date("NaiveDate", (*self - epoch).num_days(), ty, out)
+        }
+
+        fn write_payload(&self, out: &mut Vec<u8>) {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a date");
+            write_date_payload((*self - epoch).num_days(), out);
+        }
+
+        fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+            let days = read_date_payload(input)?;
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a date");
+            epoch
+                .checked_add_signed(chrono::Duration::days(days))
+                .ok_or_else(|| {
+                    PayloadError(format!("date {days} days from 1970 is outside NaiveDate"))
+                })
         }
     }
     impl NullableColumn for NaiveDate {}
@@ -157,6 +226,14 @@ mod time_impl {
                 out,
             )
         }
+
+        fn write_payload(&self, out: &mut Vec<u8>) {
+            write_timestamp_payload(self, out);
+        }
+
+        fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+            read_timestamp_payload(input)
+        }
     }
     impl NullableColumn for OffsetDateTime {}
     impl KeyColumn for OffsetDateTime {}
@@ -170,6 +247,22 @@ mod time_impl {
             let days = i64::from(self.to_julian_day())
                 - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day());
             write_date("time::Date", days, ty, out)
+        }
+
+        fn write_payload(&self, out: &mut Vec<u8>) {
+            let days = i64::from(self.to_julian_day())
+                - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day());
+            write_date_payload(days, out);
+        }
+
+        fn read_payload(input: &mut &[u8]) -> Result<Self, PayloadError> {
+            let days = read_date_payload(input)?;
+            i32::try_from(days + i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day()))
+                .ok()
+                .and_then(|julian| Date::from_julian_day(julian).ok())
+                .ok_or_else(|| {
+                    PayloadError(format!("date {days} days from 1970 is outside time::Date"))
+                })
         }
     }
     impl NullableColumn for Date {}

@@ -149,4 +149,8 @@ impl StreamBackend for KafkaBackend {
     fn max_record_bytes(&self) -> usize {
         self.config.max_record_bytes()
     }
+
+    fn payload_format(&self) -> crate::schema::PayloadFormat {
+        crate::schema::PayloadFormat::Json
+    }
 }

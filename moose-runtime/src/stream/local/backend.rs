@@ -215,4 +215,8 @@ impl StreamBackend for LocalLog {
     fn max_record_bytes(&self) -> usize {
         MAX_RECORD_BYTES
     }
+
+    fn payload_format(&self) -> crate::schema::PayloadFormat {
+        self.inner.config.payload_format
+    }
 }

@@ -1,5 +1,7 @@
 //! Tunables of the embedded log.
 
+use crate::schema::PayloadFormat;
+
 /// Size at which the active segment of a partition is sealed and a new one started.
 ///
 /// Rolling costs one fsync and one file creation, so segments should be large enough that
@@ -15,12 +17,16 @@ pub struct LocalLogConfig {
     /// A partition's active segment is sealed once appending the next batch would take it
     /// past this many bytes (a single batch larger than this still goes into one segment).
     pub segment_bytes: u64,
+    /// How records are encoded on this log's streams: the models' binary form unless a
+    /// caller asks for JSON (`MOOSE_LOCAL_PAYLOAD=json`, to compare the two).
+    pub payload_format: PayloadFormat,
 }
 
 impl Default for LocalLogConfig {
     fn default() -> Self {
         Self {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
+            payload_format: PayloadFormat::Binary,
         }
     }
 }

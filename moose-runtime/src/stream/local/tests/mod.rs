@@ -34,7 +34,10 @@ fn record(key: &str, payload: &str) -> EncodedRecord {
 }
 
 fn small_segments() -> LocalLogConfig {
-    LocalLogConfig { segment_bytes: 1 }
+    LocalLogConfig {
+        segment_bytes: 1,
+        ..Default::default()
+    }
 }
 
 async fn open_with_topic(dir: &Path, topic: &TopicSpec) -> LocalLog {

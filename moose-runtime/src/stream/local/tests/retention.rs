@@ -8,7 +8,14 @@ const SHORT: Duration = Duration::from_millis(100);
 #[tokio::test]
 async fn segments_roll_at_their_size_and_read_back_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let log = LocalLog::open_with(dir.path(), LocalLogConfig { segment_bytes: 200 }).unwrap();
+    let log = LocalLog::open_with(
+        dir.path(),
+        LocalLogConfig {
+            segment_bytes: 200,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     log.ensure_topic(&spec("events", 1, KEEP)).await.unwrap();
     for i in 0..50 {
         log.produce("events", &[record("k", &format!("{{\"i\":{i}}}"))])
@@ -23,7 +30,14 @@ async fn segments_roll_at_their_size_and_read_back_in_order() {
     );
     drop(log);
     // Sealed segments found on open are indexed when first read.
-    let log = LocalLog::open_with(dir.path(), LocalLogConfig { segment_bytes: 200 }).unwrap();
+    let log = LocalLog::open_with(
+        dir.path(),
+        LocalLogConfig {
+            segment_bytes: 200,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let all = read_exactly(consumer(&log, "events", "g").await.as_mut(), 50).await;
     assert_eq!(all[49].payload, b"{\"i\":49}");
 }
