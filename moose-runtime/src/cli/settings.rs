@@ -171,6 +171,15 @@ pub struct Settings {
     /// 503, in milliseconds.
     #[arg(long, env = "MOOSE_UNREADY_AFTER_MS", default_value_t = crate::worker::DEFAULT_UNREADY_AFTER.as_millis() as u64, global = true)]
     pub unready_after_ms: u64,
+
+    /// Threads the transforms, consumers and table syncs run on, apart from ingest's and at
+    /// a lower priority (default: one per core); 0 runs them beside ingest.
+    #[arg(long, env = "MOOSE_WORKER_THREADS", global = true)]
+    pub worker_threads: Option<usize>,
+
+    /// How the embedded log stores records: `binary` (the models' compact form) or `json`.
+    #[arg(long, env = "MOOSE_LOCAL_PAYLOAD", default_value = "binary", value_parser = ["binary", "json"], global = true)]
+    pub local_payload: String,
 }
 
 impl std::fmt::Debug for Settings {
@@ -202,6 +211,8 @@ impl std::fmt::Debug for Settings {
             sync_max_bytes,
             sync_max_delay_ms,
             unready_after_ms,
+            worker_threads,
+            local_payload,
         } = self;
         let secret = |set: bool| if set { "<redacted>" } else { "<unset>" };
         let url = crate::runtime::redact_url(clickhouse_url.as_deref());
@@ -237,6 +248,8 @@ impl std::fmt::Debug for Settings {
             .field("sync_max_bytes", sync_max_bytes)
             .field("sync_max_delay_ms", sync_max_delay_ms)
             .field("unready_after_ms", unready_after_ms)
+            .field("worker_threads", worker_threads)
+            .field("local_payload", local_payload)
             .finish()
     }
 }
@@ -314,6 +327,14 @@ impl Settings {
                 max_delay: Duration::from_millis(self.sync_max_delay_ms),
             },
             unready_after: Duration::from_millis(self.unready_after_ms),
+            worker_threads: self
+                .worker_threads
+                .unwrap_or_else(crate::runtime::default_worker_threads),
+            local_payload: if self.local_payload == "json" {
+                crate::schema::PayloadFormat::Json
+            } else {
+                crate::schema::PayloadFormat::Binary
+            },
         })
     }
 }

@@ -8,7 +8,7 @@ use super::config::RuntimeConfig;
 use super::start::{Mode, RuntimeError};
 use crate::clickhouse::{ClickHouse, ClickHouseConfig, LocalClickHouse};
 use crate::graph::App;
-use crate::stream::local::LocalLog;
+use crate::stream::local::{LocalLog, LocalLogConfig};
 use crate::stream::{StreamBackend, StreamError, Streams, TopicAdmin};
 use crate::topology::{Topology, TopologyError};
 
@@ -48,7 +48,13 @@ impl Backends {
                         "dev mode uses the embedded stream log; `start` uses MOOSE_KAFKA_BROKERS"
                     );
                 }
-                let log = LocalLog::open(&config.data_dir.join("streams"))?;
+                let log = LocalLog::open_with(
+                    &config.data_dir.join("streams"),
+                    LocalLogConfig {
+                        payload_format: config.local_payload,
+                        ..LocalLogConfig::default()
+                    },
+                )?;
                 (Arc::new(log.clone()), Some(log))
             }
         };

@@ -65,6 +65,17 @@ pub struct RuntimeConfig {
     /// A worker failing this long makes `/ready` answer 503
     /// ([`DEFAULT_UNREADY_AFTER`](crate::worker::DEFAULT_UNREADY_AFTER)).
     pub unready_after: std::time::Duration,
+    /// Threads of the workers' own runtime, apart from ingest's and at a lower priority
+    /// (default: one per core); 0 runs them on the caller's runtime, beside ingest.
+    pub worker_threads: usize,
+    /// How the embedded log stores records: the models' binary form (default), or JSON to
+    /// compare the two. Kafka topics are always JSON.
+    pub local_payload: crate::schema::PayloadFormat,
+}
+
+/// Worker threads by default: one per core.
+pub fn default_worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 impl Default for RuntimeConfig {
@@ -85,6 +96,8 @@ impl Default for RuntimeConfig {
             ingest: IngestConfig::default(),
             sync: SyncConfig::default(),
             unready_after: crate::worker::DEFAULT_UNREADY_AFTER,
+            worker_threads: default_worker_threads(),
+            local_payload: crate::schema::PayloadFormat::Binary,
         }
     }
 }
@@ -108,6 +121,8 @@ impl std::fmt::Debug for RuntimeConfig {
             ingest,
             sync,
             unready_after,
+            worker_threads,
+            local_payload,
         } = self;
         let url = redact_url(clickhouse_url.as_deref());
         let mut out = f.debug_struct("RuntimeConfig");
@@ -133,6 +148,8 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("ingest", ingest)
             .field("sync", sync)
             .field("unready_after", unready_after)
+            .field("worker_threads", worker_threads)
+            .field("local_payload", local_payload)
             .finish()
     }
 }

@@ -8,9 +8,10 @@ mod observe;
 mod peek;
 mod planning;
 mod start;
+mod threads;
 mod workers;
 
-pub use config::RuntimeConfig;
 pub(crate) use config::redact_url;
+pub use config::{RuntimeConfig, default_worker_threads};
 pub use planning::plan_app;
 pub use start::{Mode, Runtime, RuntimeError};

@@ -177,6 +177,7 @@ impl Runtime {
                 sync: config.sync,
                 ledger_dir: &config.data_dir.join("sync"),
                 telemetry: &telemetry,
+                threads: config.worker_threads,
             },
         )
         .await?;

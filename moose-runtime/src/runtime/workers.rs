@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::threads::WorkerThreads;
 use crate::clickhouse::ClickHouse;
 use crate::stream::local::LocalLog;
 use crate::stream::{MemberId, StreamBackend, StreamError};
@@ -31,6 +32,9 @@ pub(crate) struct Workers {
     sync_cancel: CancellationToken,
     transforms: JoinSet<()>,
     syncs: JoinSet<()>,
+    /// Where they run. Only held: its drop stops the threads, after the tasks above (fields
+    /// drop in order).
+    _threads: WorkerThreads,
 }
 
 /// What the workers run against.
@@ -43,11 +47,16 @@ pub(crate) struct WorkerEnv<'a> {
     pub ledger_dir: &'a Path,
     /// Where the workers count.
     pub telemetry: &'a Telemetry,
+    /// Threads of the workers' own runtime; 0: the caller's ([`RuntimeConfig::worker_threads`](super::RuntimeConfig::worker_threads)).
+    pub threads: usize,
 }
 
 impl Workers {
     /// Joins every group and spawns its members: transforms and consumers first, then syncs.
     pub async fn spawn(topology: &Topology, env: WorkerEnv<'_>) -> Result<Workers, StreamError> {
+        let threads = WorkerThreads::new(env.threads)
+            .map_err(|e| StreamError::Other(format!("starting the worker threads: {e}")))?;
+        let on = threads.handle();
         let mut workers = Workers {
             failures: Arc::new(FailureCounts::default()),
             statuses: Vec::new(),
@@ -55,6 +64,7 @@ impl Workers {
             sync_cancel: CancellationToken::new(),
             transforms: JoinSet::new(),
             syncs: JoinSet::new(),
+            _threads: threads,
         };
         let backend = env.streams;
         for task in &topology.transforms {
@@ -87,7 +97,7 @@ impl Workers {
                     metrics: env.telemetry.transform(&task.label),
                 };
                 let cancel = workers.transform_cancel.clone();
-                workers.transforms.spawn(worker.run(cancel));
+                workers.transforms.spawn_on(worker.run(cancel), &on);
             }
         }
         for task in &topology.consumers {
@@ -111,7 +121,7 @@ impl Workers {
                     metrics: env.telemetry.consumer(&task.label),
                 };
                 let cancel = workers.transform_cancel.clone();
-                workers.transforms.spawn(worker.run(cancel));
+                workers.transforms.spawn_on(worker.run(cancel), &on);
             }
         }
         for task in &topology.syncs {
@@ -137,23 +147,26 @@ impl Workers {
                     metrics: env.telemetry.sync(declared),
                 };
                 let cancel = workers.sync_cancel.clone();
-                workers.syncs.spawn(worker.run(cancel));
+                workers.syncs.spawn_on(worker.run(cancel), &on);
             }
         }
         if let Some(log) = env.log.cloned() {
             let cancel = workers.sync_cancel.clone();
-            workers.syncs.spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        _ = tokio::time::sleep(RETENTION_INTERVAL) => {
-                            if let Err(e) = log.enforce_retention() {
-                                tracing::warn!(error = %e, "enforcing stream retention failed");
+            workers.syncs.spawn_on(
+                async move {
+                    loop {
+                        tokio::select! {
+                            _ = cancel.cancelled() => return,
+                            _ = tokio::time::sleep(RETENTION_INTERVAL) => {
+                                if let Err(e) = log.enforce_retention() {
+                                    tracing::warn!(error = %e, "enforcing stream retention failed");
+                                }
                             }
                         }
                     }
-                }
-            });
+                },
+                &on,
+            );
         }
         Ok(workers)
     }
