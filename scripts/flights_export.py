@@ -10,9 +10,9 @@ package's NA) are `null`; integer columns are JSON integers even where pandas re
 floats because of missing values; `time_hour` is UTC as "YYYY-MM-DD hh:mm:ss", the form
 ClickHouse 18.16 parses into a `DateTime` column and moose reads as UTC.
 
-The package ships the table as `data/flights.csv.zip` and loads it with `pkg_resources` at
-import (gone from recent setuptools), so this reads the file the package ships with the
-same `pandas.read_csv` call, without importing the package.
+The package ships the table as `data/flights.csv.zip` and loads it at import with
+setuptools' deprecated `pkg_resources` (which Python 3.12+ venvs lack), so this reads the
+file the package ships with the same `pandas.read_csv` call, without importing the package.
 """
 
 import importlib.util
