@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::load::{self, Load, Sample, Target};
 use crate::records::BodyFormat;
+use crate::workload::Records;
 
 /// A ClickHouse HTTP endpoint.
 #[derive(Clone)]
@@ -82,18 +83,32 @@ pub struct Watched {
 /// How often the final table is looked at: the resolution of the queryable latency.
 const WATCH_EVERY: Duration = Duration::from_millis(20);
 
-/// Watches `database.table` until it holds `expected` rows, timing each sample from its
-/// request to the first `SELECT` that returns it. Query errors (a server that is down) are
-/// skipped. `None` if no row arrived for `patience`.
+/// Which table to watch and how a sample is found in it: `SELECT <shown> ... WHERE <key> IN
+/// (<literals>)` prints each found sample's `SampleKey::shown`.
+pub struct Watch<'a> {
+    pub database: &'a str,
+    pub table: &'a str,
+    pub shown: &'a str,
+    pub key: &'a str,
+}
+
+/// Watches the table until it holds `expected` rows, timing each sample from its request to
+/// the first `SELECT` that returns it. Query errors (a server that is down) are skipped.
+/// `None` if no row arrived for `patience`.
 pub async fn watch(
     http: &Http,
-    database: &str,
-    table: &str,
+    what: Watch<'_>,
     expected: u64,
     mut samples: mpsc::UnboundedReceiver<Sample>,
     patience: Duration,
     progress: indicatif::ProgressBar,
 ) -> Option<Watched> {
+    let Watch {
+        database,
+        table,
+        shown,
+        key,
+    } = what;
     let qualified = format!("`{database}`.`{table}`");
     let mut pending: Vec<Sample> = Vec::new();
     let mut queryable = load::new_histogram();
@@ -105,20 +120,20 @@ pub async fn watch(
             pending.push(sample);
         }
         if !pending.is_empty() {
-            let ids: Vec<String> = pending
+            let literals: Vec<&str> = pending
                 .iter()
                 .take(1000)
-                .map(|s| format!("'{}'", s.id))
+                .map(|s| s.key.literal.as_str())
                 .collect();
             let sql = format!(
-                "SELECT id FROM {qualified} WHERE id IN ({}) FORMAT TabSeparated",
-                ids.join(",")
+                "SELECT {shown} FROM {qualified} WHERE {key} IN ({}) FORMAT TabSeparated",
+                literals.join(",")
             );
             if let Ok(text) = http.query(&sql).await {
                 let seen = Instant::now();
                 let found: std::collections::HashSet<&str> = text.lines().collect();
                 pending.retain(|s| {
-                    if found.contains(s.id.as_str()) {
+                    if found.contains(s.key.shown.as_str()) {
                         let micros = seen.duration_since(s.sent).as_micros() as u64;
                         queryable.saturating_record(micros.max(1));
                         false
@@ -157,16 +172,20 @@ pub async fn watch(
     }
 }
 
-/// The reference: the same records inserted straight into a ClickHouse table with
-/// `INSERT ... FORMAT JSONEachRow`, same batches, same connections. Rows per second.
-pub async fn direct_insert(http: &Http, database: &str, load: Load) -> Result<f64, String> {
+/// The reference: the same records inserted straight into ClickHouse table `table`, made
+/// with `create` (in `database`), with `INSERT ... FORMAT JSONEachRow`, same batches, same
+/// connections. Rows per second.
+pub async fn direct_insert(
+    http: &Http,
+    database: &str,
+    (table, create): (&str, String),
+    load: Load,
+    records: Records,
+) -> Result<f64, String> {
     http.query(&format!("CREATE DATABASE IF NOT EXISTS `{database}`"))
         .await?;
-    http.query(&format!(
-        "CREATE TABLE `{database}`.raw_data (id String, value Float64) ENGINE = MergeTree ORDER BY id"
-    ))
-    .await?;
-    let query = format!("INSERT INTO `{database}`.raw_data FORMAT JSONEachRow");
+    http.query(&create).await?;
+    let query = format!("INSERT INTO `{database}`.`{table}` FORMAT JSONEachRow");
     let url = reqwest::Url::parse_with_params(&format!("{}/", http.url), [("query", &query)])
         .map_err(|e| e.to_string())?;
     let target = Target {
@@ -175,10 +194,10 @@ pub async fn direct_insert(http: &Http, database: &str, load: Load) -> Result<f6
         auth: Some((http.user.clone(), http.password.clone())),
     };
     let progress = crate::progress::bar("direct insert", load.records as u64);
-    let sent = load::send(load, target, None, &progress).await;
+    let sent = load::send(load, records, target, None, &progress).await;
     progress.finish_and_clear();
     let elapsed = sent.last_ack.duration_since(sent.first_send);
-    let rows = http.rows(database, "raw_data").await?;
+    let rows = http.rows(database, table).await?;
     if rows != load.records as u64 {
         return Err(format!(
             "the direct insert stored {rows} rows, not {}",

