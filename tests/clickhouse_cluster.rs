@@ -454,6 +454,27 @@ fn direct_app(cluster: &str) -> App {
     app
 }
 
+/// The child app's settings: writing to `cluster` through its first node, data under `dir`,
+/// logging to `log`; `direct`: the ingest->table pipeline instead of the chained one.
+fn child_env(
+    cluster: &TestCluster,
+    dir: &std::path::Path,
+    log: &std::path::Path,
+    direct: bool,
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("MOOSE_CLICKHOUSE_URL", cluster.urls[0].clone()),
+        ("MOOSE_DATA_DIR", dir.join("data").display().to_string()),
+        ("MOOSE_SYNC_MAX_DELAY_MS", "200".to_owned()),
+        ("MOOSE_TEST_CLUSTER", cluster.name.clone()),
+        ("MOOSE_TEST_LOG", log.display().to_string()),
+    ];
+    if direct {
+        env.push(("MOOSE_TEST_DIRECT", "1".to_owned()));
+    }
+    env
+}
+
 /// Posts records `r{from}`..`r{from + n}` to the child app; every one acknowledged.
 async fn post_records(app: &ChildApp, from: usize, n: usize, expected: &mut BTreeSet<String>) {
     let records: Vec<Value> = (from..from + n)
@@ -523,16 +544,7 @@ async fn every_record_lands_once_through_replica_shard_and_zookeeper_outages() {
     let cluster = TestCluster::start();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
-    let env = [
-        ("MOOSE_CLICKHOUSE_URL", cluster.urls[0].clone()),
-        (
-            "MOOSE_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("MOOSE_SYNC_MAX_DELAY_MS", "200".to_owned()),
-        ("MOOSE_TEST_CLUSTER", cluster.name.clone()),
-        ("MOOSE_TEST_LOG", log.display().to_string()),
-    ];
+    let env = child_env(&cluster, dir.path(), &log, false);
     let addr = free_addr();
     let app = ChildApp::spawn("cluster_child", &env, addr);
     let mut expected = BTreeSet::new();
@@ -692,17 +704,7 @@ async fn a_batch_re_sent_after_an_app_crash_lands_once() {
     let cluster = TestCluster::start();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
-    let env = [
-        ("MOOSE_CLICKHOUSE_URL", cluster.urls[0].clone()),
-        (
-            "MOOSE_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("MOOSE_SYNC_MAX_DELAY_MS", "200".to_owned()),
-        ("MOOSE_TEST_CLUSTER", cluster.name.clone()),
-        ("MOOSE_TEST_LOG", log.display().to_string()),
-        ("MOOSE_TEST_DIRECT", "1".to_owned()),
-    ];
+    let env = child_env(&cluster, dir.path(), &log, true);
     let addr = free_addr();
     let mut app = ChildApp::spawn("cluster_child", &env, addr);
     let mut expected = BTreeSet::new();

@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use moose::prelude::*;
 use moose_runtime::graph::{ModelCodec, RowError};
 use moose_runtime::ingest::{BodyFormat, IngestError, MAX_LISTED_RECORD_ERRORS, decode_body};
-use moose_runtime::schema::{ClickHouseCapabilities, ServerVersion};
+use moose_runtime::schema::{ClickHouseCapabilities, PayloadFormat, ServerVersion};
 
 /// A nested struct: a Tuple column.
 #[data_model]
@@ -77,8 +77,11 @@ static TARGET: LazyLock<Target> = LazyLock::new(|| {
 
 fuzz_target!(|body: &[u8]| {
     let target = &*TARGET;
-    for format in [BodyFormat::Json, BodyFormat::NdJson] {
-        match decode_body(body, format, &target.codec) {
+    let formats = [BodyFormat::Json, BodyFormat::NdJson]
+        .into_iter()
+        .flat_map(|body| [(body, PayloadFormat::Json), (body, PayloadFormat::Binary)]);
+    for (format, payload) in formats {
+        match decode_body(body, format, &target.codec, payload) {
             Ok(records) => {
                 assert!(!records.is_empty(), "Ok means at least one record");
                 for record in &records {
@@ -106,7 +109,10 @@ fuzz_target!(|body: &[u8]| {
 
 /// What the table sync does with a stream payload must succeed for an accepted record.
 fn check_stored_form(target: &Target, payload: &[u8]) {
-    let again = (target.codec.decode_json)(payload).unwrap_or_else(|e| {
+    // What `peek` and dead letters show of it, read as ingest would: the same bytes again.
+    let json = (target.codec.payload_json)(payload)
+        .unwrap_or_else(|e| panic!("an accepted record's stream payload does not decode: {e}"));
+    let again = (target.codec.decode_json)(&json, PayloadFormat::of(payload)).unwrap_or_else(|e| {
         panic!(
             "an accepted record's stream payload does not decode again: {e:?}\n{}",
             String::from_utf8_lossy(payload)

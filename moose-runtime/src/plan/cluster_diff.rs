@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::actual::{ActualTable, normalize_expr};
 use super::desired::DesiredTable;
 use super::step::{Action, ResourceKind, Step, StepKind};
-use super::table_diff::{COPY_INTO, NEW_SUFFIX, OLD_SUFFIX, copied_columns, q};
+use super::table_diff::{COPY_INTO, NEW_SUFFIX, OLD_SUFFIX, copied_columns, q, sql_step};
 use super::types::same_type;
 use crate::schema::sql::quote_identifier;
 use crate::schema::{LOCAL_SUFFIX, ResolvedTable};
@@ -109,16 +109,14 @@ pub(super) fn recreate_on_cluster(
     } else {
         format!("; {}", lossy.join("; "))
     };
-    Step::new(
+    sql_step(
+        desired,
         StepKind::Alter,
-        ResourceKind::Table,
-        name,
-        desired.life_cycle,
         format!(
             "re-create ({}) on the cluster; rows are copied",
             reasons.join(", ")
         ),
-        Action::Sql { statements },
+        statements,
     )
     .destructive(format!(
         "the old replicated table is dropped once its rows are copied{lossy}; rows other \
@@ -234,16 +232,7 @@ pub(super) fn leftovers_on_cluster(
     let name = &table.name;
     let db = &table.database;
     let mut steps = Vec::new();
-    let step = |kind, change: String, statements: Vec<String>| {
-        Step::new(
-            kind,
-            ResourceKind::Table,
-            name,
-            desired.life_cycle,
-            change,
-            Action::Sql { statements },
-        )
-    };
+    let step = |kind, change, statements| sql_step(desired, kind, change, statements);
     let new_name = format!("{name}{NEW_SUFFIX}");
     let old_name = format!("{name}{OLD_SUFFIX}");
     let mut restored = None;

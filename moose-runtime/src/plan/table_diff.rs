@@ -82,17 +82,7 @@ pub(crate) fn diff_table(
     caps: &ClickHouseCapabilities,
 ) -> Vec<Step> {
     let table = &desired.resolved;
-    let name = &table.name;
-    let step = |kind, change: String, statements: Vec<String>| {
-        Step::new(
-            kind,
-            ResourceKind::Table,
-            name,
-            desired.life_cycle,
-            change,
-            Action::Sql { statements },
-        )
-    };
+    let step = |kind, change, statements| sql_step(desired, kind, change, statements);
     let Some(actual) = actual else {
         return vec![step(
             StepKind::Create,
@@ -417,13 +407,11 @@ fn recreate_step(
         "the old table is dropped once its rows are copied{lossy}; rows other writers insert \
          during the copy are lost, so stop them first"
     );
-    Step::new(
+    sql_step(
+        desired,
         StepKind::Alter,
-        ResourceKind::Table,
-        name,
-        desired.life_cycle,
         format!("re-create ({}); rows are copied", reasons.join(", ")),
-        Action::Sql { statements },
+        statements,
     )
     .destructive(why)
 }
@@ -453,6 +441,23 @@ pub(super) fn copied_columns(desired: &DesiredTable, actual: &ActualTable) -> St
     columns.join(", ")
 }
 
+/// A step on `desired`'s table that runs `statements`.
+pub(super) fn sql_step(
+    desired: &DesiredTable,
+    kind: StepKind,
+    change: String,
+    statements: Vec<String>,
+) -> Step {
+    Step::new(
+        kind,
+        ResourceKind::Table,
+        &desired.resolved.name,
+        desired.life_cycle,
+        change,
+        Action::Sql { statements },
+    )
+}
+
 /// Steps that finish or undo a re-create cut short (by a crash) for table `name`: a
 /// half-filled copy is dropped; a replaced table left behind after the swap is dropped; a
 /// table renamed away without its replacement is renamed back. Returns the steps and
@@ -462,25 +467,16 @@ pub(crate) fn leftovers(
     tables: &std::collections::BTreeMap<String, ActualTable>,
 ) -> (Vec<Step>, Option<ActualTable>) {
     let table = &desired.resolved;
-    let name = &table.name;
-    let db = &table.database;
-    let mut steps = Vec::new();
-    let step = |kind, change: String, statements: Vec<String>| {
-        Step::new(
-            kind,
-            ResourceKind::Table,
-            name,
-            desired.life_cycle,
-            change,
-            Action::Sql { statements },
-        )
-    };
-    let new_name = format!("{name}{NEW_SUFFIX}");
-    let old_name = format!("{name}{OLD_SUFFIX}");
-    let mut restored = None;
     if table.is_clustered() {
         return leftovers_on_cluster(desired, tables);
     }
+    let name = &table.name;
+    let db = &table.database;
+    let mut steps = Vec::new();
+    let step = |kind, change, statements| sql_step(desired, kind, change, statements);
+    let new_name = format!("{name}{NEW_SUFFIX}");
+    let old_name = format!("{name}{OLD_SUFFIX}");
+    let mut restored = None;
     if tables.contains_key(&new_name) {
         steps.push(step(
             StepKind::Drop,
