@@ -87,6 +87,7 @@ async fn run(input: Input) {
     let dir = tempfile::tempdir_in(temp_root()).expect("temp dir");
     let config = LocalLogConfig {
         segment_bytes: u64::from(input.segment_bytes).max(1),
+        ..LocalLogConfig::default()
     };
     // Retention never expires anything the test writes (timestamps are now).
     let spec = TopicSpec {
