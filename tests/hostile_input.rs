@@ -58,6 +58,7 @@ use std::time::{Duration, Instant};
 
 use common::app::{free_addr, test_config};
 use common::clickhouse::TestClickHouse;
+use moose::graph::ModelCodec;
 use moose::prelude::*;
 use moose::{Mode, Runtime};
 use moose_runtime::stream::StreamBackend;
@@ -299,12 +300,23 @@ fn check_answer(answer: &Answer, outcome: &Outcome, records: usize) -> Result<()
 /// stream backend (`GET /peek/typed` would show the table, which lags behind).
 async fn streams(backend: &dyn StreamBackend) -> Result<(Vec<Value>, Vec<Value>), String> {
     Ok((
-        read_stream(backend, "raw_data").await?,
-        read_stream(backend, "typed").await?,
+        read_stream(
+            backend,
+            "raw_data",
+            ModelCodec::of::<chained_transforms::RawData>(),
+        )
+        .await?,
+        read_stream(backend, "typed", ModelCodec::of::<Typed>()).await?,
     ))
 }
 
-async fn read_stream(backend: &dyn StreamBackend, topic: &str) -> Result<Vec<Value>, String> {
+/// A stream's records as JSON: the embedded log stores each model's binary form, read here
+/// through the stream's model as `peek` reads it.
+async fn read_stream(
+    backend: &dyn StreamBackend,
+    topic: &str,
+    model: ModelCodec,
+) -> Result<Vec<Value>, String> {
     let records = backend
         .latest(topic, usize::MAX)
         .await
@@ -312,7 +324,13 @@ async fn read_stream(backend: &dyn StreamBackend, topic: &str) -> Result<Vec<Val
     records
         .iter()
         .map(|r| {
-            serde_json::from_slice(&r.payload)
+            let json = (model.payload_json)(&r.payload).map_err(|e| {
+                format!(
+                    "stream `{topic}` holds a record that is not a `{}`: {e}",
+                    model.name
+                )
+            })?;
+            serde_json::from_slice(&json)
                 .map_err(|e| format!("stream `{topic}` holds a record that is not JSON: {e}"))
         })
         .collect()
