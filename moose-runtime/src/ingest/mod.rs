@@ -62,14 +62,15 @@
 //! #     backend: std::sync::Arc<dyn moose_runtime::stream::StreamBackend>,
 //! # ) -> std::io::Result<()> {
 //! use std::sync::Arc;
-//! use std::sync::atomic::AtomicBool;
 //! use moose_runtime::ingest::{IngestConfig, IngestState, router, serve};
+//! use moose_runtime::worker::{DEFAULT_UNREADY_AFTER, Readiness};
 //!
 //! let config = IngestConfig::default();
-//! let ready = Arc::new(AtomicBool::new(false));
-//! let state = IngestState::new(routes, backend, config.clone(), ready.clone());
+//! let ready = Arc::new(Readiness::new(DEFAULT_UNREADY_AFTER));
+//! // No telemetry: the routes count nothing.
+//! let state = IngestState::new(routes, backend, config.clone(), ready.clone(), None);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
-//! ready.store(true, std::sync::atomic::Ordering::Release);
+//! ready.started();
 //! serve(listener, router(state), &config, std::future::pending()).await;
 //! # Ok(())
 //! # }
