@@ -381,6 +381,7 @@ async fn the_live_view_at_80x24_shows_the_rows_and_quits_on_q() {
         });
         tmux.run(&["send-keys", "-t", "top", "q"]);
         let start = Instant::now();
+        let mut dead_since = None;
         let status = loop {
             let state = tmux.run(&[
                 "display-message",
@@ -392,6 +393,18 @@ async fn the_live_view_at_80x24_shows_the_rows_and_quits_on_q() {
             // tmux marks the pane dead a moment before it knows the exit status.
             if state.starts_with('1') && state.split_whitespace().count() == 2 {
                 break state.trim().to_owned();
+            }
+            // Now and then tmux 3.3 never learns the status of a dead pane; the test
+            // harness in it then says how `top` ended (`child_top` unwraps its result).
+            if state.starts_with('1') {
+                let since = *dead_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(3) {
+                    let screen = tmux.screen();
+                    if screen.contains("test child_top ... ok") {
+                        break "1 0".to_owned();
+                    }
+                    break format!("1 (unknown)\n{screen}");
+                }
             }
             assert!(
                 start.elapsed() < GUARD,
