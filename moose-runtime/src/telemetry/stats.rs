@@ -1,22 +1,27 @@
 //! `GET /stats`: the topology with its live counts, as JSON, for `top` and the dashboard.
 //! Counters are totals since start; clients compute rates from two snapshots.
+//!
+//! `top` reads the answer back into these same types. Every field has a default, so it also
+//! reads an app built with a slightly older or newer moose (a field it does not know is
+//! ignored, one it misses reads as zero or empty).
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Labels, Telemetry, label};
 use crate::topology::{DeadLetterTarget, Topology};
 
 /// A snapshot of the running app.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// The server's clock, milliseconds since the epoch.
     pub taken_at_ms: u64,
     /// Seconds since the runtime started.
     pub uptime_secs: f64,
     /// moose's version.
-    pub version: &'static str,
+    pub version: String,
     /// `embedded log` or `kafka <brokers>`.
     pub backend: String,
     /// The ClickHouse server.
@@ -36,7 +41,8 @@ pub struct Stats {
 }
 
 /// The ClickHouse server in use.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ClickHouseStats {
     /// URL, credentials redacted.
     pub url: String,
@@ -47,7 +53,8 @@ pub struct ClickHouseStats {
 }
 
 /// Readiness and why not.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ReadyStats {
     /// What `/ready` answers 200 for.
     pub ready: bool,
@@ -56,7 +63,8 @@ pub struct ReadyStats {
 }
 
 /// One ingest route.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RouteStats {
     /// Declared path.
     pub path: String,
@@ -73,7 +81,8 @@ pub struct RouteStats {
 }
 
 /// One stream.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StreamStats {
     /// Declared name.
     pub name: String,
@@ -88,7 +97,8 @@ pub struct StreamStats {
 }
 
 /// One transform or consumer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TaskStats {
     /// Its label.
     pub label: String,
@@ -118,7 +128,8 @@ pub struct TaskStats {
 }
 
 /// One table sync.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncStats {
     /// The stream.
     pub stream: String,
@@ -255,7 +266,7 @@ impl Stats {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
             uptime_secs: telemetry.uptime().as_secs_f64(),
-            version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
             backend,
             clickhouse,
             ready,

@@ -343,7 +343,7 @@ fn the_runtime_stats_read_back_field_for_field() {
     let stats = Stats {
         taken_at_ms: 6,
         uptime_secs: 7.5,
-        version: "9.9.9",
+        version: "9.9.9".into(),
         backend: "kafka b:9092".into(),
         clickhouse: ClickHouseStats {
             url: "http://ch".into(),
