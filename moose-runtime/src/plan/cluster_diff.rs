@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use super::actual::{ActualTable, normalize_expr};
 use super::desired::DesiredTable;
 use super::step::{Action, ResourceKind, Step, StepKind};
-use super::table_diff::{COPY_INTO, NEW_SUFFIX, OLD_SUFFIX, copied_columns, q, sql_step};
+use super::table_diff::{
+    COPY_INTO, NEW_SUFFIX, OLD_SUFFIX, computed_columns, copied_columns, lossy_suffix, q, sql_step,
+};
 use super::types::same_type;
 use crate::schema::sql::quote_identifier;
 use crate::schema::{LOCAL_SUFFIX, ResolvedTable};
@@ -77,15 +79,7 @@ pub(super) fn recreate_on_cluster(
     ];
     // Not the CREATE DATABASE: it exists.
     statements.extend(copy.create_statements().into_iter().skip(1));
-    for computed in actual.columns.iter().filter(|c| c.computed) {
-        statements.push(format!(
-            "ALTER TABLE {}{on} ADD COLUMN {} {} {}",
-            q(db, &new_local),
-            quote_identifier(&computed.name),
-            computed.type_sql,
-            computed.default
-        ));
-    }
+    statements.extend(computed_columns(actual, &q(db, &new_local), &on));
     statements.extend([
         format!(
             "{COPY_INTO}{} ({list}) SELECT {list} FROM {}",
@@ -104,11 +98,7 @@ pub(super) fn recreate_on_cluster(
         table.create_distributed_sql(),
         format!("DROP TABLE {}{on}", q(db, &old_local)),
     ]);
-    let lossy = if lossy.is_empty() {
-        String::new()
-    } else {
-        format!("; {}", lossy.join("; "))
-    };
+    let lossy = lossy_suffix(lossy);
     sql_step(
         desired,
         StepKind::Alter,

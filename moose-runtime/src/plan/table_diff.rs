@@ -373,16 +373,7 @@ fn recreate_step(
         format!("DROP TABLE IF EXISTS {}", q(db, &new_name)),
         copy.create_table_sql(),
     ];
-    // Computed columns added by hand come along (they are not moose's to drop).
-    for computed in actual.columns.iter().filter(|c| c.computed) {
-        statements.push(format!(
-            "ALTER TABLE {} ADD COLUMN {} {} {}",
-            q(db, &new_name),
-            quote_identifier(&computed.name),
-            computed.type_sql,
-            computed.default
-        ));
-    }
+    statements.extend(computed_columns(actual, &q(db, &new_name), ""));
     statements.extend([
         format!(
             "{COPY_INTO}{} ({list}) SELECT {list} FROM {}",
@@ -398,11 +389,7 @@ fn recreate_step(
         ),
         format!("DROP TABLE {}", q(db, &old_name)),
     ]);
-    let lossy = if lossy.is_empty() {
-        String::new()
-    } else {
-        format!("; {}", lossy.join("; "))
-    };
+    let lossy = lossy_suffix(lossy);
     let why = format!(
         "the old table is dropped once its rows are copied{lossy}; rows other writers insert \
          during the copy are lost, so stop them first"
@@ -439,6 +426,32 @@ pub(super) fn copied_columns(desired: &DesiredTable, actual: &ActualTable) -> St
         }
     }
     columns.join(", ")
+}
+
+/// The `ALTER TABLE <copy><on> ADD COLUMN` statements that bring the computed columns added
+/// by hand to a re-create's copy (they are not moose's to drop).
+pub(super) fn computed_columns<'a>(
+    actual: &'a ActualTable,
+    copy: &'a str,
+    on: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    actual.columns.iter().filter(|c| c.computed).map(move |c| {
+        format!(
+            "ALTER TABLE {copy}{on} ADD COLUMN {} {} {}",
+            quote_identifier(&c.name),
+            c.type_sql,
+            c.default
+        )
+    })
+}
+
+/// What a re-create loses, as the tail of its warning (`; ...`), or nothing.
+pub(super) fn lossy_suffix(lossy: &[String]) -> String {
+    if lossy.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", lossy.join("; "))
+    }
 }
 
 /// A step on `desired`'s table that runs `statements`.
