@@ -79,10 +79,11 @@ impl ModelCodec {
                 String::from_utf8_lossy(payload).into_owned()
             }
             Err(_) => {
+                use std::fmt::Write;
                 let mut text = String::with_capacity(2 + 2 * payload.len());
                 text.push_str("0x");
                 for byte in payload {
-                    text.push_str(&format!("{byte:02x}"));
+                    let _ = write!(text, "{byte:02x}");
                 }
                 text
             }
