@@ -44,7 +44,7 @@ async fn read_all(backend: &dyn Streams, topic: &str, group: &str, n: usize) -> 
     let start = Instant::now();
     while out.len() < n && start.elapsed() < Duration::from_secs(30) {
         for record in consumer.poll(n, Duration::from_millis(500)).await.unwrap() {
-            out.push(String::from_utf8(record.payload).unwrap());
+            out.push(String::from_utf8(record.payload.to_vec()).unwrap());
         }
     }
     out.sort();

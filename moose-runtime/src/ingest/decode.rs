@@ -123,12 +123,12 @@ fn split_records(
             match start.map(|i| body[i]) {
                 None => return Err(IngestError::NoRecords),
                 Some(b'[') => {
-                    let items: Vec<&RawValue> = serde_json::from_slice(body)
+                    // One pass over the array: each element's text is found and decoded before
+                    // the next is looked at, with no list of them built first.
+                    let mut json = serde_json::Deserializer::from_slice(body);
+                    serde::Deserializer::deserialize_seq(&mut json, EachElement(records))
+                        .and_then(|()| json.end())
                         .map_err(|source| IngestError::MalformedJson { source })?;
-                    records.reserve(items.len());
-                    for (index, item) in items.into_iter().enumerate() {
-                        records.decode(index, None, item.get().as_bytes());
-                    }
                 }
                 Some(_) => {
                     // Checked as a whole first, so broken JSON is reported as such (with its
@@ -151,6 +151,26 @@ fn split_records(
         }
     }
     Ok(())
+}
+
+/// Feeds each element of a JSON array to the records as it is read.
+struct EachElement<'r, 'c>(&'r mut Records<'c>);
+
+impl<'de> serde::de::Visitor<'de> for EachElement<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while let Some(item) = items.next_element::<&'de RawValue>()? {
+            self.0.decode(index, None, item.get().as_bytes());
+            index += 1;
+        }
+        Ok(())
+    }
 }
 
 /// The UTF-8 byte order mark.
@@ -187,10 +207,6 @@ impl<'c> Records<'c> {
             listed: 0,
             keep_invalid: None,
         }
-    }
-
-    fn reserve(&mut self, additional: usize) {
-        self.valid.reserve(additional);
     }
 
     fn decode(&mut self, index: usize, line: Option<usize>, json: &[u8]) {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use super::StreamError;
 use crate::graph::{BoxFuture, EncodedRecord};
 
@@ -70,10 +72,10 @@ pub struct ConsumedRecord {
     pub offset: u64,
     /// When it was appended, milliseconds since the epoch.
     pub timestamp_ms: i64,
-    /// Message key.
-    pub key: Vec<u8>,
-    /// JSON payload.
-    pub payload: Vec<u8>,
+    /// Message key (shared with the bytes the backend read, not copied).
+    pub key: Bytes,
+    /// Payload: JSON, or on a stream of binary payloads the model's binary form.
+    pub payload: Bytes,
 }
 
 /// Topic administration: what lifecycle management (`crate::plan`) uses before the workers

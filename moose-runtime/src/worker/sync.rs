@@ -93,7 +93,7 @@ pub struct SyncWorker {
 /// One consumed record in a batch, with where its row ends in the batch's rows.
 struct Entry {
     offset: u64,
-    payload: Vec<u8>,
+    payload: Bytes,
     row_end: usize,
 }
 

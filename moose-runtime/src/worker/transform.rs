@@ -129,16 +129,18 @@ impl Outputs {
     }
 
     /// Adds the outputs of input `input`; none of them if one is larger than `max` bytes
-    /// (the input is then dead-lettered: all or nothing per input record).
-    fn add(
+    /// (the input is then dead-lettered: all or nothing per input record). Sizes are checked
+    /// on the records in place: the outputs are moved, never copied.
+    fn add<O: Output>(
         &mut self,
         input: usize,
-        outputs: impl Iterator<Item = (usize, EncodedRecord)> + Clone,
+        outputs: Vec<O>,
         max: usize,
         names: &[(String, String)],
     ) {
         let oversized = outputs
-            .clone()
+            .iter()
+            .map(Output::parts)
             .find(|(_, r)| r.key.len() + r.payload.len() > max);
         if let Some((destination, record)) = oversized {
             self.failed.push((
@@ -151,7 +153,8 @@ impl Outputs {
             ));
             return;
         }
-        for (destination, record) in outputs {
+        for output in outputs {
+            let (destination, record) = output.into_parts();
             self.records[destination].push(record);
             self.inputs[destination].push(input);
         }
@@ -159,6 +162,31 @@ impl Outputs {
 
     fn len(&self) -> usize {
         self.records.iter().map(Vec::len).sum()
+    }
+}
+
+/// One output of a transform: a record for its only destination, or for one of several.
+trait Output {
+    /// The destination's position, and the record.
+    fn parts(&self) -> (usize, &EncodedRecord);
+    fn into_parts(self) -> (usize, EncodedRecord);
+}
+
+impl Output for EncodedRecord {
+    fn parts(&self) -> (usize, &EncodedRecord) {
+        (0, self)
+    }
+    fn into_parts(self) -> (usize, EncodedRecord) {
+        (0, self)
+    }
+}
+
+impl Output for (usize, EncodedRecord) {
+    fn parts(&self) -> (usize, &EncodedRecord) {
+        (self.0, &self.1)
+    }
+    fn into_parts(self) -> (usize, EncodedRecord) {
+        self
     }
 }
 
@@ -207,7 +235,7 @@ impl TransformWorker {
                 continue;
             }
             let polled = Instant::now();
-            let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
+            let payloads: Vec<&[u8]> = records.iter().map(|r| &r.payload[..]).collect();
             let mut outputs = Outputs::new(self.destinations.len(), records.len());
             let names = &self.destinations;
             match &self.function {
@@ -219,9 +247,7 @@ impl TransformWorker {
                         .enumerate()
                     {
                         match outcome {
-                            Ok(produced) => {
-                                outputs.add(input, produced.into_iter().map(|r| (0, r)), max, names)
-                            }
+                            Ok(produced) => outputs.add(input, produced, max, names),
                             Err(failure) => outputs.failed.push((input, failure)),
                         }
                     }
@@ -234,7 +260,7 @@ impl TransformWorker {
                         .enumerate()
                     {
                         match outcome {
-                            Ok(produced) => outputs.add(input, produced.into_iter(), max, names),
+                            Ok(produced) => outputs.add(input, produced, max, names),
                             Err(failure) => outputs.failed.push((input, failure)),
                         }
                     }
@@ -393,7 +419,7 @@ impl ConsumerWorker {
                 continue;
             }
             let polled = Instant::now();
-            let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload.as_slice()).collect();
+            let payloads: Vec<&[u8]> = records.iter().map(|r| &r.payload[..]).collect();
             let mut letters = Vec::new();
             for (record, outcome) in records
                 .iter()

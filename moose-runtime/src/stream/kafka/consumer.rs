@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::{FutureExt as _, StreamExt as _};
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer as RdStreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message as _};
@@ -69,8 +70,14 @@ impl KafkaConsumer {
             partition: partition as u32,
             offset: message.offset() as u64,
             timestamp_ms: message.timestamp().to_millis().unwrap_or_default(),
-            key: message.key().map(<[u8]>::to_vec).unwrap_or_default(),
-            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            key: message
+                .key()
+                .map(Bytes::copy_from_slice)
+                .unwrap_or_default(),
+            payload: message
+                .payload()
+                .map(Bytes::copy_from_slice)
+                .unwrap_or_default(),
         })
     }
 

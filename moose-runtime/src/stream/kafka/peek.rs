@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
@@ -80,8 +81,14 @@ fn read_tail(
                     partition: partition as u32,
                     offset: message.offset() as u64,
                     timestamp_ms: message.timestamp().to_millis().unwrap_or_default(),
-                    key: message.key().map(<[u8]>::to_vec).unwrap_or_default(),
-                    payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                    key: message
+                        .key()
+                        .map(Bytes::copy_from_slice)
+                        .unwrap_or_default(),
+                    payload: message
+                        .payload()
+                        .map(Bytes::copy_from_slice)
+                        .unwrap_or_default(),
                 });
             }
             if message.offset() + 1 >= end {

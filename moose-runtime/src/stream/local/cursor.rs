@@ -1,8 +1,12 @@
 //! Reading records: a sequential cursor over a segment file with one reusable buffer, and
-//! the consumer read of a range of offsets from a segment.
+//! the consumer read of a range of offsets from a segment. The records of one consumer read
+//! share one buffer (reference-counted slices of it): one allocation per read, not two per
+//! record.
 
 use std::fs::File;
 use std::io;
+
+use bytes::Bytes;
 
 use super::disk::io_error;
 use super::disk::read_at;
@@ -141,8 +145,8 @@ impl Segment {
                     partition,
                     offset: record.offset,
                     timestamp_ms: record.timestamp_ms,
-                    key: record.key.to_vec(),
-                    payload: record.payload.to_vec(),
+                    key: Bytes::copy_from_slice(record.key),
+                    payload: Bytes::copy_from_slice(record.payload),
                 });
                 taken += 1;
             }

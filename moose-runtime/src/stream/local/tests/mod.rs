@@ -77,7 +77,7 @@ async fn read_exactly(consumer: &mut dyn StreamConsumer, n: usize) -> Vec<Consum
 fn payloads(records: &[ConsumedRecord]) -> Vec<String> {
     records
         .iter()
-        .map(|r| String::from_utf8(r.payload.clone()).unwrap())
+        .map(|r| String::from_utf8(r.payload.to_vec()).unwrap())
         .collect()
 }
 

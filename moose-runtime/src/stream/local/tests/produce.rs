@@ -33,8 +33,8 @@ async fn offsets_are_dense_and_each_key_stays_in_order_in_one_partition() {
             *key_partition.entry(r.key.clone()).or_insert(r.partition),
             r.partition
         );
-        key_seq.entry(r.key.clone()).or_default().push(
-            String::from_utf8(r.payload.clone())
+        key_seq.entry(r.key.to_vec()).or_default().push(
+            String::from_utf8(r.payload.to_vec())
                 .unwrap()
                 .parse()
                 .unwrap(),
@@ -85,8 +85,8 @@ async fn concurrent_producers_all_get_durable_writes_and_nothing_is_lost() {
     let all = read_exactly(consumer(&log, "events", "g").await.as_mut(), 16 * 25 * 8).await;
     let mut by_key: HashMap<Vec<u8>, Vec<u64>> = HashMap::new();
     for r in &all {
-        by_key.entry(r.key.clone()).or_default().push(
-            String::from_utf8(r.payload.clone())
+        by_key.entry(r.key.to_vec()).or_default().push(
+            String::from_utf8(r.payload.to_vec())
                 .unwrap()
                 .parse()
                 .unwrap(),

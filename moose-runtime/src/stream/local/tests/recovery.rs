@@ -31,13 +31,13 @@ async fn assert_tail_cut_off_and_appends_continue(dir: &std::path::Path) {
     let log = LocalLog::open(dir).unwrap();
     let mut c = consumer(&log, "events", "g").await;
     let before = read_exactly(c.as_mut(), 9).await;
-    assert_eq!(before.last().unwrap().payload, b"{\"n\":8}");
+    assert_eq!(&before.last().unwrap().payload[..], b"{\"n\":8}");
     log.produce("events", &[record("k", "{\"n\":\"new\"}")])
         .await
         .unwrap();
     let after = read_exactly(c.as_mut(), 1).await;
     assert_eq!(
-        (after[0].offset, after[0].payload.as_slice()),
+        (after[0].offset, after[0].payload.as_ref()),
         (9, &b"{\"n\":\"new\"}"[..])
     );
     drop((c, log));

@@ -39,7 +39,7 @@ async fn segments_roll_at_their_size_and_read_back_in_order() {
     )
     .unwrap();
     let all = read_exactly(consumer(&log, "events", "g").await.as_mut(), 50).await;
-    assert_eq!(all[49].payload, b"{\"i\":49}");
+    assert_eq!(&all[49].payload[..], b"{\"i\":49}");
 }
 
 #[tokio::test]
@@ -68,7 +68,7 @@ async fn expired_segments_are_deleted_and_consumers_skip_to_the_oldest_record_le
     );
     let rest = read_exactly(c.as_mut(), 1).await;
     assert_eq!(
-        (rest[0].offset, rest[0].payload.as_slice()),
+        (rest[0].offset, rest[0].payload.as_ref()),
         (3, &b"new"[..]),
         "offsets continue"
     );
