@@ -2,6 +2,7 @@
 //! workers and the ingest API handle any stream without knowing its Rust type.
 
 use std::any::TypeId;
+use std::marker::PhantomData;
 
 use super::transform::EncodedRecord;
 use crate::schema::{
@@ -48,6 +49,10 @@ pub struct ModelCodec {
     pub columns: fn() -> Vec<Column>,
     /// Decodes one JSON record and encodes it for a stream whose payloads are in the format.
     pub decode_json: fn(&[u8], PayloadFormat) -> Result<EncodedRecord, DecodeError>,
+    /// Decodes a JSON array of records in one pass, each encoded for a stream whose payloads
+    /// are in the format: `None` unless every record is valid (then decode them one by one
+    /// with `decode_json` to learn which are not and why).
+    pub decode_json_array: fn(&[u8], PayloadFormat) -> Option<Vec<EncodedRecord>>,
     /// Every field of a JSON record that a model with `extra_fields = "deny"` (the model or
     /// one nested in it) does not declare; for a record `decode_json` refused.
     pub unknown_fields: fn(&[u8]) -> Vec<UnknownField>,
@@ -97,6 +102,7 @@ impl ModelCodec {
             type_id: TypeId::of::<T>,
             columns: T::columns,
             decode_json: decode_json::<T>,
+            decode_json_array: decode_json_array::<T>,
             unknown_fields: crate::schema::unknown_fields::<T>,
             write_row: write_row::<T>,
             payload_json: crate::schema::payload::to_json::<T>,
@@ -171,6 +177,97 @@ fn decode_json<T: DataModel>(
         });
     }
     Ok(EncodedRecord::encode_as(&record, format))
+}
+
+/// [`ModelCodec::decode_json_array`]: the array is parsed once, each record decoded into
+/// `T` straight from it, where [`decode_json`] needs each record's text found first. Accepts
+/// exactly the records `decode_json` accepts (objects, finite numbers).
+fn decode_json_array<T: DataModel>(
+    body: &[u8],
+    format: PayloadFormat,
+) -> Option<Vec<EncodedRecord>> {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let records = serde::Deserializer::deserialize_seq(
+        &mut json,
+        EachRecord::<T> {
+            format,
+            model: PhantomData,
+        },
+    )
+    .ok()?;
+    json.end().ok()?;
+    Some(records)
+}
+
+/// The visitor of [`decode_json_array`]'s array.
+struct EachRecord<T> {
+    format: PayloadFormat,
+    model: PhantomData<fn() -> T>,
+}
+
+impl<'de, T: DataModel> serde::de::Visitor<'de> for EachRecord<T> {
+    type Value = Vec<EncodedRecord>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut items: A,
+    ) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(record) = items.next_element_seed(ObjectOf::<T>(PhantomData))? {
+            if record.first_non_finite().is_some() {
+                return Err(serde::de::Error::custom("a number out of range"));
+            }
+            records.push(EncodedRecord::encode_as(&record, self.format));
+        }
+        Ok(records)
+    }
+}
+
+/// Decodes a `T` from a JSON object only: a derived struct also reads a positional array
+/// (`["a", 1]`), which [`decode_json`] refuses.
+struct ObjectOf<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: DataModel> serde::de::DeserializeSeed<'de> for ObjectOf<T> {
+    type Value = T;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        T::deserialize(ObjectOnly(deserializer))
+    }
+}
+
+/// A deserializer that reads a struct only from a map. A model's derived `Deserialize` asks
+/// it for a struct (or, with flattened fields, a map) and nothing else.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn deserialize_map<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct enum identifier
+        ignored_any
+    }
 }
 
 /// What a JSON text that is not an object holds (`None` for objects and for text that is not
@@ -294,6 +391,50 @@ mod tests {
                 path: ".scores[1]".into(),
                 message: "number out of range for f32 (at most 3.4028235e38 in magnitude)".into(),
             }
+        );
+    }
+
+    /// The one-pass array decode takes a body exactly when every record of it decodes on its
+    /// own, and encodes the same bytes; anything else is left to the record-by-record path.
+    #[test]
+    fn the_one_pass_array_decode_agrees_with_decoding_each_record() {
+        let valid = r#"{"id":"a","ratio":1.5,"narrow":2,"scores":[1,2],"by_name":{"k":3},"inner":{"zip":null},"perhaps":4,"nested":[[1,null]]}"#;
+        let other = r#"{"id":"b","ratio":-1,"narrow":0,"scores":[],"by_name":{},"inner":{"zip":1},"perhaps":null,"nested":[]}"#;
+        let positional = r#"["c",1,2,[],{},{"zip":null},null,[]]"#;
+        let too_large = r#"{"id":"d","ratio":1,"narrow":1e39,"scores":[],"by_name":{},"inner":{"zip":null},"perhaps":null,"nested":[]}"#;
+        let missing = r#"{"id":"e"}"#;
+        let cases: [(&[&str], bool); 7] = [
+            (&[valid], true),
+            (&[valid, other, valid], true),
+            (&[valid, positional], false),
+            (&[too_large, valid], false),
+            (&[other, missing], false),
+            (&["1"], false),
+            (&[], true),
+        ];
+        for format in [PayloadFormat::Json, PayloadFormat::Binary] {
+            for (records, all_valid) in cases {
+                let body = format!("[{}]", records.join(", "));
+                let one_by_one: Result<Vec<EncodedRecord>, DecodeError> = records
+                    .iter()
+                    .map(|r| decode_json::<Record>(r.as_bytes(), format))
+                    .collect();
+                assert_eq!(one_by_one.is_ok(), all_valid, "{body}");
+                assert_eq!(
+                    decode_json_array::<Record>(body.as_bytes(), format),
+                    one_by_one.ok(),
+                    "{body} ({format:?})"
+                );
+            }
+        }
+        // Broken JSON and trailing text are never taken.
+        assert_eq!(
+            decode_json_array::<Record>(format!("[{valid}").as_bytes(), PayloadFormat::Json),
+            None
+        );
+        assert_eq!(
+            decode_json_array::<Record>(format!("[{valid}] x").as_bytes(), PayloadFormat::Json),
+            None
         );
     }
 }
