@@ -59,9 +59,11 @@ esac
 
 if ! command -v perf >/dev/null 2>&1; then
     echo "profile.sh: installing perf (Debian package linux-perf)" >&2
-    sudo_cmd=""
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
-    $sudo_cmd apt-get install -y -qq linux-perf >&2
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq >&2
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends linux-perf >&2
 fi
 if ! command -v clickhouse-server >/dev/null 2>&1 && [ -x /usr/sbin/clickhouse-server ]; then
     export PATH="$PATH:/usr/sbin"
