@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{FutureExt as _, StreamExt as _};
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer as RdStreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message as _};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::config::KafkaConfig;
@@ -66,19 +66,7 @@ impl KafkaConsumer {
             return None;
         }
         assignment.positions.insert(partition, message.offset() + 1);
-        Some(ConsumedRecord {
-            partition: partition as u32,
-            offset: message.offset() as u64,
-            timestamp_ms: message.timestamp().to_millis().unwrap_or_default(),
-            key: message
-                .key()
-                .map(Bytes::copy_from_slice)
-                .unwrap_or_default(),
-            payload: message
-                .payload()
-                .map(Bytes::copy_from_slice)
-                .unwrap_or_default(),
-        })
+        Some(consumed(message))
     }
 
     async fn poll_records(
@@ -233,5 +221,23 @@ impl Drop for KafkaConsumer {
             }
             Err(_) => drop(member),
         }
+    }
+}
+
+/// A message as a record read from its stream (its key and payload copied out of
+/// librdkafka's buffer).
+pub(super) fn consumed(message: &impl Message) -> ConsumedRecord {
+    ConsumedRecord {
+        partition: message.partition() as u32,
+        offset: message.offset() as u64,
+        timestamp_ms: message.timestamp().to_millis().unwrap_or_default(),
+        key: message
+            .key()
+            .map(Bytes::copy_from_slice)
+            .unwrap_or_default(),
+        payload: message
+            .payload()
+            .map(Bytes::copy_from_slice)
+            .unwrap_or_default(),
     }
 }

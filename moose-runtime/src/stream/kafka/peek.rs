@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::config::{ADMIN_TIMEOUT, KafkaConfig};
+use super::consumer::consumed;
 use super::context::LogContext;
 use super::error::stream_error;
 use crate::stream::{ConsumedRecord, StreamError};
@@ -77,19 +77,7 @@ fn read_tail(
                 continue;
             };
             if message.offset() < end {
-                out.push(ConsumedRecord {
-                    partition: partition as u32,
-                    offset: message.offset() as u64,
-                    timestamp_ms: message.timestamp().to_millis().unwrap_or_default(),
-                    key: message
-                        .key()
-                        .map(Bytes::copy_from_slice)
-                        .unwrap_or_default(),
-                    payload: message
-                        .payload()
-                        .map(Bytes::copy_from_slice)
-                        .unwrap_or_default(),
-                });
+                out.push(consumed(&message));
             }
             if message.offset() + 1 >= end {
                 ends.remove(&partition);
