@@ -239,25 +239,12 @@ impl<'de, T: DataModel> serde::de::DeserializeSeed<'de> for ObjectOf<T> {
     }
 }
 
-/// A deserializer that reads a struct only from a map. A model's derived `Deserialize` asks
-/// it for a struct (or, with flattened fields, a map) and nothing else.
+/// A deserializer that reads a struct only from a map: whatever a model's derived
+/// `Deserialize` asks for (a struct, or a map with flattened fields) is read as a map.
 struct ObjectOnly<D>(D);
 
 impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
     type Error = D::Error;
-
-    fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_map(visitor)
-    }
-
-    fn deserialize_map<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_map(visitor)
-    }
 
     fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.0.deserialize_map(visitor)
@@ -265,8 +252,8 @@ impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct enum identifier
-        ignored_any
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
     }
 }
 

@@ -72,7 +72,7 @@ pub struct ConsumedRecord {
     pub offset: u64,
     /// When it was appended, milliseconds since the epoch.
     pub timestamp_ms: i64,
-    /// Message key (shared with the bytes the backend read, not copied).
+    /// Message key.
     pub key: Bytes,
     /// Payload: JSON, or on a stream of binary payloads the model's binary form.
     pub payload: Bytes,

@@ -1,7 +1,5 @@
 //! Reading records: a sequential cursor over a segment file with one reusable buffer, and
-//! the consumer read of a range of offsets from a segment. The records of one consumer read
-//! share one buffer (reference-counted slices of it): one allocation per read, not two per
-//! record.
+//! the consumer read of a range of offsets from a segment.
 
 use std::fs::File;
 use std::io;
