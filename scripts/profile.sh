@@ -6,13 +6,13 @@
 #   scripts/profile.sh -- --records 500000  extra loadgen arguments (see its --help)
 #
 # Builds the load tool in release mode with line tables (CARGO_PROFILE_RELEASE_DEBUG, in its
-# own target dir so the optimized build of scripts/bench.sh is not rebuilt), starts it, and
-# once the pipeline runs attaches `perf record` (cpu-clock, 499 Hz, DWARF call graphs) to
-# the tool and to the ClickHouse server it started, until the max-rate phase ends; the
-# references are not profiled. Prints loadgen's line for the phase and a table: each stage's
-# share of the samples and its CPU µs per row (scripts/profile_stages.py says how samples
-# are attributed). Needs `perf` (Debian: linux-perf, installed with apt-get when missing)
-# and permission to profile (root, or kernel.perf_event_paranoid <= 1).
+# own target dir so the optimized build of scripts/bench.sh is not rebuilt) and runs it under
+# `perf record` (cpu-clock, 499 Hz, DWARF call graphs), sampling the tool and the ClickHouse
+# server it starts during the max-rate phase only; the references are not profiled. Prints
+# loadgen's line for the phase and a table: each stage's share of the samples and its CPU µs
+# per row (scripts/profile_stages.py says how samples are attributed). Needs `perf` (Debian:
+# linux-perf, installed with apt-get when missing) and permission to profile (root, or
+# kernel.perf_event_paranoid <= 1).
 #
 # Timings belong here and in scripts/bench.sh, never in tests.
 set -euo pipefail
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
             break
             ;;
         -h | --help)
-            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -75,37 +75,39 @@ CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --example loa
 loadgen="$CARGO_TARGET_DIR/release/examples/loadgen"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/moose-profile.XXXXXX")
-lg=""
 perf_pid=""
 cleanup() {
-    [ -z "$perf_pid" ] || kill -INT "$perf_pid" 2>/dev/null || true
-    [ -z "$lg" ] || kill "$lg" 2>/dev/null || true
+    [ -z "$perf_pid" ] || kill "$perf_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$loadgen" "${args[@]}" --no-fixed-rate "${extra[@]}" >"$work/loadgen.log" 2>&1 &
-lg=$!
-# The pipeline has started once its runtime logs (the chained tables' DateTime64 warning)
-# or the tool reports the phase; give up if the tool exits first.
-until grep -q 'moose_runtime' "$work/loadgen.log"; do
-    kill -0 "$lg" 2>/dev/null || { cat "$work/loadgen.log" >&2; exit 1; }
-    sleep 0.05
-done
-clickhouse=$(pgrep -P "$lg" -f clickhouse | head -n 1 || true)
-perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$lg${clickhouse:+,$clickhouse}" \
-    -o "$work/perf.data" >/dev/null 2>&1 &
+# perf runs the tool (and, inherited, the ClickHouse server it starts) with sampling off,
+# and is told over its control FIFO when to sample: from the max-rate phase's start to its
+# result line. Attaching to running processes instead takes long enough to miss the start
+# of a phase.
+mkfifo "$work/control" "$work/ack"
+perf record -e cpu-clock -F 499 --call-graph dwarf,16384 --delay=-1 \
+    --control "fifo:$work/control,$work/ack" -o "$work/perf.data" -- \
+    "$loadgen" "${args[@]}" --no-fixed-rate "${extra[@]}" >"$work/loadgen.log" 2>&1 &
 perf_pid=$!
-until grep -q '^pipeline, max rate' "$work/loadgen.log"; do
-    kill -0 "$lg" 2>/dev/null || { cat "$work/loadgen.log" >&2; exit 1; }
-    sleep 0.05
-done
-kill -INT "$perf_pid"
+exec 3>"$work/control" 4<"$work/ack"
+# Sent when the line is there; false once perf (and with it the tool) has exited.
+perf_says() {
+    local line=$1 command=$2
+    until grep -q "$line" "$work/loadgen.log"; do
+        kill -0 "$perf_pid" 2>/dev/null || { cat "$work/loadgen.log" >&2; return 1; }
+        sleep 0.02
+    done
+    echo "$command" >&3
+    read -r -u 4 _
+}
+# The tool prints the machine once its ClickHouse is up, right before the phase starts.
+perf_says '^machine:' enable
+perf_says '^pipeline, max rate' disable
+tool=$(pgrep -P "$perf_pid" -x loadgen | head -n 1)
 wait "$perf_pid" || true
 perf_pid=""
-tool=$lg
-wait "$lg" || true
-lg=""
 grep -E '^pipeline, max rate' "$work/loadgen.log"
 records=$(grep -oE '[0-9]+ records per phase' "$work/loadgen.log" | head -n 1 | grep -oE '^[0-9]+')
 perf script -i "$work/perf.data" -F comm,pid,ip,sym 2>/dev/null |

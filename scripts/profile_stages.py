@@ -4,8 +4,7 @@ Used by scripts/profile.sh. Each sample is given to the first stage whose patter
 frame of its call stack, in the order below (so a transform's own decoding, running and
 encoding count for that transform, and what its worker does around them for "transform
 workers"); samples of another process are the ClickHouse server's. CPU per row is samples /
-hz / rows: sampling misses a little, so the stages add up to somewhat less than the CPU the
-load tool itself reports for the phase.
+hz / rows; the stages add up to about the CPU the load tool itself reports for the phase.
 """
 
 import argparse
